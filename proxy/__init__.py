@@ -1,0 +1,1 @@
+"""The development proxy that Aha!'s "Development Proxy" integration drives."""

@@ -1,0 +1,36 @@
+"""The Flask app factory: JSON in, JSON out, never an HTML error page."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from proxy.views import blueprint
+from services.core.logger import configure_logging
+from services.core.registry import Registry, default_registry
+
+_log = logging.getLogger("services.proxy")
+
+
+def create_app(registry: Registry | None = None) -> Flask:
+    """Build the proxy; ``registry`` defaults to every service this process can load."""
+    configure_logging()
+    app = Flask(__name__)
+    app.json.sort_keys = False
+    app.extensions["aha_services_registry"] = registry or default_registry()
+    for failure in app.extensions["aha_services_registry"].failures:
+        _log.error("Could not load %s: %s\n%s", failure.source, failure.message, failure.traceback)
+    app.register_blueprint(blueprint)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        return jsonify(error=error.description or error.name), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
+        _log.exception("Unexpected error in the proxy")
+        return jsonify(error=f"Internal error: {type(error).__name__}"), 500
+
+    return app

@@ -1,0 +1,1 @@
+"""Service modules for aha-services; the framework lives in ``services.core``."""

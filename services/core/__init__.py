@@ -1,0 +1,58 @@
+"""The framework that service modules build on; it never imports a service module."""
+
+from services.core.errors import (
+    AhaServiceError,
+    ConfigurationError,
+    InvalidUrlError,
+    RemoteError,
+    TimeLimitExceeded,
+)
+from services.core.logger import EventLogger, Severity
+from services.core.mash import Mash, frozen_mash, mash
+from services.core.schema import (
+    Field,
+    audit_filter,
+    boolean,
+    callback_url,
+    commands_slack_button,
+    confluence_button,
+    install_button,
+    internal,
+    oauth2_button,
+    oauth_button,
+    password,
+    select,
+    string,
+    webhooks_slack_button,
+)
+from services.core.service import Service
+from services.core.timing import time_limit
+
+__all__ = [
+    "AhaServiceError",
+    "ConfigurationError",
+    "EventLogger",
+    "Field",
+    "InvalidUrlError",
+    "Mash",
+    "RemoteError",
+    "Service",
+    "Severity",
+    "TimeLimitExceeded",
+    "audit_filter",
+    "boolean",
+    "callback_url",
+    "commands_slack_button",
+    "confluence_button",
+    "frozen_mash",
+    "install_button",
+    "internal",
+    "mash",
+    "oauth2_button",
+    "oauth_button",
+    "password",
+    "select",
+    "string",
+    "time_limit",
+    "webhooks_slack_button",
+]

@@ -1,0 +1,180 @@
+"""Text conversions between Aha!'s HTML and what third parties speak.
+
+markdownify and mistune are imported where they are used: the proxy starts
+with every service loaded, and most events never convert any text.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from functools import cache
+from typing import Any
+
+DISPLAY_NAME_LIMIT = 200
+
+
+@cache
+def _converters() -> dict[str, Any]:
+    from markdownify import ATX, MarkdownConverter
+
+    class Markdown(MarkdownConverter):
+        """Markdown; GitHub flavour adds ``~~strikethrough~~``."""
+
+        def convert_del(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+            if not text.strip():
+                return text
+            return f"~~{text}~~" if self.options["github"] else text
+
+        convert_s = convert_del
+        convert_strike = convert_del
+
+    class Plain(MarkdownConverter):
+        """Formatted plain text: structure kept, markup dropped, links as ``text (url)``."""
+
+        def escape(self, text, parent_tags):  # type: ignore[no-untyped-def]
+            return text or ""
+
+        def convert_a(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+            href = el.get("href")
+            if not href or href == text:
+                return text
+            return f"{text} ({href})" if text else href
+
+        def _bare(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+            return text
+
+        convert_b = convert_strong = convert_i = convert_em = convert_code = _bare
+        convert_del = convert_s = convert_strike = convert_sub = convert_sup = _bare
+
+        def convert_hN(self, n, el, text, parent_tags):  # type: ignore[no-untyped-def]
+            return f"\n\n{text.strip()}\n\n" if text.strip() else ""
+
+        def convert_img(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+            return el.attrs.get("alt", "") or ""
+
+        def convert_pre(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+            return f"\n\n{text}\n\n" if text else ""
+
+        def convert_br(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+            return "\n"
+
+    class Slack(Plain):
+        """Slack's mrkdwn: links as ``<url|text>``, emphasis kept, ``& < >`` escaped."""
+
+        def escape(self, text, parent_tags):  # type: ignore[no-untyped-def]
+            return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+        def convert_a(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+            href = el.get("href")
+            if not href:
+                return text
+            return f"<{href}|{text}>" if text.strip() else f"<{href}>"
+
+        def _wrap(mark: str):  # type: ignore[no-untyped-def]
+            def convert(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+                stripped = text.strip()
+                return f"{mark}{stripped}{mark}" if stripped else text
+
+            return convert
+
+        convert_b = convert_strong = _wrap("*")
+        convert_i = convert_em = _wrap("_")
+        convert_del = convert_s = convert_strike = _wrap("~")
+        convert_code = _wrap("`")
+
+    common = {"heading_style": ATX, "bullets": "*", "strip_document": "strip"}
+    return {
+        "markdown": lambda github: Markdown(github=github, escape_underscores=False, **common),
+        "plain": Plain(**common),
+        "slack": Slack(**common),
+    }
+
+
+def _squeeze(text: str, keep_hard_breaks: bool = False) -> str:
+    if not keep_hard_breaks:
+        text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def html_to_markdown(html: str | None, github: bool = False) -> str:
+    """Markdown from Aha!'s HTML; ``github`` adds GitHub's extensions."""
+    if not html:
+        return ""
+    return _squeeze(_converters()["markdown"](github).convert(str(html)), keep_hard_breaks=True)
+
+
+def html_to_plain(html: str | None) -> str:
+    """Readable plain text from HTML, links kept as ``text (url)``."""
+    if not html:
+        return ""
+    return _squeeze(_converters()["plain"].convert(str(html)))
+
+
+def html_to_slack(html: str | None) -> str:
+    """Slack markup from HTML, keeping links; deleted text is dropped."""
+    if not html:
+        return ""
+    text = re.sub(r"(?is)<del\b[^>]*>.*?</del>", "", str(html))
+    return _squeeze(_converters()["slack"].convert(text))
+
+
+@cache
+def _markdown_renderer():  # type: ignore[no-untyped-def]
+    import mistune
+
+    return mistune.create_markdown(
+        escape=True, hard_wrap=True, plugins=["table", "url", "strikethrough"]
+    )
+
+
+_PRE_BLOCK = re.compile(r"(?s)(<pre\b.*?</pre>)")
+
+
+def markdown_to_html(markdown: str | None) -> str:
+    """HTML for Aha! from Markdown: tables, autolinks, and hard line breaks.
+
+    Raw HTML inside the Markdown is escaped, not passed through.
+    """
+    if not markdown:
+        return ""
+    source = re.sub(r"[ \t]+$", "", str(markdown), flags=re.MULTILINE)
+    rendered = _markdown_renderer()(source)
+    # Newlines between tags would turn into blank lines in Aha!'s editor; code keeps its own.
+    pieces = _PRE_BLOCK.split(rendered)
+    return "".join(p if p.startswith("<pre") else re.sub(r"\n\s*", "", p) for p in pieces)
+
+
+def reference_num_to_resource_type(reference_num: str) -> str:
+    """``releases``, ``requirements`` or ``features``, from the shape of a reference number."""
+    ref = str(reference_num or "")
+    if re.search(r"-(R|P)-(\d+|PL)$", ref):
+        return "releases"
+    if re.search(r"-\d+-\d+$", ref):
+        return "requirements"
+    return "features"
+
+
+def description_to_title(body: str | None) -> str:
+    """The first sentence of an HTML description, as plain text of at most 200 characters."""
+    text = str(body or "")
+    text = re.sub(r"(?s)\. .*", "", text)
+    text = re.sub(r"(?is)</p>.*", "", text)
+    text = re.sub(r"<[^>]*>", "", text)
+    text = re.sub(r"[\t\r\n]", " ", text)
+    text = html_lib.unescape(text).strip()
+    if len(text) > DISPLAY_NAME_LIMIT:
+        text = text[: DISPLAY_NAME_LIMIT - 3] + "..."
+    return text
+
+
+def display_name(record: Any) -> str:
+    """A record's name, or for a nameless one (a requirement) its description's first sentence."""
+    name = getattr(record, "name", None) if not isinstance(record, dict) else record.get("name")
+    if name:
+        return str(name)
+    description = (
+        record.get("description") if isinstance(record, dict) else getattr(record, "description", None)
+    )
+    body = description.get("body") if isinstance(description, dict) else description
+    return description_to_title(body if isinstance(body, str) else None)

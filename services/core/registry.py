@@ -1,0 +1,128 @@
+"""Finds service modules: every module under ``services/``, and entry points ``aha_services``.
+
+No hand-kept list: a contributor adds a module and it is found. A module that
+fails to import is recorded with its traceback and the others still load.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import traceback
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any
+
+from services.core.service import Service
+
+ENTRY_POINT_GROUP = "aha_services"
+_FRAMEWORK_PACKAGE = "core"
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """A module that could not be loaded, or a clash between two services."""
+
+    source: str
+    message: str
+    traceback: str = ""
+
+
+@dataclass
+class Registry:
+    services: dict[str, type[Service]] = field(default_factory=dict)
+    failures: list[LoadFailure] = field(default_factory=list)
+
+    def get(self, service_name: str) -> type[Service] | None:
+        return self.services.get(str(service_name))
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(sorted(self.services.values(), key=lambda s: s.service_name))
+
+    def __len__(self) -> int:
+        return len(self.services)
+
+    def add(self, service: type[Service], source: str) -> None:
+        existing = self.services.get(service.service_name)
+        if existing is not None and existing is not service:
+            self.failures.append(
+                LoadFailure(
+                    source,
+                    f"service_name {service.service_name!r} is defined twice: by "
+                    f"{_qualified(existing)} and by {_qualified(service)}",
+                )
+            )
+            return
+        self.services[service.service_name] = service
+
+    def add_module(self, module: ModuleType) -> None:
+        for service in services_in(module):
+            self.add(service, module.__name__)
+
+    def fail(self, source: str, error: BaseException) -> None:
+        self.failures.append(
+            LoadFailure(source, f"{type(error).__name__}: {error}", traceback.format_exc())
+        )
+
+
+def _qualified(service: type[Service]) -> str:
+    return f"{service.__module__}.{service.__qualname__}"
+
+
+def services_in(module: ModuleType) -> list[type[Service]]:
+    """The concrete Service classes a module (or its package) defines."""
+    prefix = module.__name__
+    return [
+        member
+        for _, member in inspect.getmembers(module, inspect.isclass)
+        if issubclass(member, Service)
+        and not member.abstract
+        and (member.__module__ == prefix or member.__module__.startswith(prefix + "."))
+    ]
+
+
+def service_module_names(package: ModuleType) -> list[str]:
+    return sorted(
+        f"{package.__name__}.{info.name}"
+        for info in pkgutil.iter_modules(package.__path__)
+        if info.name != _FRAMEWORK_PACKAGE and not info.name.startswith("_")
+    )
+
+
+def load_registry(package_name: str = "services", *, use_entry_points: bool = True) -> Registry:
+    """Import every service module and collect its services; failures are kept, not raised."""
+    registry = Registry()
+    package = importlib.import_module(package_name)
+    for name in service_module_names(package):
+        try:
+            module = importlib.import_module(name)
+        except Exception as error:
+            registry.fail(name, error)
+            continue
+        registry.add_module(module)
+    if use_entry_points:
+        for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+            source = f"entry point {entry_point.name} ({entry_point.value})"
+            try:
+                loaded: Any = entry_point.load()
+            except Exception as error:
+                registry.fail(source, error)
+                continue
+            if inspect.isclass(loaded) and issubclass(loaded, Service):
+                registry.add(loaded, source)
+            elif inspect.ismodule(loaded):
+                registry.add_module(loaded)
+            else:
+                registry.failures.append(
+                    LoadFailure(source, "an aha_services entry point must name a module or a Service class")
+                )
+    return registry
+
+
+@cache
+def default_registry() -> Registry:
+    """The registry of this process, loaded once."""
+    return load_registry()

@@ -1,0 +1,159 @@
+"""The configuration-field DSL: a service declares its settings as data, once.
+
+Aha! renders the settings form from these entries, the proxy serialises them for
+``/configuration``, and the framework derives from them which values are secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+RemoteCollection = Callable[[Any, Any], list]
+
+FIELD_TYPES = frozenset(
+    {
+        "string",
+        "password",
+        "boolean",
+        "select",
+        "callback_url",
+        "install_button",
+        "oauth_button",
+        "oauth2_button",
+        "audit_filter",
+        "internal",
+        "commands_slack_button",
+        "webhooks_slack_button",
+        "confluence_button",
+    }
+)
+
+# Buttons and fixed fields carry a fixed name, as Aha! stores them.
+_FIXED_NAMES = {
+    "callback_url",
+    "install_button",
+    "oauth_button",
+    "oauth2_button",
+    "audit_filter",
+    "commands_slack_button",
+    "webhooks_slack_button",
+    "confluence_button",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One schema entry: its type, its name, and options passed to Aha! untouched."""
+
+    type: str
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_secret(self) -> bool:
+        return self.type == "password"
+
+    @property
+    def remote_collection(self) -> RemoteCollection | None:
+        """The callable that answers ``/remote_collection`` for this field, if any."""
+        collection = self.options.get("collection")
+        return collection if callable(collection) else None
+
+    def to_wire(self) -> dict[str, Any]:
+        """The shape ``/configuration`` sends; a callable collection reads ``remote_collection``."""
+        options = {
+            key: ("remote_collection" if key == "collection" and callable(value) else value)
+            for key, value in self.options.items()
+        }
+        return {"type": self.type, "name": self.name, "options": options}
+
+
+def _field(type_: str, name: str, options: dict[str, Any]) -> Field:
+    return Field(type_, str(name), dict(options))
+
+
+def string(name: str, **options: Any) -> Field:
+    return _field("string", name, options)
+
+
+def password(name: str, **options: Any) -> Field:
+    """A secret: redacted from every log line, answer and exception text."""
+    return _field("password", name, options)
+
+
+def boolean(name: str, **options: Any) -> Field:
+    return _field("boolean", name, options)
+
+
+def select(
+    name: str, collection: Iterable[Any] | RemoteCollection = (), **options: Any
+) -> Field:
+    """A choice: a static list of ``[label, value]`` pairs, or ``(meta_data, data) -> pairs``."""
+    if not callable(collection):
+        collection = [list(item) if isinstance(item, tuple) else item for item in collection]
+    return _field("select", name, {"collection": collection, **options})
+
+
+def internal(name: str, **options: Any) -> Field:
+    """A value Aha! keeps for the integration but does not show as a plain field."""
+    return _field("internal", name, options)
+
+
+def callback_url(**options: Any) -> Field:
+    return _field("callback_url", "callback_url", options)
+
+
+def install_button(**options: Any) -> Field:
+    return _field("install_button", "install_button", options)
+
+
+def oauth_button(**options: Any) -> Field:
+    return _field("oauth_button", "oauth_button", options)
+
+
+def oauth2_button(**options: Any) -> Field:
+    return _field("oauth2_button", "oauth2_button", options)
+
+
+def audit_filter(**options: Any) -> Field:
+    return _field("audit_filter", "audit_filter", options)
+
+
+def commands_slack_button(**options: Any) -> Field:
+    return _field("commands_slack_button", "commands_slack_button", options)
+
+
+def webhooks_slack_button(**options: Any) -> Field:
+    return _field("webhooks_slack_button", "webhooks_slack_button", options)
+
+
+def confluence_button(**options: Any) -> Field:
+    return _field("confluence_button", "confluence_button", options)
+
+
+def schema_problems(schema: Iterable[Any]) -> list[str]:
+    """What is wrong with a schema; empty when it is well formed."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for entry in schema:
+        if not isinstance(entry, Field):
+            problems.append(f"{entry!r} is not a schema Field")
+            continue
+        if entry.type not in FIELD_TYPES:
+            problems.append(f"{entry.name}: unknown field type {entry.type!r}")
+        if not entry.name or not entry.name.isidentifier():
+            problems.append(f"{entry.name!r}: a field name must be an identifier")
+        if entry.type in _FIXED_NAMES and entry.name != entry.type:
+            problems.append(f"{entry.name}: a {entry.type} field must be named {entry.type}")
+        if entry.name in seen:
+            problems.append(f"{entry.name}: declared twice")
+        seen.add(entry.name)
+        if entry.type == "select":
+            collection = entry.options.get("collection")
+            if not callable(collection) and not all(
+                isinstance(pair, list) and len(pair) == 2 for pair in collection or []
+            ):
+                problems.append(f"{entry.name}: a select collection holds [label, value] pairs")
+    return problems

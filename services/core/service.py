@@ -1,0 +1,218 @@
+"""The Service base class: one subclass per third-party service."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from services.core.errors import AhaServiceError, ConfigurationError, RemoteError
+from services.core.logger import EventLogger
+from services.core.mash import Mash, frozen_mash, mash
+from services.core.redaction import Redactor
+from services.core.schema import Field
+from services.core.timing import DEFAULT_EVENT_TIME_LIMIT, run_with_time_limit
+
+if TYPE_CHECKING:  # imported lazily at run time: the proxy starts faster without requests
+    import requests
+
+    from services.core.aha_api import AhaApi
+    from services.core.http import HttpClient
+
+_EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# user_data keys that Aha! adds beside the configuration and that must never be shown.
+_ALWAYS_SECRET = ("aha_api_token",)
+
+
+def snake_case(name: str) -> str:
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    return re.sub(r"([a-z\d])([A-Z])", r"\1_\2", name).lower()
+
+
+def humanize(name: str) -> str:
+    return " ".join(word.capitalize() for word in snake_case(name).split("_") if word)
+
+
+class Service:
+    """React to Aha! events for one third-party service.
+
+    Subclasses declare ``schema`` (see ``services.core.schema``) and define
+    ``receive_<event>`` methods. ``data`` is the user's configuration (read-only),
+    ``meta_data`` what the service keeps between events, ``payload`` the event body.
+    """
+
+    title: ClassVar[str] = "Service"
+    service_name: ClassVar[str] = "service"
+    caption: ClassVar[str | Callable[[str], str]] = ""
+    category: ClassVar[str] = "Development"
+    schema: ClassVar[tuple[Field, ...]] = ()
+    white_listed: ClassVar[tuple[str, ...]] = ()
+    # A base class for other services sets this, and the registry passes it over.
+    abstract: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "title" not in cls.__dict__:
+            cls.title = humanize(cls.__name__)
+        if "service_name" not in cls.__dict__:
+            cls.service_name = snake_case(cls.__name__)
+        if "abstract" not in cls.__dict__:
+            cls.abstract = False
+        cls.schema = tuple(cls.schema)
+        cls.white_listed = tuple(cls.white_listed)
+
+    def __init__(
+        self,
+        data: Any = None,
+        payload: Any = None,
+        meta_data: Any = None,
+        *,
+        logger: EventLogger | None = None,
+        api: AhaApi | None = None,
+        service_name: str | None = None,
+    ):
+        self.data: Mash = frozen_mash(data)
+        self.payload: Mash = mash(payload)
+        self.meta_data: Mash = mash(meta_data)
+        if service_name:
+            self.service_name = service_name  # type: ignore[misc]
+        self.logger = logger or EventLogger(f"services.{type(self).service_name}")
+        for secret in self.secret_values(self.data):
+            self.logger.redactor.add(secret)
+        self.event: str | None = None
+        self.deadline: float | None = None
+        self._api = api
+        self._http: HttpClient | None = None
+
+    @classmethod
+    def caption_display(cls, workspace_type: str = "product_workspace") -> str:
+        caption = cls.caption
+        return caption(workspace_type) if callable(caption) else caption
+
+    @classmethod
+    def responds_to_events(cls) -> list[str]:
+        return sorted(
+            name.removeprefix("receive_")
+            for name in dir(cls)
+            if name.startswith("receive_") and name != "receive_event" and callable(getattr(cls, name))
+        )
+
+    @classmethod
+    def responds_to_event(cls, event: str) -> bool:
+        return event in cls.responds_to_events()
+
+    @classmethod
+    def field_by_name(cls, name: str) -> Field | None:
+        return next((f for f in cls.schema if f.name == str(name)), None)
+
+    @classmethod
+    def secret_values(cls, data: Any) -> Iterable[Any]:
+        """Values in ``data`` that must never be shown: password fields and the Aha! token."""
+        names = [f.name for f in cls.schema if f.is_secret] + list(_ALWAYS_SECRET)
+        return [data.get(name) for name in names if data.get(name)]
+
+    def loggable_data(self) -> dict[str, Any]:
+        """The configuration values the service allows in logs (its ``white_listed``)."""
+        return {name: self.data.get(name) for name in self.white_listed if name in self.data}
+
+    def verify_tls(self) -> bool:
+        """Whether to verify TLS certificates; a service with a setting for it overrides this."""
+        return True
+
+    def time_left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    @property
+    def http(self) -> HttpClient:
+        """This service's outbound HTTP client, built on first use."""
+        if self._http is None:
+            from services.core.http import HttpClient
+
+            self._http = HttpClient(self.logger, verify=self.verify_tls(), time_left=self.time_left)
+        return self._http
+
+    @property
+    def api(self) -> AhaApi:
+        """The Aha! API client for the account that sent the event."""
+        if self._api is None:
+            from services.core.aha_api import AhaApi
+            from services.core.http import HttpClient
+
+            self._api = AhaApi(
+                HttpClient(self.logger, time_left=self.time_left),
+                domain=self.data.get("aha_account_domain") or None,
+                url_base=self.data.get("aha_api_url_base") or None,
+                token=self.data.get("aha_api_token") or None,
+            )
+        return self._api
+
+    def http_get(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.http.get(url, **kwargs)
+
+    def http_post(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.http.post(url, **kwargs)
+
+    def http_put(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.http.put(url, **kwargs)
+
+    def http_patch(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.http.patch(url, **kwargs)
+
+    def http_delete(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.http.delete(url, **kwargs)
+
+    def get_integration_field(self, integration_fields: Any, name: str) -> Any:
+        """The value of this integration's field ``name`` among a record's integration fields."""
+        integration_id = str(self.data.get("integration_id", ""))
+        for field in integration_fields or []:
+            if str(field.get("integration_id")) == integration_id and field.get("name") == name:
+                return field.get("value")
+        return None
+
+    def raise_config_error(self, message: str = "Invalid configuration") -> None:
+        raise ConfigurationError(message)
+
+    def _handler(self, event: str) -> Callable[[], Any] | None:
+        if not _EVENT_NAME.match(event):
+            return None
+        return getattr(self, f"receive_{event}", None) or getattr(self, "receive_event", None)
+
+    def _time_limit(self, handler: Callable[[], Any], timeout: float | None) -> float:
+        try:
+            limit = float(self.data.get("timeout") or timeout or DEFAULT_EVENT_TIME_LIMIT)
+        except (TypeError, ValueError):
+            limit = DEFAULT_EVENT_TIME_LIMIT
+        method_limit = getattr(handler, "time_limit", None)
+        return min(limit, method_limit) if method_limit else limit
+
+    def receive(self, event: str, timeout: float | None = None) -> Service:
+        """Handle one event; an event without a ``receive_<event>`` method is ignored."""
+        self.event = str(event or "")
+        handler = self._handler(self.event)
+        if handler is None:
+            self.logger.info(f"{self.title} ignoring event :{self.event}")
+            return self
+        self.logger.info(f"Sending :{self.event} using {self.title}")
+        limit = self._time_limit(handler, timeout)
+        self.deadline = time.monotonic() + limit
+        try:
+            run_with_time_limit(handler, limit, f"{self.title} :{self.event}")
+        except AhaServiceError:
+            raise
+        except OSError as error:  # transport failures from clients other than self.http
+            raise _transport_error(error) from error
+        finally:
+            if self._http is not None:
+                self._http.close()
+        return self
+
+
+def _transport_error(error: OSError) -> AhaServiceError:
+    import requests
+
+    if isinstance(error, requests.exceptions.Timeout) and not isinstance(
+        error, requests.exceptions.ConnectTimeout
+    ):
+        return RemoteError(str(error), error)
+    return ConfigurationError(str(error), error)
