@@ -51,24 +51,11 @@ def _service_class(body: dict[str, Any]) -> type[Service]:
     return service_class
 
 
-def configuration_document(registry: Registry) -> dict[str, Any]:
-    return {
-        "services": [
-            {
-                "service_name": service.service_name,
-                "title": service.title,
-                "schema": [entry.to_wire() for entry in service.schema],
-            }
-            for service in registry
-        ]
-    }
-
-
 @blueprint.get("/configuration")
 def configuration() -> Response:
     cached = current_app.extensions.get("aha_services_configuration")
     if cached is None:
-        cached = json.dumps(configuration_document(_registry()))
+        cached = json.dumps(_registry().configuration())
         current_app.extensions["aha_services_configuration"] = cached
     return current_app.response_class(cached, mimetype="application/json")
 

@@ -4,6 +4,7 @@ from services.core.errors import (
     AhaServiceError,
     ConfigurationError,
     InvalidUrlError,
+    MissingSetting,
     RemoteError,
     TimeLimitExceeded,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "Field",
     "InvalidUrlError",
     "Mash",
+    "MissingSetting",
     "RemoteError",
     "Service",
     "Severity",

@@ -9,7 +9,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from services.core.errors import ConfigurationError, RemoteError
+from services.core.errors import ConfigurationError, MissingSetting, RemoteError
 from services.core.http import HttpClient
 from services.core.mash import Mash, mash
 
@@ -49,7 +49,7 @@ class UnprocessableEntity(AhaApiError): ...
 class InternalServerError(AhaApiError): ...
 
 
-class NotImplemented(AhaApiError): ...  # noqa: A001 -- the name Aha!'s Ruby client uses
+class NotImplemented(AhaApiError): ...
 
 
 class BadGateway(AhaApiError): ...
@@ -91,8 +91,9 @@ def api_base_url(domain: str | None, url_base: str | None = None) -> str:
     if override:
         return override.rstrip("/") + "/"
     if not domain:
-        raise ConfigurationError(
-            f"The Aha! account domain (aha_account_domain) is not set, and neither is {API_URL_VARIABLE}"
+        raise MissingSetting(
+            "The Aha! account domain (aha_account_domain) is not set, "
+            f"and neither is {API_URL_VARIABLE}"
         )
     parts = urlsplit(str(url_base or DEFAULT_URL_BASE))
     if not parts.hostname:
@@ -143,7 +144,7 @@ class AhaApi:
         body: Any = None,
     ) -> Mash:
         if not self.token:
-            raise ConfigurationError("The Aha! API token (aha_api_token) is not set")
+            raise MissingSetting("The Aha! API token (aha_api_token) is not set")
         url = self.url(path)
         response = self.http.request(
             method,
@@ -208,30 +209,45 @@ class AhaApi:
         return "/".join(["api", API_VERSION, *(_segment(s) for s in segments)])
 
     def create_integration_fields(
-        self, resource_type: str, resource_id: object, integration_id: object,
+        self,
+        resource_type: str,
+        resource_id: object,
+        integration_id: object,
         fields: Mapping[str, Any],
     ) -> Mash:
         body = {"integration_fields": [{"name": k, "value": v} for k, v in fields.items()]}
-        return self.post(self._v1(resource_type, resource_id, "integrations", integration_id, "fields"), body)
+        return self.post(
+            self._v1(resource_type, resource_id, "integrations", integration_id, "fields"), body
+        )
 
     def create_integration_field(
-        self, resource_type: str, resource_id: object, integration_id: object,
-        name: str, value: Any,
+        self,
+        resource_type: str,
+        resource_id: object,
+        integration_id: object,
+        name: str,
+        value: Any,
     ) -> Mash:
         body = {"integration_field": {"name": name, "value": value}}
-        return self.post(self._v1(resource_type, resource_id, "integrations", integration_id, "fields"), body)
+        return self.post(
+            self._v1(resource_type, resource_id, "integrations", integration_id, "fields"), body
+        )
 
     def integration_field(
         self, resource_type: str, resource_id: object, integration_id: object, field_name: str
     ) -> Mash:
         return self.get(
-            self._v1(resource_type, resource_id, "integrations", integration_id, "fields", field_name)
+            self._v1(
+                resource_type, resource_id, "integrations", integration_id, "fields", field_name
+            )
         )
 
     def search_integration_fields(
         self, integration_id: object, field_name: str, field_value: object
     ) -> Mash:
-        return self.get(self._v1("integrations", integration_id, "fields", field_name, "value", field_value))
+        return self.get(
+            self._v1("integrations", integration_id, "fields", field_name, "value", field_value)
+        )
 
     def adjacent_integration_fields(
         self, resource_type: str, resource_id: object, integration_id: object
@@ -244,7 +260,9 @@ class AhaApi:
         self, commentable_type: str, commentable_id: object, email: str, body: str, **options: Any
     ) -> Mash:
         comment = {**options, "user_email": email, "body": body}
-        return self.post(self._v1(commentable_type, commentable_id, "comments"), {"comment": comment})
+        return self.post(
+            self._v1(commentable_type, commentable_id, "comments"), {"comment": comment}
+        )
 
     def comments(self, commentable_type: str, commentable_id: object, **params: Any) -> Mash:
         return self.get(self._v1(commentable_type, commentable_id, "comments"), **params)
@@ -253,7 +271,9 @@ class AhaApi:
         return self.get(self._v1("features", reference), **params)
 
     def create_feature(self, name: str, description: str, **options: Any) -> Mash:
-        return self.post(self._v1("features"), {**options, "name": name, "description": description})
+        return self.post(
+            self._v1("features"), {**options, "name": name, "description": description}
+        )
 
     def update_feature(self, reference: object, body: Mapping[str, Any]) -> Mash:
         return self.put(self._v1("features", reference), dict(body))
@@ -279,5 +299,7 @@ def _json_or_text(response: requests.Response) -> Any:
 
 
 def _single_list(answer: Mash) -> list:
-    lists = [value for key, value in answer.items() if key != "pagination" and isinstance(value, list)]
+    lists = [
+        value for key, value in answer.items() if key != "pagination" and isinstance(value, list)
+    ]
     return lists[0] if len(lists) == 1 else []

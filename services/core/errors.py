@@ -21,6 +21,10 @@ class ConfigurationError(AhaServiceError):
     """The integration's settings are wrong; Aha! may disable such an integration."""
 
 
+class MissingSetting(ConfigurationError):
+    """A setting the call needs is not set; the message names it."""
+
+
 class RemoteError(AhaServiceError):
     """The third-party system failed or answered in a way the service cannot use."""
 

@@ -52,11 +52,12 @@ def run_event(
         raise
     except BaseException as error:
         answer["exception"] = describe_exception(error, logger.redactor)
+        trace = "".join(traceback.format_tb(error.__traceback__))
         _log.error(
             "%s",
             logger.redactor(
                 f"Unhandled exception in {service_class.service_name} :{event}: "
-                f"{type(error).__name__}: {error}\n{''.join(traceback.format_tb(error.__traceback__))}"
+                f"{type(error).__name__}: {error}\n{trace}"
             ),
         )
     answer["meta_data"] = to_plain(service.meta_data) if service else dict(meta_data or {})

@@ -153,7 +153,9 @@ class HttpClient:
             self._session.close()
             self._session = None
 
-    def _timeout(self, timeout: float | tuple[float, float] | None, what: str) -> tuple[float, float]:
+    def _timeout(
+        self, timeout: float | tuple[float, float] | None, what: str
+    ) -> tuple[float, float]:
         connect, read = self.timeout
         if isinstance(timeout, tuple):
             connect, read = timeout

@@ -174,7 +174,9 @@ def display_name(record: Any) -> str:
     if name:
         return str(name)
     description = (
-        record.get("description") if isinstance(record, dict) else getattr(record, "description", None)
+        record.get("description")
+        if isinstance(record, dict)
+        else getattr(record, "description", None)
     )
     body = description.get("body") if isinstance(description, dict) else description
     return description_to_title(body if isinstance(body, str) else None)

@@ -62,6 +62,19 @@ class Registry:
         for service in services_in(module):
             self.add(service, module.__name__)
 
+    def configuration(self) -> dict[str, Any]:
+        """The ``/configuration`` document: every service with its wire schema."""
+        return {
+            "services": [
+                {
+                    "service_name": service.service_name,
+                    "title": service.title,
+                    "schema": [entry.to_wire() for entry in service.schema],
+                }
+                for service in self
+            ]
+        }
+
     def fail(self, source: str, error: BaseException) -> None:
         self.failures.append(
             LoadFailure(source, f"{type(error).__name__}: {error}", traceback.format_exc())
@@ -117,7 +130,9 @@ def load_registry(package_name: str = "services", *, use_entry_points: bool = Tr
                 registry.add_module(loaded)
             else:
                 registry.failures.append(
-                    LoadFailure(source, "an aha_services entry point must name a module or a Service class")
+                    LoadFailure(
+                        source, "an aha_services entry point must name a module or a Service class"
+                    )
                 )
     return registry
 

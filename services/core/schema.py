@@ -87,9 +87,7 @@ def boolean(name: str, **options: Any) -> Field:
     return _field("boolean", name, options)
 
 
-def select(
-    name: str, collection: Iterable[Any] | RemoteCollection = (), **options: Any
-) -> Field:
+def select(name: str, collection: Iterable[Any] | RemoteCollection = (), **options: Any) -> Field:
     """A choice: a static list of ``[label, value]`` pairs, or ``(meta_data, data) -> pairs``."""
     if not callable(collection):
         collection = [list(item) if isinstance(item, tuple) else item for item in collection]

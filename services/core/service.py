@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from services.core.errors import AhaServiceError, ConfigurationError, RemoteError
 from services.core.logger import EventLogger
 from services.core.mash import Mash, frozen_mash, mash
-from services.core.redaction import Redactor
 from services.core.schema import Field
 from services.core.timing import DEFAULT_EVENT_TIME_LIMIT, run_with_time_limit
 
@@ -95,7 +94,9 @@ class Service:
         return sorted(
             name.removeprefix("receive_")
             for name in dir(cls)
-            if name.startswith("receive_") and name != "receive_event" and callable(getattr(cls, name))
+            if name.startswith("receive_")
+            and name != "receive_event"
+            and callable(getattr(cls, name))
         )
 
     @classmethod

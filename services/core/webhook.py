@@ -13,7 +13,9 @@ _OFF_VALUES = {"0", "false", "off", "no"}
 
 
 def hook_url_field() -> Field:
-    return string("hook_url", description="The URL that receives each event as an HTTP POST of JSON.")
+    return string(
+        "hook_url", description="The URL that receives each event as an HTTP POST of JSON."
+    )
 
 
 def validate_cert_field() -> Field:
