@@ -1,0 +1,109 @@
+"""Shared spec helpers: fixtures from spec/fixtures, and nothing reaches the network.
+
+Every outbound HTTP call goes through ``responses``; a call that no mock answers
+fails the test that made it, even when the code under test swallowed the error.
+DNS is a fake table, so the address guard is exercised without a resolver.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses as responses_lib
+
+from services.core import address_guard
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+# A public address that no test ever connects to: responses answers first.
+PUBLIC_ADDRESS = "93.184.215.14"
+
+AHA_USER_DATA = {
+    "aha_account_domain": "acme",
+    "aha_api_url_base": "https://aha.io/",
+    "aha_api_token": "aha-api-token-5e1f0c",
+    "integration_id": 4242,
+}
+
+
+def fixture(name: str) -> Path:
+    return FIXTURES / name
+
+
+def raw_fixture(name: str) -> str:
+    return fixture(name).read_text()
+
+
+def json_fixture(name: str) -> Any:
+    return json.loads(raw_fixture(name))
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AHA_API_URL", "AHA_SERVICES_ALLOWED_HOSTS", "AHA_DOMAIN", "AHA_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def fake_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """Host name -> addresses; names not listed resolve to one public address."""
+    table: dict[str, list[str]] = {
+        "localhost": ["127.0.0.1", "::1"],
+        "intranet.example.com": ["10.1.2.3"],
+        "rebound.example.com": ["127.0.0.1"],
+        "nowhere.invalid": [],
+    }
+
+    def resolve(host: str, port: int | None) -> list:
+        addresses = table.get(host.lower(), [PUBLIC_ADDRESS])
+        if not addresses:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [ipaddress.ip_address(a) for a in addresses]
+
+    monkeypatch.setattr(address_guard, "resolve", resolve)
+    return table
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A socket that tries to leave the machine fails the test."""
+    original = socket.socket.connect
+
+    def connect(sock: socket.socket, address: Any) -> Any:
+        host = address[0] if isinstance(address, tuple) else ""
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not ipaddress.ip_address(
+            host.split("%")[0]
+        ).is_loopback:
+            pytest.fail(f"a test tried to reach the network: {address!r}")
+        return original(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+@pytest.fixture(autouse=True)
+def mocked_http():
+    """Every spec runs inside responses; unmatched calls fail the test."""
+    with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+        unmatched = [
+            f"{call.request.method} {call.request.url}"
+            for call in mock.calls
+            if isinstance(call.response, Exception)
+        ]
+        if unmatched:
+            pytest.fail("unmocked HTTP call(s): " + ", ".join(unmatched))
+
+
+@pytest.fixture
+def user_data() -> dict[str, Any]:
+    return dict(AHA_USER_DATA)
+
+
+def request_json(call: Any) -> Any:
+    """The JSON body of a recorded call."""
+    return json.loads(call.request.body)
