@@ -188,6 +188,8 @@ class HttpClient:
         self.logger.debug(f"Sending {what}")
         started = time.monotonic()
         try:
+            # Per request: a session-level False loses to REQUESTS_CA_BUNDLE in requests.
+            kwargs.setdefault("verify", self.verify)
             response = self.session.request(method, url, timeout=timeouts, **kwargs)
         except requests.exceptions.SSLError as error:
             raise ConfigurationError(f"TLS error talking to {host}: {error}", error) from error

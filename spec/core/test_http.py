@@ -1,0 +1,200 @@
+import http.server
+import ipaddress
+import threading
+
+import pytest
+import requests
+import responses
+
+from services.core import address_guard
+from services.core.errors import (
+    ConfigurationError,
+    InvalidUrlError,
+    RemoteError,
+    TimeLimitExceeded,
+)
+from services.core.http import USER_AGENT, HttpClient
+from services.core.logger import EventLogger, Severity
+from services.core.redaction import Redactor
+
+
+def client(**kwargs):
+    return HttpClient(EventLogger(redactor=Redactor(["s3cr3t-value"])), **kwargs)
+
+
+def test_sends_with_user_agent_timeouts_and_tls_verification(mocked_http):
+    mocked_http.post("https://hooks.example.com/aha", json={"ok": True})
+    response = client().post("https://hooks.example.com/aha", json={"a": 1})
+    assert response.json() == {"ok": True}
+    call = mocked_http.calls[0]
+    assert call.request.method == "POST"
+    assert call.request.url == "https://hooks.example.com/aha"
+    assert call.request.body == b'{"a": 1}'
+    assert call.request.headers["User-Agent"] == USER_AGENT
+    assert call.request.req_kwargs["timeout"] == (25.0, 310.0)
+    # True, or the CA bundle that REQUESTS_CA_BUNDLE names: verification is on either way.
+    assert call.request.req_kwargs["verify"] not in (False, None, "")
+
+
+def test_verification_can_be_switched_off_per_client(mocked_http):
+    mocked_http.get("https://selfsigned.example.com/", body="ok")
+    client(verify=False).get("https://selfsigned.example.com/")
+    assert mocked_http.calls[0].request.req_kwargs["verify"] is False
+
+
+def test_private_addresses_are_refused_before_sending(mocked_http):
+    with pytest.raises(InvalidUrlError):
+        client().get("http://192.168.0.10/")
+    assert len(mocked_http.calls) == 0
+
+
+def test_a_redirect_to_a_private_address_is_refused(mocked_http):
+    mocked_http.get(
+        "https://hooks.example.com/start", status=302, headers={"Location": "http://10.0.0.5/admin"}
+    )
+    mocked_http.get("http://10.0.0.5/admin", body="secret admin page")
+    with pytest.raises(InvalidUrlError, match="10.0.0.5"):
+        client().get("https://hooks.example.com/start")
+    assert [c.request.url for c in mocked_http.calls] == ["https://hooks.example.com/start"]
+
+
+def test_a_redirect_to_a_name_resolving_to_loopback_is_refused(mocked_http):
+    mocked_http.get(
+        "https://hooks.example.com/start",
+        status=307,
+        headers={"Location": "http://rebound.example.com/"},
+    )
+    with pytest.raises(InvalidUrlError, match="rebound.example.com"):
+        client().get("https://hooks.example.com/start")
+
+
+def test_a_redirect_to_a_public_address_is_followed(mocked_http):
+    mocked_http.get(
+        "https://hooks.example.com/old", status=301, headers={"Location": "https://hooks.example.com/new"}
+    )
+    mocked_http.get("https://hooks.example.com/new", body="moved here")
+    assert client().get("https://hooks.example.com/old").text == "moved here"
+
+
+def test_credentials_are_refused_over_plain_http(mocked_http):
+    with pytest.raises(InvalidUrlError, match="plain http"):
+        client().get("http://api.example.com/", headers={"Authorization": "Bearer abcdef123456"})
+    with pytest.raises(InvalidUrlError, match="plain http"):
+        client().get("http://api.example.com/", auth=("user", "pass"))
+    with pytest.raises(InvalidUrlError, match="plain http"):
+        client().post("http://api.example.com/", json={"token": "x"}, sends_credentials=True)
+    assert len(mocked_http.calls) == 0
+
+
+def test_credentials_over_plain_http_to_an_allowed_host_are_sent(mocked_http, monkeypatch):
+    monkeypatch.setenv("AHA_SERVICES_ALLOWED_HOSTS", "127.0.0.1")
+    mocked_http.get("http://127.0.0.1:9000/api", json={})
+    client().get("http://127.0.0.1:9000/api", headers={"Authorization": "Bearer abcdef123456"})
+    assert mocked_http.calls[0].request.headers["Authorization"] == "Bearer abcdef123456"
+
+
+def test_credentials_over_https_are_sent(mocked_http):
+    mocked_http.get("https://api.example.com/", json={})
+    client().get("https://api.example.com/", auth=("user", "pass"))
+    assert mocked_http.calls[0].request.headers["Authorization"].startswith("Basic ")
+
+
+def test_responses_are_logged_by_status_with_secrets_redacted(mocked_http):
+    mocked_http.get("https://api.example.com/ok?token=abcdef", json={"echo": "s3cr3t-value"})
+    mocked_http.get("https://api.example.com/missing", status=404, json={"error": "not found"})
+    http = client()
+    http.get("https://api.example.com/ok?token=abcdef")
+    http.get("https://api.example.com/missing")
+    messages = http.logger.messages
+    ok = [m for m in messages if " 200 " in m["message"]]
+    missing = [m for m in messages if " 404 " in m["message"]]
+    assert ok and ok[0]["severity"] == Severity.DEBUG
+    assert missing and missing[0]["severity"] == Severity.INFO
+    assert "not found" in missing[0]["message"]
+    text = " ".join(m["message"] for m in messages)
+    assert "s3cr3t-value" not in text
+    assert "abcdef" not in text
+    assert "token=[FILTERED]" in text
+
+
+def test_binary_bodies_are_logged_by_size(mocked_http):
+    mocked_http.get("https://cdn.example.com/a.png", body=b"\x89PNG" * 10, content_type="image/png")
+    http = client()
+    http.get("https://cdn.example.com/a.png")
+    assert "<binary: 40 bytes>" in http.logger.messages[-1]["message"]
+
+
+@pytest.mark.parametrize(
+    ("error", "expected", "text"),
+    [
+        (requests.exceptions.ConnectionError("connection refused"), ConfigurationError, "refused"),
+        (requests.exceptions.SSLError("certificate verify failed"), ConfigurationError, "TLS"),
+        (requests.exceptions.ConnectTimeout("connect timed out"), ConfigurationError, "Timed out"),
+        (requests.exceptions.ReadTimeout("read timed out"), RemoteError, "Timed out waiting"),
+    ],
+)
+def test_transport_failures_become_service_errors(mocked_http, error, expected, text):
+    mocked_http.get("https://api.example.com/", body=error)
+    with pytest.raises(expected, match=text) as raised:
+        client().get("https://api.example.com/")
+    assert raised.value.original_exception is error
+
+
+def test_a_passed_deadline_refuses_new_requests(mocked_http):
+    with pytest.raises(TimeLimitExceeded, match="GET https://api.example.com/"):
+        client(time_left=lambda: 0.0).get("https://api.example.com/")
+    assert len(mocked_http.calls) == 0
+
+
+def test_the_time_left_shortens_timeouts(mocked_http):
+    mocked_http.get("https://api.example.com/", json={})
+    client(time_left=lambda: 4.0).get("https://api.example.com/")
+    assert mocked_http.calls[0].request.req_kwargs["timeout"] == (4.0, 4.0)
+
+
+def test_a_per_request_timeout_is_honoured(mocked_http):
+    mocked_http.get("https://api.example.com/", json={})
+    client().get("https://api.example.com/", timeout=5)
+    assert mocked_http.calls[0].request.req_kwargs["timeout"] == (5, 5)
+
+
+class _Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = f"hello via {self.headers['Host']}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def loopback_server(mocked_http):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    mocked_http.add_passthru(responses.matchers.re.compile(r"http://[a-z.]+:\d+/"))
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_socket_connects_to_the_checked_address(loopback_server, fake_dns, monkeypatch):
+    # The system resolver has never heard of this name: only the checked, pinned
+    # address can be the one the socket reached.
+    fake_dns["pinned.example.com"] = ["127.0.0.1"]
+    monkeypatch.setenv("AHA_SERVICES_ALLOWED_HOSTS", "127.0.0.0/8")
+    response = client().get(f"http://pinned.example.com:{loopback_server}/")
+    assert response.text == f"hello via pinned.example.com:{loopback_server}"
+
+
+def test_the_connection_check_refuses_what_the_first_check_allowed(loopback_server, monkeypatch):
+    # DNS answers a public address first, then loopback: a rebinding attack.
+    answers = iter(["93.184.215.14", "127.0.0.1"])
+    monkeypatch.setattr(
+        address_guard, "resolve", lambda host, port: [ipaddress.ip_address(next(answers))]
+    )
+    with pytest.raises(InvalidUrlError, match="127.0.0.1"):
+        client().get(f"http://rebind.example.com:{loopback_server}/")
