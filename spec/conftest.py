@@ -94,6 +94,7 @@ def mocked_http():
             f"{call.request.method} {call.request.url}"
             for call in mock.calls
             if isinstance(call.response, Exception)
+            and "Connection refused by Responses" in str(call.response)
         ]
         if unmatched:
             pytest.fail("unmocked HTTP call(s): " + ", ".join(unmatched))
