@@ -19,8 +19,9 @@ def create_app(registry: Registry | None = None) -> Flask:
     configure_logging()
     app = Flask(__name__)
     app.json.sort_keys = False
-    app.extensions["aha_services_registry"] = registry or default_registry()
-    for failure in app.extensions["aha_services_registry"].failures:
+    registry = default_registry() if registry is None else registry
+    app.extensions["aha_services_registry"] = registry
+    for failure in registry.failures:
         _log.error("Could not load %s: %s\n%s", failure.source, failure.message, failure.traceback)
     app.register_blueprint(blueprint)
 

@@ -76,9 +76,10 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def connect(sock: socket.socket, address: Any) -> Any:
         host = address[0] if isinstance(address, tuple) else ""
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and not ipaddress.ip_address(
-            host.split("%")[0]
-        ).is_loopback:
+        if (
+            sock.family in (socket.AF_INET, socket.AF_INET6)
+            and not ipaddress.ip_address(host.split("%")[0]).is_loopback
+        ):
             pytest.fail(f"a test tried to reach the network: {address!r}")
         return original(sock, address)
 

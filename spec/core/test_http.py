@@ -70,7 +70,9 @@ def test_a_redirect_to_a_name_resolving_to_loopback_is_refused(mocked_http):
 
 def test_a_redirect_to_a_public_address_is_followed(mocked_http):
     mocked_http.get(
-        "https://hooks.example.com/old", status=301, headers={"Location": "https://hooks.example.com/new"}
+        "https://hooks.example.com/old",
+        status=301,
+        headers={"Location": "https://hooks.example.com/new"},
     )
     mocked_http.get("https://hooks.example.com/new", body="moved here")
     assert client().get("https://hooks.example.com/old").text == "moved here"

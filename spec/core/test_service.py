@@ -1,0 +1,192 @@
+import time
+
+import pytest
+import requests
+from box import BoxError
+
+from services.core import (
+    ConfigurationError,
+    RemoteError,
+    Service,
+    TimeLimitExceeded,
+    password,
+    string,
+    time_limit,
+)
+from services.core.logger import Severity
+from spec.conftest import json_fixture
+
+
+class GithubIssues(Service):
+    schema = (string("server_url"), password("api_token"))
+    white_listed = ("server_url",)
+
+    def receive_create_feature(self):
+        self.meta_data.seen = self.payload.feature.reference_num
+        self.logger.info(f"token is {self.data.api_token}")
+
+    def receive_slow(self):
+        time.sleep(2)
+
+    @time_limit(0.1)
+    def receive_quick(self):
+        time.sleep(2)
+
+    def receive_broken_transport(self):
+        raise requests.exceptions.ConnectionError("Name or service not known")
+
+    def receive_read_timeout(self):
+        raise requests.exceptions.ReadTimeout("read timed out")
+
+    def receive_change_data(self):
+        self.data.server_url = "https://evil.example.com"
+
+
+class TFSOnPremise(Service):
+    pass
+
+
+class Custom(Service):
+    title = "Custom!"
+    service_name = "custom"
+    category = "API"
+    caption = staticmethod(lambda workspace_type: f"For {workspace_type}")
+
+
+def test_title_and_service_name_default_from_the_class_name():
+    assert GithubIssues.title == "Github Issues"
+    assert GithubIssues.service_name == "github_issues"
+    assert TFSOnPremise.service_name == "tfs_on_premise"
+    assert TFSOnPremise.title == "Tfs On Premise"
+    assert GithubIssues.category == "Development"
+    assert GithubIssues.caption_display() == ""
+
+
+def test_title_name_category_and_caption_can_be_set():
+    assert (Custom.title, Custom.service_name, Custom.category) == ("Custom!", "custom", "API")
+    assert Custom.caption_display("marketing_workspace") == "For marketing_workspace"
+
+
+def test_responds_to_events_lists_receive_methods():
+    assert GithubIssues.responds_to_events() == [
+        "broken_transport",
+        "change_data",
+        "create_feature",
+        "quick",
+        "read_timeout",
+        "slow",
+    ]
+    assert GithubIssues.responds_to_event("create_feature")
+    assert not GithubIssues.responds_to_event("update_release")
+
+
+def test_receive_dispatches_and_keeps_meta_data_changes():
+    service = GithubIssues(
+        {"api_token": "tok"}, json_fixture("create_feature_event.json"), {"a": 1}
+    )
+    service.receive("create_feature")
+    assert service.meta_data.to_dict() == {"a": 1, "seen": "ACME-12"}
+    assert service.logger.messages[0] == {
+        "severity": Severity.INFO,
+        "message": "Sending :create_feature using Github Issues",
+    }
+
+
+def test_an_unknown_event_is_logged_as_ignored():
+    service = GithubIssues()
+    assert service.receive("update_release") is service
+    assert service.logger.messages == [
+        {"severity": 1, "message": "Github Issues ignoring event :update_release"}
+    ]
+
+
+@pytest.mark.parametrize("event", ["", "__init__", "Create", "create-feature", "../x"])
+def test_odd_event_names_are_ignored_not_dispatched(event):
+    service = GithubIssues()
+    service.receive(event)
+    assert "ignoring event" in service.logger.messages[0]["message"]
+
+
+def test_password_fields_never_reach_the_log():
+    service = GithubIssues({"api_token": "ghp_secret_value_1"}, {"feature": {}})
+    service.receive("create_feature")
+    assert "ghp_secret_value_1" not in str(service.logger.messages)
+    assert "token is [FILTERED]" in str(service.logger.messages)
+
+
+def test_the_aha_api_token_is_a_secret_too():
+    service = GithubIssues({"aha_api_token": "aha-token-xyz"})
+    service.logger.info("calling with aha-token-xyz")
+    assert service.logger.messages[-1]["message"] == "calling with [FILTERED]"
+
+
+def test_data_cannot_be_changed_by_the_service():
+    with pytest.raises(BoxError):
+        GithubIssues({"server_url": "https://ok.example.com"}).receive("change_data")
+
+
+def test_an_event_runs_under_the_configured_time_limit():
+    started = time.monotonic()
+    with pytest.raises(TimeLimitExceeded, match="0.2 s"):
+        GithubIssues({"timeout": "0.2"}).receive("slow")
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_method_can_have_a_shorter_time_limit():
+    started = time.monotonic()
+    with pytest.raises(TimeLimitExceeded, match="0.1 s"):
+        GithubIssues().receive("quick")
+    assert time.monotonic() - started < 1.5
+
+
+def test_the_default_time_limit_is_310_seconds():
+    service = GithubIssues()
+    assert service._time_limit(service.receive_slow, None) == 310.0
+    assert service._time_limit(service.receive_quick, None) == 0.1
+    assert GithubIssues({"timeout": "nonsense"})._time_limit(service.receive_slow, None) == 310.0
+
+
+def test_the_deadline_reaches_the_http_client():
+    service = GithubIssues()
+    service.deadline = time.monotonic() - 1
+    with pytest.raises(TimeLimitExceeded):
+        service.http_get("https://api.example.com/")
+
+
+def test_transport_failures_surface_as_configuration_errors():
+    with pytest.raises(ConfigurationError, match="Name or service not known") as raised:
+        GithubIssues().receive("broken_transport")
+    assert isinstance(raised.value.original_exception, requests.exceptions.ConnectionError)
+
+
+def test_a_read_timeout_is_a_remote_error():
+    with pytest.raises(RemoteError, match="read timed out"):
+        GithubIssues().receive("read_timeout")
+
+
+def test_get_integration_field_filters_by_integration_id():
+    fields = json_fixture("update_feature_event.json")["feature"]["integration_fields"]
+    from services.core.mash import mash
+
+    fields = mash({"f": fields}).f
+    assert GithubIssues({"integration_id": 4242}).get_integration_field(fields, "number") == "318"
+    assert GithubIssues({"integration_id": "5151"}).get_integration_field(fields, "number") == "77"
+    assert GithubIssues({"integration_id": 1}).get_integration_field(fields, "number") is None
+    assert GithubIssues({"integration_id": 4242}).get_integration_field(None, "number") is None
+
+
+def test_loggable_data_holds_only_white_listed_fields():
+    service = GithubIssues({"server_url": "https://gh.example.com", "api_token": "secret"})
+    assert service.loggable_data() == {"server_url": "https://gh.example.com"}
+
+
+def test_the_service_name_can_be_overridden_per_instance():
+    service = GithubIssues(service_name="development_proxy")
+    assert service.service_name == "development_proxy"
+    assert GithubIssues.service_name == "github_issues"
+
+
+def test_the_api_client_is_built_from_user_data(user_data):
+    api = GithubIssues(user_data).api
+    assert api.base_url == "https://acme.aha.io/"
+    assert api.token == user_data["aha_api_token"]
