@@ -143,9 +143,9 @@ class AhaApi:
         params: Mapping[str, Any] | None = None,
         body: Any = None,
     ) -> Mash:
+        url = self.url(path)
         if not self.token:
             raise MissingSetting("The Aha! API token (aha_api_token) is not set")
-        url = self.url(path)
         response = self.http.request(
             method,
             url,

@@ -26,7 +26,7 @@ def _read_json_object(source: str | None, what: str) -> dict[str, Any]:
         return {}
     if source == "-":
         text = sys.stdin.read()
-    elif source.lstrip().startswith("{"):
+    elif source.lstrip()[:1] in ("{", "["):
         text = source
     else:
         path = Path(source)
