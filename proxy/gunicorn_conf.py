@@ -12,3 +12,6 @@ reload = os.environ.get("AHA_SERVICES_RELOAD", "1") != "0"
 timeout = 330
 graceful_timeout = 10
 accesslog = "-" if os.environ.get("AHA_SERVICES_ACCESS_LOG") else None
+# The control socket lives at one fixed path per user; proxies running side by side
+# (a second checkout, the benchmarks) would fight over it, and nothing here uses it.
+control_socket_disable = True
