@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -22,10 +22,12 @@ RETRY_ATTEMPTS = 3
 class AhaApiError(RemoteError):
     """Aha! answered with an error status; the message reads ``METHOD URL => status ...``."""
 
-    def __init__(self, method: str, url: str, status: int, body: Any):
+    def __init__(
+        self, method: str, url: str, status: int, body: Any, redact: Callable[[str], str] = str
+    ):
         self.status = status
         self.body = body
-        super().__init__(f"{method} {url} => {status} {_error_text(body)}".rstrip())
+        super().__init__(redact(f"{method} {url} => {status} {_error_text(body)}".rstrip()))
 
 
 class BadRequest(AhaApiError): ...
@@ -122,6 +124,7 @@ class AhaApi:
         self.domain = domain
         self.url_base = url_base
         self.token = token
+        http.logger.redactor.add(token)
 
     @property
     def base_url(self) -> str:
@@ -159,7 +162,13 @@ class AhaApi:
         parsed = _json_or_text(response)
         if response.status_code >= 400:
             error_class = ERRORS_BY_STATUS.get(response.status_code, AhaApiError)
-            raise error_class(method.upper(), response.url or url, response.status_code, parsed)
+            raise error_class(
+                method.upper(),
+                response.url or url,
+                response.status_code,
+                parsed,
+                self.http.logger.redactor,
+            )
         if isinstance(parsed, Mapping):
             return mash(parsed)
         return mash({"items": parsed}) if isinstance(parsed, list) else mash()
@@ -190,14 +199,14 @@ class AhaApi:
     ) -> Iterator[Mash]:
         """Every record of a paginated list, page after page, up to ``limit`` records."""
         page, yielded = 1, 0
-        while True:
+        while limit is None or yielded < limit:
             answer = self.get(path, page=page, per_page=per_page, **params)
             records = answer.get(key) if key else _single_list(answer)
             for record in records or []:
-                if limit is not None and yielded >= limit:
-                    return
                 yield record
                 yielded += 1
+                if yielded == limit:
+                    return
             pagination = answer.get("pagination") or {}
             total_pages = int(pagination.get("total_pages") or 0)
             current = int(pagination.get("current_page") or page)

@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterable
 
 FILTERED = "[FILTERED]"
 
 # Query parameters and header-like fragments that carry credentials by their name.
-_SENSITIVE_PARAM = re.compile(
-    r"(?i)([?&;](?:[\w.-]*(?:token|key|secret|password|passwd|signature|authorization|credential)[\w.-]*)=)[^&#\s\"']*"
+_SENSITIVE_NAME = (
+    r"[\w.-]*(?:token|key|secret|password|passwd|signature|authorization|credential)[\w.-]*"
 )
+# In a query string or a form body, including its first parameter.
+_SENSITIVE_PARAM = re.compile(rf"(?i)((?:^|[?&;\s])(?:{_SENSITIVE_NAME})=)[^&#\s\"']*")
+# A JSON member, escaped quotes inside the value included.
+# A JSON member, escaped quotes inside the value included; a bare "key" is often a name.
 _SENSITIVE_JSON = re.compile(
-    r'(?i)("[\w.-]*(?:token|secret|password|passwd|api_?key|credential)[\w.-]*"\s*:\s*")[^"]*"'
+    r'(?i)("[\w.-]*(?:token|secret|password|passwd|api_?key|credential)[\w.-]*"\s*:\s*")'
+    r'(?:[^"\\]|\\.)*"'
 )
-# A credential after its scheme word; it must hold a digit or a base64 sign, not prose.
-_AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)\s+(?=[\w.~+/-]*[0-9=+/])[\w.~+/=-]{8,}")
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s:]+:[^/@\s]+@")
+_AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)\s+([\w.~+/=-]{8,})")
+# user:password@ or a bare token@ before a host.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
+
+
+def _looks_like_credential(scheme: str, value: str) -> bool:
+    """Tell a credential from prose such as "Basic authentication failed"."""
+    if re.search(r"[0-9=+/]", value):
+        return True
+    if scheme.lower() == "basic":
+        try:
+            return b":" in base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            return False
+    return False
 
 # Values this short would blank out ordinary words; nobody's secret is this short.
 _MIN_SECRET_LENGTH = 4
@@ -43,5 +62,8 @@ class Redactor:
                 out = out.replace(secret, FILTERED)
         out = _SENSITIVE_PARAM.sub(lambda m: m.group(1) + FILTERED, out)
         out = _SENSITIVE_JSON.sub(lambda m: m.group(1) + FILTERED + '"', out)
-        out = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)} {FILTERED}", out)
+        out = _AUTH_SCHEME.sub(
+            lambda m: f"{m.group(1)} {FILTERED}" if _looks_like_credential(*m.groups()) else m[0],
+            out,
+        )
         return _URL_USERINFO.sub(lambda m: f"{m.group(1)}{FILTERED}@", out)

@@ -1,0 +1,153 @@
+import logging
+import re
+
+import pytest
+
+from services.core.logger import (
+    LOG_DATE_FORMAT,
+    LOG_FORMAT,
+    EventLogger,
+    Severity,
+    configure_logging,
+)
+from services.core.redaction import Redactor
+
+
+def test_severities_are_ruby_logger_levels():
+    assert [int(s) for s in Severity] == [0, 1, 2, 3, 4]
+    assert [s.name for s in Severity] == ["DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+
+
+def test_captures_severity_and_message_for_each_level():
+    logger = EventLogger()
+    logger.debug("d")
+    logger.info("i")
+    logger.warn("w")
+    logger.warning("w2")
+    logger.error("e")
+    logger.fatal("f")
+    logger.log(Severity.INFO, "direct")
+    assert logger.messages == [
+        {"severity": 0, "message": "d"},
+        {"severity": 1, "message": "i"},
+        {"severity": 2, "message": "w"},
+        {"severity": 2, "message": "w2"},
+        {"severity": 3, "message": "e"},
+        {"severity": 4, "message": "f"},
+        {"severity": 1, "message": "direct"},
+    ]
+    assert all(type(m["severity"]) is int for m in logger.messages)
+
+
+def test_messages_are_text():
+    logger = EventLogger()
+    logger.info(42)
+    logger.info(ValueError("boom"))
+    assert logger.messages == [
+        {"severity": 1, "message": "42"},
+        {"severity": 1, "message": "boom"},
+    ]
+
+
+def test_each_logger_keeps_its_own_messages():
+    first, second = EventLogger(), EventLogger()
+    first.info("one")
+    assert second.messages == []
+
+
+def test_redacts_secrets_given_to_its_redactor():
+    logger = EventLogger(redactor=Redactor(["s3cr3t-value"]))
+    logger.info("token s3cr3t-value sent")
+    logger.redactor.add("added-later-9")
+    logger.error("then added-later-9 and https://x.io/?api_key=k")
+    assert logger.messages == [
+        {"severity": 1, "message": "token [FILTERED] sent"},
+        {"severity": 3, "message": "then [FILTERED] and https://x.io/?api_key=[FILTERED]"},
+    ]
+
+
+def test_default_redactor_still_filters_credential_shapes():
+    logger = EventLogger()
+    logger.info("Authorization: Bearer abc123def")
+    assert logger.messages == [{"severity": 1, "message": "Authorization: Bearer [FILTERED]"}]
+
+
+@pytest.mark.parametrize(
+    ("method", "level"),
+    [
+        ("debug", logging.DEBUG),
+        ("info", logging.INFO),
+        ("warn", logging.WARNING),
+        ("error", logging.ERROR),
+        ("fatal", logging.CRITICAL),
+    ],
+)
+def test_forwards_redacted_lines_to_python_logging(caplog, method, level):
+    caplog.set_level(logging.DEBUG, logger="services")
+    logger = EventLogger("services.tracker", Redactor(["s3cr3t-value"]))
+    getattr(logger, method)("using s3cr3t-value at 100% %s")
+    records = [r for r in caplog.records if r.name == "services.tracker"]
+    assert len(records) == 1
+    assert records[0].levelno == level
+    assert records[0].getMessage() == "using [FILTERED] at 100% %s"
+    assert "s3cr3t-value" not in caplog.text
+
+
+def test_default_logger_name_is_services(caplog):
+    caplog.set_level(logging.INFO, logger="services")
+    EventLogger().info("hello")
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [("services", "hello")]
+
+
+@pytest.fixture
+def services_logging():
+    """Restores the 'services' logger after configure_logging changed it."""
+    root = logging.getLogger("services")
+    handlers, level = list(root.handlers), root.level
+    for handler in handlers:
+        root.removeHandler(handler)
+    yield root
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def marked(root):
+    return [h for h in root.handlers if getattr(h, "_aha_services", False)]
+
+
+def test_configure_logging_prints_timestamped_lines(services_logging, capsys):
+    configure_logging()
+    EventLogger("services.tracker", Redactor(["s3cr3t-value"])).warn("careful s3cr3t-value")
+    err = capsys.readouterr().err
+    assert re.fullmatch(
+        r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] "
+        r"WARNING services\.tracker: careful \[FILTERED\]\n",
+        err,
+    ), err
+    assert LOG_FORMAT.startswith("[%(asctime)s.%(msecs)03d]")
+    assert LOG_DATE_FORMAT == "%Y-%m-%d %H:%M:%S"
+
+
+def test_configure_logging_sets_the_level(services_logging, capsys):
+    configure_logging(logging.INFO)
+    assert services_logging.level == logging.INFO
+    logger = EventLogger("services.x")
+    logger.debug("hidden")
+    logger.info("shown")
+    err = capsys.readouterr().err
+    assert "hidden" not in err
+    assert "INFO    services.x: shown" in err
+    # Every event still captures its debug lines for the proxy's answer.
+    assert logger.messages[0] == {"severity": 0, "message": "hidden"}
+
+
+def test_configure_logging_is_idempotent(services_logging, capsys):
+    configure_logging()
+    configure_logging()
+    assert len(marked(services_logging)) == 1
+    assert len(services_logging.handlers) == 1
+    EventLogger("services.y").info("once")
+    assert capsys.readouterr().err.count("once") == 1
