@@ -75,16 +75,18 @@ ERRORS_BY_STATUS: dict[int, type[AhaApiError]] = {
 
 
 def _error_text(body: Any) -> str:
+    """``message: errors`` from an Aha! error body, as Aha!'s Ruby client words it."""
     if not isinstance(body, Mapping):
         return ""
     message = str(body.get("error") or body.get("message") or "")
     errors = body.get("errors")
+    details = ""
     if isinstance(errors, Mapping) and errors.get("message"):
-        return f"{message}: {errors['message']}"
-    if isinstance(errors, list) and errors:
+        details = str(errors["message"])
+    elif isinstance(errors, list) and errors:
         texts = [str(e.get("message", e)) if isinstance(e, Mapping) else str(e) for e in errors]
-        return f"{message}: {', '.join(texts)}"
-    return message
+        details = ", ".join(texts)
+    return ": ".join(part for part in (message, details) if part)
 
 
 def api_base_url(domain: str | None, url_base: str | None = None) -> str:
