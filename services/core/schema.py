@@ -31,16 +31,7 @@ FIELD_TYPES = frozenset(
 )
 
 # Buttons and fixed fields carry a fixed name, as Aha! stores them.
-_FIXED_NAMES = {
-    "callback_url",
-    "install_button",
-    "oauth_button",
-    "oauth2_button",
-    "audit_filter",
-    "commands_slack_button",
-    "webhooks_slack_button",
-    "confluence_button",
-}
+_FIXED_NAMES = FIELD_TYPES - {"string", "password", "boolean", "select", "internal"}
 
 
 @dataclass(frozen=True)
@@ -99,36 +90,24 @@ def internal(name: str, **options: Any) -> Field:
     return _field("internal", name, options)
 
 
-def callback_url(**options: Any) -> Field:
-    return _field("callback_url", "callback_url", options)
+def _fixed_field(type_: str) -> Callable[..., Field]:
+    """A DSL function for a field whose name is its type, as Aha! stores buttons."""
+
+    def make(**options: Any) -> Field:
+        return _field(type_, type_, options)
+
+    make.__name__ = make.__qualname__ = type_
+    return make
 
 
-def install_button(**options: Any) -> Field:
-    return _field("install_button", "install_button", options)
-
-
-def oauth_button(**options: Any) -> Field:
-    return _field("oauth_button", "oauth_button", options)
-
-
-def oauth2_button(**options: Any) -> Field:
-    return _field("oauth2_button", "oauth2_button", options)
-
-
-def audit_filter(**options: Any) -> Field:
-    return _field("audit_filter", "audit_filter", options)
-
-
-def commands_slack_button(**options: Any) -> Field:
-    return _field("commands_slack_button", "commands_slack_button", options)
-
-
-def webhooks_slack_button(**options: Any) -> Field:
-    return _field("webhooks_slack_button", "webhooks_slack_button", options)
-
-
-def confluence_button(**options: Any) -> Field:
-    return _field("confluence_button", "confluence_button", options)
+callback_url = _fixed_field("callback_url")
+install_button = _fixed_field("install_button")
+oauth_button = _fixed_field("oauth_button")
+oauth2_button = _fixed_field("oauth2_button")
+audit_filter = _fixed_field("audit_filter")
+commands_slack_button = _fixed_field("commands_slack_button")
+webhooks_slack_button = _fixed_field("webhooks_slack_button")
+confluence_button = _fixed_field("confluence_button")
 
 
 def schema_problems(schema: Iterable[Any]) -> list[str]:
