@@ -9,7 +9,7 @@ from services.core.errors import (
     TimeLimitExceeded,
 )
 from services.core.logger import EventLogger, Severity
-from services.core.mash import Mash, frozen_mash, mash
+from services.core.mash import frozen_mash, mash
 from services.core.schema import (
     Field,
     audit_filter,
@@ -35,7 +35,6 @@ __all__ = [
     "EventLogger",
     "Field",
     "InvalidUrlError",
-    "Mash",
     "MissingSetting",
     "RemoteError",
     "Service",

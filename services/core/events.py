@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.core.logger import EventLogger
-from services.core.mash import to_plain
 from services.core.redaction import Redactor
 from services.core.service import Service
 
@@ -60,5 +59,5 @@ def run_event(
                 f"{type(error).__name__}: {error}\n{trace}"
             ),
         )
-    answer["meta_data"] = to_plain(service.meta_data) if service else dict(meta_data or {})
+    answer["meta_data"] = service.meta_data_to_return() if service else dict(meta_data or {})
     return answer

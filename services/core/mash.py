@@ -1,12 +1,26 @@
-"""Hashie::Mash-like objects: attribute access, and missing keys read as empty and falsy."""
+"""Hashie::Mash-like objects: attribute access, and missing keys read as empty and falsy.
+
+python-box is imported on first use: the proxy answers ``/configuration`` and
+ignored events without building a single mash.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from box import Box, BoxList
+if TYPE_CHECKING:
+    from box import Box as Mash
+
+
+def __getattr__(name: str) -> Any:
+    """``Mash``, the mash class (python-box's Box), imported when first asked for."""
+    if name == "Mash":
+        from box import Box
+
+        return Box
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _OPTIONS = {
     "default_box": True,
@@ -16,21 +30,25 @@ _OPTIONS = {
     "default_box_none_transform": False,
 }
 
-Mash = Box
 
-
-def mash(value: Mapping[str, Any] | None = None) -> Box:
+def mash(value: Mapping[str, Any] | None = None) -> Mash:
     """A mutable mash (``meta_data``, ``payload``)."""
+    from box import Box
+
     return Box(dict(value or {}), **_OPTIONS)
 
 
-def frozen_mash(value: Mapping[str, Any] | None = None) -> Box:
+def frozen_mash(value: Mapping[str, Any] | None = None) -> Mash:
     """A read-only mash (``data``): a service cannot change the user's configuration."""
+    from box import Box
+
     return Box(dict(value or {}), frozen_box=True, **_OPTIONS)
 
 
 def to_plain(value: Any) -> Any:
     """Plain dicts and lists, ready for JSON."""
+    from box import Box, BoxList
+
     if isinstance(value, Box):
         return value.to_dict()
     if isinstance(value, BoxList):
@@ -42,7 +60,7 @@ def to_json(value: Any) -> str:
     return json.dumps(to_plain(value), default=_json_default)
 
 
-def from_json(text: str | bytes) -> Box:
+def from_json(text: str | bytes) -> Mash:
     """Parse a JSON object into a mash; anything else is a ValueError."""
     parsed = json.loads(text)
     if not isinstance(parsed, dict):
@@ -51,8 +69,7 @@ def from_json(text: str | bytes) -> Box:
 
 
 def _json_default(value: Any) -> Any:
-    if isinstance(value, Box):
-        return value.to_dict()
-    if isinstance(value, BoxList):
-        return value.to_list()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    plain = to_plain(value)
+    if plain is value:
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    return plain

@@ -22,6 +22,7 @@ _SENSITIVE_JSON = re.compile(
     r'(?:[^"\\]|\\.)*"'
 )
 _AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)\s+([\w.~+/=-]{8,})")
+_AUTH_HINT = re.compile(r"(?i)bearer|basic")
 # user:password@ or a bare token@ before a host.
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
 
@@ -41,29 +42,39 @@ def _looks_like_credential(scheme: str, value: str) -> bool:
 _MIN_SECRET_LENGTH = 4
 
 
+def _filter_credential(match: re.Match[str]) -> str:
+    scheme, value = match.groups()
+    return f"{scheme} {FILTERED}" if _looks_like_credential(scheme, value) else match[0]
+
+
 class Redactor:
     """Replaces known secret values, and credential-shaped fragments, with ``[FILTERED]``."""
 
     def __init__(self, secrets: Iterable[object] = ()):
-        self._secrets: set[str] = set()
+        # Longest first, so a secret containing another is replaced whole.
+        self._secrets: list[str] = []
         for secret in secrets:
             self.add(secret)
 
     def add(self, secret: object) -> None:
         text = "" if secret is None else str(secret)
-        if len(text) >= _MIN_SECRET_LENGTH:
-            self._secrets.add(text)
+        if len(text) >= _MIN_SECRET_LENGTH and text not in self._secrets:
+            self._secrets.append(text)
+            self._secrets.sort(key=len, reverse=True)
 
     def __call__(self, text: object) -> str:
         out = str(text)
-        # Longest first, so a secret containing another is replaced whole.
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        for secret in self._secrets:
             if secret in out:
                 out = out.replace(secret, FILTERED)
-        out = _SENSITIVE_PARAM.sub(lambda m: m.group(1) + FILTERED, out)
-        out = _SENSITIVE_JSON.sub(lambda m: m.group(1) + FILTERED + '"', out)
-        out = _AUTH_SCHEME.sub(
-            lambda m: f"{m.group(1)} {FILTERED}" if _looks_like_credential(*m.groups()) else m[0],
-            out,
-        )
-        return _URL_USERINFO.sub(lambda m: f"{m.group(1)}{FILTERED}@", out)
+        # Each pattern runs only when the text holds the character it needs: most log
+        # lines hold none, and this runs for every line.
+        if "=" in out:
+            out = _SENSITIVE_PARAM.sub(lambda m: m.group(1) + FILTERED, out)
+        if '"' in out:
+            out = _SENSITIVE_JSON.sub(lambda m: m.group(1) + FILTERED + '"', out)
+        if _AUTH_HINT.search(out):
+            out = _AUTH_SCHEME.sub(_filter_credential, out)
+        if "@" in out:
+            out = _URL_USERINFO.sub(lambda m: f"{m.group(1)}{FILTERED}@", out)
+        return out

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from services.core.errors import AhaServiceError, ConfigurationError, RemoteError
 from services.core.logger import EventLogger
-from services.core.mash import Mash, frozen_mash, mash
+from services.core.mash import frozen_mash, mash, to_plain
 from services.core.schema import Field
 from services.core.timing import DEFAULT_EVENT_TIME_LIMIT, run_with_time_limit
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:  # imported lazily at run time: the proxy starts faster withou
 
     from services.core.aha_api import AhaApi
     from services.core.http import HttpClient
+    from services.core.mash import Mash
 
 _EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # user_data keys that Aha! adds beside the configuration and that must never be shown.
@@ -71,18 +73,38 @@ class Service:
         api: AhaApi | None = None,
         service_name: str | None = None,
     ):
-        self.data: Mash = frozen_mash(data)
-        self.payload: Mash = mash(payload)
-        self.meta_data: Mash = mash(meta_data)
+        # Kept as given and turned into mashes on first use: an ignored event reads none.
+        self._sources = {"data": data or {}, "payload": payload or {}, "meta_data": meta_data or {}}
         if service_name:
             self.service_name = service_name  # type: ignore[misc]
         self.logger = logger or EventLogger(f"services.{type(self).service_name}")
-        for secret in self.secret_values(self.data):
+        for secret in self.secret_values(self._sources["data"]):
             self.logger.redactor.add(secret)
         self.event: str | None = None
         self.deadline: float | None = None
         self._api = api
         self._http: HttpClient | None = None
+
+    @cached_property
+    def data(self) -> Mash:
+        """The user's configuration, read-only."""
+        return frozen_mash(self._sources["data"])
+
+    @cached_property
+    def payload(self) -> Mash:
+        """The event body."""
+        return mash(self._sources["payload"])
+
+    @cached_property
+    def meta_data(self) -> Mash:
+        """What the service keeps between events; its changes are returned to Aha!."""
+        return mash(self._sources["meta_data"])
+
+    def meta_data_to_return(self) -> dict[str, Any]:
+        """The whole ``meta_data`` for the answer, as plain JSON values."""
+        if "meta_data" in self.__dict__:
+            return to_plain(self.meta_data)
+        return dict(self._sources["meta_data"])
 
     @classmethod
     def caption_display(cls, workspace_type: str = "product_workspace") -> str:
