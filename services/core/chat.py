@@ -1,0 +1,84 @@
+"""The base of chat notifiers: post a JSON message to a chat webhook, map its errors."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from services.core.errors import ConfigurationError, RemoteError
+from services.core.service import Service
+
+if TYPE_CHECKING:
+    import requests
+
+    from services.core.mash import Mash
+
+INSTALLED_TEXT = "Aha! integration installed successfully. Make sure you enable the integration!"
+_ERROR_BODY_LIMIT = 500
+
+
+class ChatService(Service):
+    """Sends messages to a chat tool's incoming webhook.
+
+    A subclass builds its messages and, where the chat tool has error bodies of its
+    own, extends ``chat_error``.
+    """
+
+    abstract: ClassVar[bool] = True
+    category = "Communication"
+    success_statuses: ClassVar[frozenset[int]] = frozenset({200, 201, 202, 204})
+
+    def webhook_url(self) -> str | None:
+        return self.data.get("webhook_url") or None
+
+    def interesting_audit(self) -> Mash | None:
+        """The event's audit when Aha! marks it worth telling people about, else None."""
+        audit = self.payload.get("audit")
+        if not audit or not audit.get("interesting"):
+            self.logger.debug("Audit is not marked interesting; nothing to send")
+            return None
+        return audit
+
+    @staticmethod
+    def audit_actor(audit: Any) -> str:
+        """Who made the change: the user's name, or Aha! itself."""
+        user = audit.get("user") or {}
+        return str(user.get("name") or "Aha!")
+
+    def send_message(self, message: dict[str, Any]) -> requests.Response:
+        url = self.webhook_url()
+        if not url:
+            raise ConfigurationError(
+                "Integration has not been configured: set the webhook URL of the chat tool"
+            )
+        response = self.http_post(str(url), json=message)
+        if response.status_code in self.success_statuses:
+            return response
+        raise self.chat_error(response)
+
+    def chat_error(self, response: requests.Response) -> RemoteError:
+        """A clear error for a refused message; subclasses add their tool's own bodies."""
+        if response.status_code == 404:
+            return RemoteError("URL is not recognized")
+        return RemoteError(
+            f"Unhandled error: STATUS={response.status_code} BODY={error_body_text(response)}"
+        )
+
+
+def error_body_text(response: requests.Response) -> str:
+    """The message of a JSON error body, or the body itself, quoted and shortened."""
+    text = response.text or ""
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        for key in ("message", "error", "error_description"):
+            value = parsed.get(key)
+            if isinstance(value, dict):
+                value = value.get("message")
+            if value:
+                return str(value)
+    if len(text) > _ERROR_BODY_LIMIT:
+        text = text[:_ERROR_BODY_LIMIT] + "..."
+    return repr(text)
