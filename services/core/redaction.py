@@ -48,12 +48,18 @@ def _filter_credential(match: re.Match[str]) -> str:
 
 
 class Redactor:
-    """Replaces known secret values, and credential-shaped fragments, with ``[FILTERED]``."""
+    """Replaces known secret values, and credential-shaped fragments, with ``[FILTERED]``.
+
+    Known secrets are the ones given, plus the values of environment variables named
+    like SECRET, TOKEN, PASSWORD or KEY.
+    """
 
     def __init__(self, secrets: Iterable[object] = ()):
+        from services.core.environment import environment_secrets
+
         # Longest first, so a secret containing another is replaced whole.
         self._secrets: list[str] = []
-        for secret in secrets:
+        for secret in (*environment_secrets(), *secrets):
             self.add(secret)
 
     def add(self, secret: object) -> None:

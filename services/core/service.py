@@ -5,10 +5,17 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from services.core.errors import AhaServiceError, ConfigurationError, RemoteError
+from services.core.environment import expand, expand_all
+from services.core.errors import (
+    AhaServiceError,
+    ConfigurationError,
+    MissingSetting,
+    RemoteError,
+)
 from services.core.logger import EventLogger
 from services.core.mash import frozen_mash, mash, to_plain
 from services.core.schema import Field
@@ -80,6 +87,8 @@ class Service:
         self.logger = logger or EventLogger(f"services.{type(self).service_name}")
         for secret in self.secret_values(self._sources["data"]):
             self.logger.redactor.add(secret)
+            with suppress(MissingSetting):  # reported when the event reads its settings
+                self.logger.redactor.add(expand(str(secret)))
         self.event: str | None = None
         self.deadline: float | None = None
         self._api = api
@@ -88,7 +97,7 @@ class Service:
     @cached_property
     def data(self) -> Mash:
         """The user's configuration, read-only."""
-        return frozen_mash(self._sources["data"])
+        return frozen_mash(expand_all(self._sources["data"]))
 
     @cached_property
     def payload(self) -> Mash:
