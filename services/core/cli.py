@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from services.core.entities import AhaEntities
+from services.core.entity_cli import entity_group
 from services.core.events import run_event
 from services.core.logger import configure_logging
 from services.core.registry import default_registry
@@ -42,9 +44,29 @@ def _read_json_object(source: str | None, what: str) -> dict[str, Any]:
     return value
 
 
-@click.group()
+class _MainGroup(click.Group):
+    """The built-in commands, and those that service modules offer as ``cli_commands``."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *default_registry().commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or default_registry().commands.get(cmd_name)
+
+
+@click.group(cls=_MainGroup)
 def main() -> None:
     """aha-services: a plugin host for Aha! integrations."""
+
+
+main.add_command(
+    entity_group(
+        "aha",
+        AhaEntities.from_environment,
+        publish_methods=AhaEntities.PUBLISH_METHODS,
+        help_text="Any Aha! API entity: AHA_DOMAIN (or AHA_API_URL) and AHA_API_TOKEN.",
+    )
+)
 
 
 @main.command("list")

@@ -35,6 +35,8 @@ class LoadFailure:
 class Registry:
     services: dict[str, type[Service]] = field(default_factory=dict)
     failures: list[LoadFailure] = field(default_factory=list)
+    # Command-line commands that service modules offer as ``cli_commands``.
+    commands: dict[str, Any] = field(default_factory=dict)
 
     def get(self, service_name: str) -> type[Service] | None:
         return self.services.get(str(service_name))
@@ -61,6 +63,8 @@ class Registry:
     def add_module(self, module: ModuleType) -> None:
         for service in services_in(module):
             self.add(service, module.__name__)
+        for command in getattr(module, "cli_commands", ()):
+            self.commands[command.name] = command
 
     def configuration(self) -> dict[str, Any]:
         """The ``/configuration`` document: every service with its wire schema."""

@@ -1,0 +1,125 @@
+"""Generic entities: any endpoint of an API, named by a path template.
+
+``/api/v1/goals/{goal_id}/comments`` with ``{"path": {"goal_id": 7}}`` reads the
+comments of goal 7. *Subscribe* reads an entity (following pagination when
+asked); *publish* writes one. The Aha! API is one such client; a service module
+can offer others (HaloITSM's) with the same parameters and the same CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from services.core.errors import ConfigurationError, MissingSetting
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def fill_path(template: str, path: Mapping[str, Any]) -> str:
+    """The template with each ``{name}`` replaced by its URL-encoded value."""
+    names = _PLACEHOLDER.findall(template)
+    missing = [name for name in dict.fromkeys(names) if path.get(name) in (None, "")]
+    if missing:
+        raise ConfigurationError(
+            f"Missing path parameter{'s' if len(missing) > 1 else ''} for {template}: "
+            + ", ".join(missing)
+        )
+    return _PLACEHOLDER.sub(lambda m: quote(str(path[m.group(1)]), safe=""), template)
+
+
+@dataclass(frozen=True)
+class EntityParams:
+    """The parameters of one entity request: path values, query string, body."""
+
+    path: Mapping[str, Any] = field(default_factory=dict)
+    query: Mapping[str, Any] = field(default_factory=dict)
+    payload: Any = None
+
+    @classmethod
+    def from_mapping(cls, value: Mapping[str, Any] | None) -> EntityParams:
+        """From ``{"path": {...}, "query": {...}, "payload": ...}``, each part optional."""
+        value = value or {}
+        unknown = set(value) - {"path", "query", "payload"}
+        if unknown:
+            raise ConfigurationError(
+                f"Unknown request parameter parts: {', '.join(sorted(unknown))} "
+                "(expected path, query and payload)"
+            )
+        for part in ("path", "query"):
+            if not isinstance(value.get(part) or {}, Mapping):
+                raise ConfigurationError(f"The {part} parameters must be an object")
+        return cls(
+            dict(value.get("path") or {}), dict(value.get("query") or {}), value.get("payload")
+        )
+
+
+class EntityClient(Protocol):
+    """What the entity commands need from a client."""
+
+    def subscribe(
+        self,
+        entity: str,
+        params: EntityParams,
+        *,
+        all_pages: bool = False,
+        limit: int | None = None,
+    ) -> Any: ...
+
+    def publish(self, method: str, entity: str, params: EntityParams) -> Any: ...
+
+
+def required_environment(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise MissingSetting(f"{name} is not set")
+    return value
+
+
+class AhaEntities:
+    """Subscribe and publish for any Aha! API path."""
+
+    PUBLISH_METHODS = ("POST", "PUT", "DELETE")
+
+    def __init__(self, api: Any):
+        self.api = api
+
+    @classmethod
+    def from_environment(cls) -> AhaEntities:
+        """The command line's client: AHA_API_URL or AHA_DOMAIN, and AHA_API_TOKEN."""
+        from services.core.aha_api import API_URL_VARIABLE, AhaApi
+        from services.core.http import HttpClient
+        from services.core.logger import EventLogger
+
+        domain = None if os.environ.get(API_URL_VARIABLE) else required_environment("AHA_DOMAIN")
+        token = required_environment("AHA_API_TOKEN")
+        return cls(AhaApi(HttpClient(EventLogger("services.aha")), domain=domain, token=token))
+
+    def subscribe(
+        self,
+        entity: str,
+        params: EntityParams,
+        *,
+        all_pages: bool = False,
+        limit: int | None = None,
+    ) -> Any:
+        """The answer as Aha! gives it; with ``all_pages`` or ``limit``, the pages' records."""
+        path = fill_path(entity, params.path)
+        if all_pages or limit is not None:
+            return [
+                record.to_dict() for record in self.api.paginate(path, limit=limit, **params.query)
+            ]
+        return self.api.get(path, **params.query).to_dict()
+
+    def publish(self, method: str, entity: str, params: EntityParams) -> Any:
+        method = method.upper()
+        if method not in self.PUBLISH_METHODS:
+            raise ConfigurationError(
+                f"Publish with {', '.join(self.PUBLISH_METHODS)}, not {method}"
+            )
+        path = fill_path(entity, params.path)
+        return self.api.request(method, path, params=params.query, body=params.payload).to_dict()
