@@ -268,7 +268,12 @@ class AhaApi:
         )
 
     def create_comment(
-        self, commentable_type: str, commentable_id: object, email: str, body: str, **options: Any
+        self,
+        commentable_type: str,
+        commentable_id: object,
+        email: str | None,
+        body: str,
+        **options: Any,
     ) -> Mash:
         comment = {**options, "user_email": email, "body": body}
         return self.post(

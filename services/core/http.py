@@ -31,6 +31,8 @@ USER_AGENT = "aha-services-python/0.1 (+https://www.aha.io/)"
 CONNECT_TIMEOUT = 25.0
 READ_TIMEOUT = 310.0
 RETRY_AFTER_CAP = 60.0
+DOWNLOAD_LIMIT = 25 * 1024 * 1024
+MAX_PAGES = 100
 _LOGGED_BODY_LIMIT = 2000
 
 
@@ -201,13 +203,14 @@ class HttpClient:
             raise RemoteError(f"Timed out waiting for {host}: {error}", error) from error
         except requests.exceptions.InvalidURL as error:
             raise InvalidUrlError(f"URL is empty or invalid: {error}", error) from error
-        self._log_response(response, time.monotonic() - started)
+        self._log_response(response, time.monotonic() - started, kwargs.get("stream", False))
         return response
 
-    def _log_response(self, response: requests.Response, elapsed: float) -> None:
+    def _log_response(self, response: requests.Response, elapsed: float, streamed: bool) -> None:
+        body = "<streamed>" if streamed else describe_body(response)
         line = (
             f"{response.request.method} {response.url} -- ({elapsed:.2f}s) "
-            f"{response.status_code} {describe_body(response)}"
+            f"{response.status_code} {body}"
         )
         if 200 <= response.status_code < 300:
             self.logger.debug(line)
@@ -216,6 +219,53 @@ class HttpClient:
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", url, **kwargs)
+
+    def get_all_pages(
+        self,
+        url: str,
+        *,
+        check: Callable[[requests.Response], None],
+        max_pages: int = MAX_PAGES,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """The items of a JSON list and of every page its ``Link: rel="next"`` header names.
+
+        ``check`` raises for a response that is not a success; the query of the first
+        request is part of each next link, so it is sent only once.
+        """
+        items: list[Any] = []
+        next_url: str | None = url
+        for _ in range(max_pages):
+            if not next_url:
+                return items
+            response = self.get(next_url, **kwargs)
+            check(response)
+            page = response.json()
+            if not isinstance(page, list):
+                raise RemoteError(f"Expected a list from {response.request.method} {next_url}")
+            items.extend(page)
+            next_url = response.links.get("next", {}).get("url")
+            kwargs.pop("params", None)
+        if next_url:
+            self.logger.warn(f"Stopped after {max_pages} pages of {url}")
+        return items
+
+    def download(self, url: str, *, max_bytes: int = DOWNLOAD_LIMIT, **kwargs: Any) -> bytes:
+        """A file's bytes, through the address guard, refusing more than ``max_bytes``."""
+        response = self.get(url, stream=True, **kwargs)
+        with response:
+            if not 200 <= response.status_code < 300:
+                raise RemoteError(f"Downloading {url} answered HTTP {response.status_code}")
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise RemoteError(f"The file at {url} is larger than {max_bytes} bytes")
+            chunks, size = [], 0
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise RemoteError(f"The file at {url} is larger than {max_bytes} bytes")
+                chunks.append(chunk)
+        return b"".join(chunks)
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
         return self.request("POST", url, **kwargs)

@@ -56,6 +56,10 @@ class Service:
     category: ClassVar[str] = "Development"
     schema: ClassVar[tuple[Field, ...]] = ()
     white_listed: ClassVar[tuple[str, ...]] = ()
+    # Secrets that are not password fields: tokens an OAuth button stores in data,
+    # and tokens the service keeps in meta_data.
+    secret_settings: ClassVar[tuple[str, ...]] = ()
+    secret_meta_data: ClassVar[tuple[str, ...]] = ()
     # A base class for other services sets this, and the registry passes it over.
     abstract: ClassVar[bool] = True
 
@@ -69,6 +73,8 @@ class Service:
             cls.abstract = False
         cls.schema = tuple(cls.schema)
         cls.white_listed = tuple(cls.white_listed)
+        cls.secret_settings = tuple(cls.secret_settings)
+        cls.secret_meta_data = tuple(cls.secret_meta_data)
 
     def __init__(
         self,
@@ -89,6 +95,8 @@ class Service:
             self.logger.redactor.add(secret)
             with suppress(MissingSetting):  # reported when the event reads its settings
                 self.logger.redactor.add(expand(str(secret)))
+        for name in self.secret_meta_data:
+            self.logger.redactor.add(self._sources["meta_data"].get(name))
         self.event: str | None = None
         self.deadline: float | None = None
         self._api = api
@@ -140,9 +148,15 @@ class Service:
 
     @classmethod
     def secret_values(cls, data: Any) -> Iterable[Any]:
-        """Values in ``data`` that must never be shown: password fields and the Aha! token."""
-        names = [f.name for f in cls.schema if f.is_secret] + list(_ALWAYS_SECRET)
+        """Values in ``data`` never to be shown: password fields, ``secret_settings``, the
+        Aha! token."""
+        names = [f.name for f in cls.schema if f.is_secret]
+        names += [*cls.secret_settings, *_ALWAYS_SECRET]
         return [data.get(name) for name in names if data.get(name)]
+
+    def keep_secret(self, value: Any) -> None:
+        """Redact a value learned during the event (a fresh access token) from now on."""
+        self.logger.redactor.add(value)
 
     def loggable_data(self) -> dict[str, Any]:
         """The configuration values the service allows in logs (its ``white_listed``)."""

@@ -200,3 +200,74 @@ def test_the_connection_check_refuses_what_the_first_check_allowed(loopback_serv
     )
     with pytest.raises(InvalidUrlError, match="127.0.0.1"):
         client().get(f"http://rebind.example.com:{loopback_server}/")
+
+
+def _raise_for_status(response):
+    if response.status_code >= 400:
+        raise RemoteError(f"status {response.status_code}")
+
+
+def test_get_all_pages_follows_link_next(mocked_http):
+    first = "https://api.github.example.com/user/repos?per_page=100"
+    second = "https://api.github.example.com/user/repos?per_page=100&page=2"
+    mocked_http.get(first, json=[{"n": 1}, {"n": 2}], headers={"Link": f'<{second}>; rel="next"'})
+    mocked_http.get(second, json=[{"n": 3}], headers={"Link": f'<{first}>; rel="prev"'})
+    items = client().get_all_pages(
+        "https://api.github.example.com/user/repos",
+        params={"per_page": 100},
+        check=_raise_for_status,
+    )
+    assert items == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert [c.request.url for c in mocked_http.calls] == [first, second]
+
+
+def test_get_all_pages_stops_at_the_page_bound(mocked_http):
+    url = "https://api.example.com/loop"
+    mocked_http.get(url, json=[1], headers={"Link": f'<{url}>; rel="next"'})
+    http = client()
+    assert http.get_all_pages(url, check=_raise_for_status, max_pages=3) == [1, 1, 1]
+    assert "Stopped after 3 pages" in http.logger.messages[-1]["message"]
+
+
+def test_get_all_pages_checks_each_page(mocked_http):
+    url = "https://api.example.com/items"
+    mocked_http.get(url, status=401, json={"message": "Bad credentials"})
+    with pytest.raises(RemoteError, match="status 401"):
+        client().get_all_pages(url, check=_raise_for_status)
+    mocked_http.replace(responses.GET, url, json={"not": "a list"})
+    with pytest.raises(RemoteError, match="Expected a list"):
+        client().get_all_pages(url, check=_raise_for_status)
+
+
+def test_download_reads_a_file_within_the_limit(mocked_http):
+    url = "https://cdn.aha.io/attachments/1/mockup.png"
+    mocked_http.get(url, body=b"\x89PNG" + b"x" * 96, content_type="image/png")
+    http = client()
+    assert http.download(url) == b"\x89PNG" + b"x" * 96
+    assert "<streamed>" in http.logger.messages[-1]["message"]
+
+
+def test_download_refuses_a_file_over_the_limit(mocked_http):
+    url = "https://cdn.aha.io/attachments/2/huge.bin"
+    mocked_http.get(url, body=b"x" * 5000)
+    with pytest.raises(RemoteError, match="larger than 1000 bytes"):
+        client().download(url, max_bytes=1000)
+
+
+def test_download_refuses_a_private_address_and_an_error(mocked_http):
+    with pytest.raises(InvalidUrlError):
+        client().download("http://10.0.0.4/secret.pdf")
+    mocked_http.get("https://cdn.aha.io/gone", status=404)
+    with pytest.raises(RemoteError, match="HTTP 404"):
+        client().download("https://cdn.aha.io/gone")
+
+
+def test_multipart_uploads_pass_through(mocked_http):
+    mocked_http.post("https://redmine.example.com/uploads.json", json={"upload": {"token": "1"}})
+    client().post(
+        "https://redmine.example.com/uploads.json",
+        files={"file": ("mockup.png", b"\x89PNG", "image/png")},
+    )
+    request = mocked_http.calls[0].request
+    assert request.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert b'filename="mockup.png"' in request.body

@@ -190,3 +190,26 @@ def test_the_api_client_is_built_from_user_data(user_data):
     api = GithubIssues(user_data).api
     assert api.base_url == "https://acme.aha.io/"
     assert api.token == user_data["aha_api_token"]
+
+
+class OAuthKeeper(Service):
+    schema = (string("oauth_key"),)
+    secret_settings = ("oauth_token",)
+    secret_meta_data = ("access_token",)
+
+    def receive_installed(self):
+        fresh = "fresh-token-from-the-token-endpoint"
+        self.keep_secret(fresh)
+        self.logger.info(
+            f"{self.data.oauth_token} {self.meta_data.access_token} {fresh} {self.data.oauth_key}"
+        )
+
+
+def test_secrets_outside_password_fields_are_redacted():
+    service = OAuthKeeper(
+        {"oauth_token": "trello-oauth-token-1", "oauth_key": "public-key"},
+        {},
+        {"access_token": "kept-access-token-2"},
+    )
+    service.receive("installed")
+    assert service.logger.messages[-1]["message"] == ("[FILTERED] [FILTERED] [FILTERED] public-key")
