@@ -38,11 +38,17 @@ def references(message: object) -> list[str]:
     return list(dict.fromkeys(REFERENCE.findall(str(message or ""))))
 
 
-def dig(value: Any, *path: str) -> str:
-    """The text at ``path`` in nested objects, or ``""`` when any step is missing or not text."""
+def at(value: Any, *path: str) -> Any:
+    """The value at ``path`` in nested objects, or None when a step is missing or not an object."""
     for key in path:
         value = value.get(key) if isinstance(value, Mapping) else None
-    return value if isinstance(value, str) else ""
+    return value
+
+
+def dig(value: Any, *path: str) -> str:
+    """The text at ``path`` in nested objects, or ``""`` when it is missing or not text."""
+    found = at(value, *path)
+    return found if isinstance(found, str) else ""
 
 
 def link(url: str, text: str) -> str:
