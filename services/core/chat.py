@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 from services.core.errors import ConfigurationError, RemoteError
 from services.core.service import Service
@@ -17,19 +19,47 @@ INSTALLED_TEXT = "Aha! integration installed successfully. Make sure you enable 
 _ERROR_BODY_LIMIT = 500
 
 
+def webhook_secret(url: object) -> str | None:
+    """What follows the host in an incoming-webhook URL: the credential it carries."""
+    text = str(url or "").strip()
+    if not text:
+        return None
+    try:
+        rest = urlsplit(text)._replace(scheme="", netloc="").geturl()
+    except ValueError:
+        return text
+    return rest if rest.strip("/?") else None
+
+
 class ChatService(Service):
     """Sends messages to a chat tool's incoming webhook.
 
-    A subclass builds its messages and, where the chat tool has error bodies of its
-    own, extends ``chat_error``.
+    Whoever knows an incoming-webhook URL can post to the channel, so the URL is a
+    credential: its path and query are redacted everywhere, and it is only used over
+    https (or to a host that AHA_SERVICES_ALLOWED_HOSTS names). A subclass builds its
+    messages and, where the chat tool has error bodies of its own, extends ``chat_error``.
     """
 
     abstract: ClassVar[bool] = True
     category = "Communication"
     success_statuses: ClassVar[frozenset[int]] = frozenset({200, 201, 202, 204})
+    # The settings that may hold the webhook URL, the first one set wins.
+    webhook_settings: ClassVar[tuple[str, ...]] = ("webhook_url",)
+    missing_webhook_hint: ClassVar[str] = "set the webhook URL of the chat tool"
+
+    @classmethod
+    def secret_values(cls, data: Any) -> Iterable[Any]:
+        secrets = list(super().secret_values(data))
+        for name in cls.webhook_settings:
+            secret = webhook_secret(data.get(name))
+            if secret:
+                secrets.append(secret)
+        return secrets
 
     def webhook_url(self) -> str | None:
-        return self.data.get("webhook_url") or None
+        return next(
+            (str(self.data[name]) for name in self.webhook_settings if self.data.get(name)), None
+        )
 
     def interesting_audit(self) -> Mash | None:
         """The event's audit when Aha! marks it worth telling people about, else None."""
@@ -49,9 +79,9 @@ class ChatService(Service):
         url = self.webhook_url()
         if not url:
             raise ConfigurationError(
-                "Integration has not been configured: set the webhook URL of the chat tool"
+                f"Integration has not been configured: {self.missing_webhook_hint}"
             )
-        response = self.http_post(str(url), json=message)
+        response = self.http_post(url, json=message, sends_credentials=True)
         if response.status_code in self.success_statuses:
             return response
         raise self.chat_error(response)

@@ -14,7 +14,8 @@ _SENSITIVE_NAME = (
     r"[\w.-]*(?:token|key|secret|password|passwd|signature|authorization|credential)[\w.-]*"
 )
 # In a query string or a form body, including its first parameter.
-_SENSITIVE_PARAM = re.compile(rf"(?i)((?:^|[?&;\s])(?:{_SENSITIVE_NAME})=)[^&#\s\"']*")
+# ``sig`` signs Azure and Power Automate URLs (a Teams workflow webhook).
+_SENSITIVE_PARAM = re.compile(rf"(?i)((?:^|[?&;\s])(?:sig|{_SENSITIVE_NAME})=)[^&#\s\"']*")
 # A JSON member, escaped quotes inside the value included.
 # A JSON member, escaped quotes inside the value included; a bare "key" is often a name.
 _SENSITIVE_JSON = re.compile(

@@ -2,7 +2,7 @@ import pytest
 
 from services.core import ConfigurationError, InvalidUrlError, RemoteError
 from services.core.chat import INSTALLED_TEXT
-from services.slack_commands import SlackCommands
+from services.slack import SlackCommands
 from spec.conftest import json_fixture, request_json
 
 SECRET_PATH = "/services/T0ACME001/B0CMDS004/m3Nb7Vc1Xz9Lk5Jh2Gf8Ds6A"
