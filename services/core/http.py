@@ -193,18 +193,25 @@ class HttpClient:
             # Per request: a session-level False loses to REQUESTS_CA_BUNDLE in requests.
             kwargs.setdefault("verify", self.verify)
             response = self.session.request(method, url, timeout=timeouts, **kwargs)
-        except requests.exceptions.SSLError as error:
-            raise ConfigurationError(f"TLS error talking to {host}: {error}", error) from error
-        except requests.exceptions.ConnectTimeout as error:
-            raise ConfigurationError(f"Timed out connecting to {host}: {error}", error) from error
-        except requests.exceptions.ConnectionError as error:
-            raise ConfigurationError(f"Could not connect to {host}: {error}", error) from error
-        except requests.exceptions.Timeout as error:
-            raise RemoteError(f"Timed out waiting for {host}: {error}", error) from error
-        except requests.exceptions.InvalidURL as error:
-            raise InvalidUrlError(f"URL is empty or invalid: {error}", error) from error
+        except requests.exceptions.RequestException as error:
+            raise self._transport_error(error, host) from error
         self._log_response(response, time.monotonic() - started, kwargs.get("stream", False))
         return response
+
+    def _transport_error(self, error: requests.exceptions.RequestException, host: str) -> Exception:
+        """A service error for a failed request; its text (which may quote the URL) redacted."""
+        redact = self.logger.redactor
+        if isinstance(error, requests.exceptions.SSLError):
+            return ConfigurationError(redact(f"TLS error talking to {host}: {error}"), error)
+        if isinstance(error, requests.exceptions.ConnectTimeout):
+            return ConfigurationError(redact(f"Timed out connecting to {host}: {error}"), error)
+        if isinstance(error, requests.exceptions.ConnectionError):
+            return ConfigurationError(redact(f"Could not connect to {host}: {error}"), error)
+        if isinstance(error, requests.exceptions.Timeout):
+            return RemoteError(redact(f"Timed out waiting for {host}: {error}"), error)
+        if isinstance(error, requests.exceptions.InvalidURL):
+            return InvalidUrlError(redact(f"URL is empty or invalid: {error}"), error)
+        return RemoteError(redact(f"Request to {host} failed: {error}"), error)
 
     def _log_response(self, response: requests.Response, elapsed: float, streamed: bool) -> None:
         body = "<streamed>" if streamed else describe_body(response)

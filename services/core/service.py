@@ -232,6 +232,13 @@ class Service:
         method_limit = getattr(handler, "time_limit", None)
         return min(limit, method_limit) if method_limit else limit
 
+    def _redact(self, error: BaseException) -> BaseException:
+        """No secret leaves in an error's text, whoever wrote the text."""
+        error.args = tuple(
+            self.logger.redactor(arg) if isinstance(arg, str) else arg for arg in error.args
+        )
+        return error
+
     def receive(self, event: str, timeout: float | None = None) -> Service:
         """Handle one event; an event without a ``receive_<event>`` method is ignored."""
         self.event = str(event or "")
@@ -244,10 +251,11 @@ class Service:
         self.deadline = time.monotonic() + limit
         try:
             run_with_time_limit(handler, limit, f"{self.title} :{self.event}")
-        except AhaServiceError:
+        except AhaServiceError as error:
+            self._redact(error)
             raise
         except OSError as error:  # transport failures from clients other than self.http
-            raise _transport_error(error) from error
+            raise self._redact(_transport_error(error)) from error
         finally:
             if self._http is not None:
                 self._http.close()

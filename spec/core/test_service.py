@@ -213,3 +213,16 @@ def test_secrets_outside_password_fields_are_redacted():
     )
     service.receive("installed")
     assert service.logger.messages[-1]["message"] == ("[FILTERED] [FILTERED] [FILTERED] public-key")
+
+
+class Leaky(Service):
+    schema = (password("api_token"),)
+
+    def receive_installed(self):
+        raise RemoteError(f"the server echoed {self.data.api_token} back")
+
+
+def test_no_secret_leaves_in_an_error_text():
+    with pytest.raises(RemoteError) as raised:
+        Leaky({"api_token": "leaky-token-987"}).receive("installed")
+    assert str(raised.value) == "the server echoed [FILTERED] back"
