@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any, ClassVar
 
 from services.core import audit_filter, install_button, string
-from services.core.chat import INSTALLED_TEXT, ChatService
+from services.core.chat import ChatService
 
 DELETED_COLOR = "#9d261d"
 INSERTED_COLOR = "#46a546"
@@ -30,9 +30,6 @@ class GoogleHangoutsChat(ChatService):
         install_button(),
         audit_filter(),
     )
-
-    def receive_installed(self) -> None:
-        self.send_message({"text": INSTALLED_TEXT})
 
     def receive_audit(self) -> None:
         audit = self.interesting_audit()

@@ -61,6 +61,10 @@ class ChatService(Service):
             (str(self.data[name]) for name in self.webhook_settings if self.data.get(name)), None
         )
 
+    def receive_installed(self) -> None:
+        """Test the connection with a message in the channel."""
+        self.send_message({"text": INSTALLED_TEXT})
+
     def interesting_audit(self) -> Mash | None:
         """The event's audit when Aha! marks it worth telling people about, else None."""
         audit = self.payload.get("audit")

@@ -7,7 +7,6 @@ integration's connection test with a message in the channel chosen at install.
 from __future__ import annotations
 
 from services.core import commands_slack_button
-from services.core.chat import INSTALLED_TEXT
 from services.slack.webhook import SlackWebhookService
 
 
@@ -16,6 +15,3 @@ class SlackCommands(SlackWebhookService):
     caption = "Send new ideas and work updates to Aha! from Slack"
     category = "Communication"
     schema = (commands_slack_button(),)
-
-    def receive_installed(self) -> None:
-        self.send_message({"text": INSTALLED_TEXT})

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from services.core import audit_filter, install_button, webhooks_slack_button
-from services.core.chat import INSTALLED_TEXT
 from services.core.markup import html_to_slack
 from services.slack.webhook import SlackWebhookService
 
@@ -24,9 +23,6 @@ class Slack(SlackWebhookService):
     caption = "Send workspace notifications from Aha! to Slack"
     category = "Communication"
     schema = (webhooks_slack_button(), install_button(), audit_filter())
-
-    def receive_installed(self) -> None:
-        self.send_message({"text": INSTALLED_TEXT})
 
     def receive_audit(self) -> None:
         audit = self.interesting_audit()
