@@ -74,7 +74,8 @@ def list_services() -> None:
     """List every service found, and every module that failed to load."""
     registry = default_registry()
     for service in registry:
-        events = ", ".join(service.responds_to_events()) or "(every event)"
+        every = service.responds_to_event("any_event_at_all")
+        events = "(every event)" if every else ", ".join(service.responds_to_events()) or "(none)"
         click.echo(f"{service.service_name:28} {service.title:28} {events}")
     for failure in registry.failures:
         click.echo(f"FAILED {failure.source}: {failure.message}", err=True)
