@@ -26,6 +26,10 @@ ERROR_BODY_LIMIT = 500
 WEBHOOK_RECORD_KINDS = ("feature", "requirement")
 
 
+def _github_markdown(html: str) -> str:
+    return html_to_markdown(html, github=True)
+
+
 class RemoteNotFound(RemoteError):
     """The tracker answered 404: the object is gone, or was never there."""
 
@@ -61,16 +65,22 @@ class TrackerService(Service):
     def _options(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         options = self.tracker_request_options()
         headers = {**options.get("headers", {}), **kwargs.pop("headers", {})}
-        options = {**options, **kwargs}
+        # Every request carries the tracker's credentials, in whatever header it uses:
+        # never over plain http, except to a host AHA_SERVICES_ALLOWED_HOSTS names.
+        options = {"sends_credentials": True, **options, **kwargs}
         if headers:
             options["headers"] = headers
         return options
 
-    def tracker_request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """A request to ``path`` under the base URL; an error status raises."""
+    def tracker_request(
+        self, method: str, path: str, *, accept: Iterable[int] = (), **kwargs: Any
+    ) -> requests.Response:
+        """A request to ``path`` under the base URL; an error status raises, unless the
+        caller ``accept``s it to handle it itself."""
         options = self._options(kwargs)
         response = self.http.request(method, tracker_url(self.base_url(), path), **options)
-        self.check_tracker_response(response, method.upper(), path)
+        if response.status_code not in accept:
+            self.check_tracker_response(response, method.upper(), path)
         return response
 
     def tracker_json(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -149,14 +159,24 @@ class TrackerService(Service):
     def created_from_aha(record: Any) -> str:
         return f"Created from Aha! {record.get('url')}"
 
-    def record_markdown(self, record: Any, *, with_origin: bool = True) -> str:
-        """The description as GitHub-flavoured Markdown, its attachments, and where it came from."""
+    def record_text(
+        self,
+        record: Any,
+        *,
+        convert: Callable[[str], str] = _github_markdown,
+        with_origin: bool = True,
+    ) -> str:
+        """The description converted from HTML, its attachments, and where it came from."""
         description = record.get("description") or {}
-        parts = [html_to_markdown(description.get("body") or "", github=True)]
+        parts = [convert(description.get("body") or "")]
         parts.append("\n".join(self.attachment_lines(record)))
         if with_origin:
             parts.append(self.created_from_aha(record))
         return "\n\n".join(part for part in parts if part)
+
+    def record_markdown(self, record: Any, *, with_origin: bool = True) -> str:
+        """``record_text`` in GitHub-flavoured Markdown."""
+        return self.record_text(record, with_origin=with_origin)
 
     # --- webhooks --------------------------------------------------------------------------
 

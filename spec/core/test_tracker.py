@@ -1,6 +1,6 @@
 import pytest
 
-from services.core import ConfigurationError, RemoteError, password, string
+from services.core import ConfigurationError, InvalidUrlError, RemoteError, password, string
 from services.core.tracker import RemoteNotFound, TrackerService, labelled, tracker_url
 from spec.conftest import json_fixture, request_json
 
@@ -195,3 +195,16 @@ def test_update_linked_record_puts_to_the_configured_base_only(tracker, mocked_h
 def test_update_linked_record_sends_nothing_without_changes(tracker, mocked_http):
     assert tracker.update_linked_record("feature", {"resource": "/api/v1/features/X-1"}, {}) is None
     assert len(mocked_http.calls) == 0
+
+
+def test_credentials_never_go_to_a_plain_http_tracker(user_data, mocked_http):
+    tracker = Tracker({**user_data, "server_url": "http://tracker.example.com/api"})
+    with pytest.raises(InvalidUrlError, match="plain http"):
+        tracker.tracker_request("GET", "/user")
+    assert len(mocked_http.calls) == 0
+
+
+def test_a_caller_can_accept_an_error_status_to_handle_it(tracker, mocked_http):
+    mocked_http.post("https://ghe.example.com/api/v3/uploads", status=422, body="too large")
+    response = tracker.tracker_request("POST", "/uploads", accept=(422,), data=b"x")
+    assert response.status_code == 422
