@@ -33,5 +33,9 @@ class InvalidUrlError(AhaServiceError):
     """A URL is malformed, points at a refused address, or would send credentials in clear."""
 
 
-class TimeLimitExceeded(RemoteError):
-    """An event ran past its time limit."""
+class TimeLimitExceeded(AhaServiceError):
+    """An event ran past its time limit.
+
+    Not a RemoteError, so that code which turns a third party's failure into a
+    warning cannot swallow the end of the event by accident.
+    """

@@ -15,7 +15,10 @@ _SENSITIVE_NAME = (
 )
 # In a query string or a form body, including its first parameter.
 # ``sig`` signs Azure and Power Automate URLs (a Teams workflow webhook).
-_SENSITIVE_PARAM = re.compile(rf"(?i)((?:^|[?&;\s])(?:sig|{_SENSITIVE_NAME})=)[^&#\s\"']*")
+# Also ``oauth_token="..."`` inside an ``Authorization: OAuth ...`` header.
+_SENSITIVE_PARAM = re.compile(
+    rf"(?i)((?:^|[?&;,\s])(?:sig|{_SENSITIVE_NAME})=\"?)[^&#\s\"',]*"
+)
 # A JSON member, escaped quotes inside the value included.
 # A JSON member, escaped quotes inside the value included; a bare "key" is often a name.
 _SENSITIVE_JSON = re.compile(

@@ -10,7 +10,6 @@ from services.core import (
     ConfigurationError,
     InvalidUrlError,
     RemoteError,
-    TimeLimitExceeded,
     install_button,
     password,
     select,
@@ -303,8 +302,6 @@ class Redmine(TrackerService):
         name = attachment.get("file_name")
         try:
             content = self.http.download(attachment.get("download_url"))
-        except TimeLimitExceeded:
-            raise
         except (RemoteError, InvalidUrlError, ConfigurationError) as error:
             self.logger.warn(f"Attachment {name} was not sent to Redmine: {error}")
             return None

@@ -152,3 +152,10 @@ def test_all_rules_apply_together():
         "POST https://[FILTERED]@x.io/hook?token=[FILTERED] [FILTERED] "
         '{"secret": "[FILTERED]"} Authorization: Bearer [FILTERED]'
     )
+
+
+def test_oauth_header_values_are_filtered():
+    header = 'Authorization: OAuth oauth_consumer_key="pub-123456", oauth_token="tok-abc-123456"'
+    assert Redactor()(header) == (
+        'Authorization: OAuth oauth_consumer_key="[FILTERED]", oauth_token="[FILTERED]"'
+    )

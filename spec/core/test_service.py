@@ -226,3 +226,7 @@ def test_no_secret_leaves_in_an_error_text():
     with pytest.raises(RemoteError) as raised:
         Leaky({"api_token": "leaky-token-987"}).receive("installed")
     assert str(raised.value) == "the server echoed [FILTERED] back"
+
+
+def test_the_end_of_an_event_is_not_a_remote_error_to_swallow():
+    assert not issubclass(TimeLimitExceeded, RemoteError)
