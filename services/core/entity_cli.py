@@ -13,6 +13,7 @@ import click
 from services.core.entities import EntityClient, EntityParams
 from services.core.errors import AhaServiceError, ConfigurationError, MissingSetting
 from services.core.logger import configure_logging
+from services.core.redaction import Redactor
 
 EXIT_FAILED = 1
 EXIT_MISSING_SETTING = 2
@@ -49,15 +50,17 @@ def read_json(source: str | None, option: str) -> Any:
 
 
 def _run(call: Callable[[], Any]) -> None:
+    """Print the result as JSON; errors as text, redacted, with the exit code they call for."""
+    redact = Redactor()
     try:
         result = call()
     except MissingSetting as error:
-        click.echo(f"Error: {error}", err=True)
+        click.echo(f"Error: {redact(error)}", err=True)
         sys.exit(EXIT_MISSING_SETTING)
     except ConfigurationError as error:
-        raise click.UsageError(str(error)) from error
+        raise click.UsageError(redact(error)) from error
     except AhaServiceError as error:
-        click.echo(f"Error: {error}", err=True)
+        click.echo(f"Error: {redact(error)}", err=True)
         sys.exit(EXIT_FAILED)
     click.echo(json.dumps(result, indent=2))
 
