@@ -24,6 +24,7 @@ from services.core.schema import (
     password,
     select,
     string,
+    switched_on,
     webhooks_slack_button,
 )
 from services.core.service import Service
@@ -54,6 +55,7 @@ __all__ = [
     "password",
     "select",
     "string",
+    "switched_on",
     "time_limit",
     "webhooks_slack_button",
 ]

@@ -110,6 +110,27 @@ webhooks_slack_button = _fixed_field("webhooks_slack_button")
 confluence_button = _fixed_field("confluence_button")
 
 
+_ON = {"1", "true", "yes", "on"}
+_OFF = {"0", "false", "no", "off"}
+
+
+def switched_on(value: Any, default: bool = False) -> bool:
+    """A boolean setting as Aha! may store it: true/false, "1"/"0", "true"/"false", 1/0.
+
+    An unset or unreadable value is ``default``.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    text = str(value or "").strip().lower()
+    if text in _ON:
+        return True
+    if text in _OFF:
+        return False
+    return default
+
+
 def schema_problems(schema: Iterable[Any]) -> list[str]:
     """What is wrong with a schema; empty when it is well formed."""
     problems: list[str] = []

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from services.core.errors import ConfigurationError, RemoteError
 from services.core.mash import to_plain
-from services.core.schema import Field, boolean, string
+from services.core.schema import Field, boolean, string, switched_on
 from services.core.service import Service
-
-_OFF_VALUES = {"0", "false", "off", "no"}
 
 
 def hook_url_field() -> Field:
@@ -33,8 +31,7 @@ class HookService(Service):
     category = "API"
 
     def verify_tls(self) -> bool:
-        value: Any = self.data.get("validate_cert")
-        return str(value).strip().lower() not in _OFF_VALUES
+        return switched_on(self.data.get("validate_cert"), default=True)
 
     def deliver_payload(self) -> None:
         url = self.data.get("hook_url")

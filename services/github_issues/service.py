@@ -18,6 +18,8 @@ from services.core import (
     select,
     string,
 )
+from services.core.issue_tracking import issue_body, mapped_state, status_mapping
+from services.core.schema import switched_on
 from services.core.tracker import TrackerService, labelled
 from services.github_issues.issues import Issues
 from services.github_issues.milestones import Milestones
@@ -30,24 +32,12 @@ MAPPINGS = (
     ["Feature -> Issue, Requirement -> Issue", ISSUE_PER_REQUIREMENT],
     ["Feature -> Issue, Requirement -> Checklist item", CHECKLIST],
 )
-ISSUE_STATES = ("open", "closed")
 
 
 def repositories(meta_data: Any, data: Any) -> list[list[Any]]:
     """The repositories ``installed`` found, as ``[full_name, full_name]`` pairs."""
     repos = [repo for repo in (meta_data.get("repos") or []) if isinstance(repo, Mapping)]
     return labelled(repos, "full_name", "full_name")
-
-
-def switched_on(value: Any) -> bool:
-    """A boolean setting as Aha! stores it: ``true``, ``"1"``, ``1``, or ``"true"``."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return value != 0
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return False
 
 
 class GithubIssues(TrackerService):
@@ -139,16 +129,11 @@ class GithubIssues(TrackerService):
 
     def status_mapping(self) -> dict[str, str]:
         """``{"open"|"closed": <Aha! status id>}``; empty when nothing is mapped."""
-        mapping = self.data.get("status_mapping")
-        if not isinstance(mapping, Mapping):
-            return {}
-        return {state: str(mapping[state]) for state in ISSUE_STATES if mapping.get(state)}
+        return status_mapping(self.data.get("status_mapping"))
 
     def issue_state_for(self, record: Any) -> str | None:
         """The issue state that the record's Aha! status maps to, when exactly one does."""
-        status_id = str((record.get("workflow_status") or {}).get("id") or "")
-        states = [state for state, mapped in self.status_mapping().items() if mapped == status_id]
-        return states[0] if status_id and len(states) == 1 else None
+        return mapped_state(self.status_mapping(), record.get("workflow_status"))
 
     # --- events ------------------------------------------------------------------------------
 
@@ -178,11 +163,11 @@ class GithubIssues(TrackerService):
         milestone = Milestones(self).find_or_attach(feature.release) if feature.release else None
         number = milestone.get("number") if milestone else None
         issues = Issues(self)
-        issues.send(feature, number, issues.body(feature, with_checklist=self.checklist))
+        issues.send(feature, number, issue_body(feature, with_checklist=self.checklist))
         if self.checklist:
             return
         for requirement in feature.get("requirements") or []:
-            issues.send(requirement, number, issues.body(requirement))
+            issues.send(requirement, number, issue_body(requirement, with_checklist=False))
 
     def receive_webhook(self) -> None:
         repository = self.repository()

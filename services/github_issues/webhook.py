@@ -10,13 +10,9 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from services.core.issue_tracking import STATUS_LABEL_PREFIX, is_status_label, status_label
 from services.core.mash import mash
-from services.github_issues.issues import (
-    STATUS_LABEL_PREFIX,
-    Issues,
-    is_status_label,
-    status_label,
-)
+from services.github_issues.issues import Issues
 
 if TYPE_CHECKING:
     from services.core.mash import Mash

@@ -18,16 +18,13 @@ from services.core import (
     select,
     string,
 )
+from services.core.issue_tracking import issue_body, issue_labels, mapped_state, status_mapping
+from services.core.schema import switched_on
 from services.core.tracker import TrackerService
-from services.gitlab_issues.issue_text import (
-    STATE_EVENTS,
-    issue_description,
-    issue_labels,
-    mapped_state,
-    status_mapping,
-    truthy,
-)
 from services.gitlab_issues.webhook import apply_webhook
+
+# The state_event that brings an issue into each state; GitLab knows no "closed" event.
+STATE_EVENTS = {"open": "reopen", "closed": "close"}
 
 if TYPE_CHECKING:
     import requests
@@ -162,7 +159,7 @@ class GitlabIssues(TrackerService):
         return f"/projects/{_segment(self.configured_project())}"
 
     def add_status_labels(self) -> bool:
-        return truthy(self.data.get("add_status_labels"))
+        return switched_on(self.data.get("add_status_labels"))
 
     def requirements_as_checklist(self) -> bool:
         return self.data.get("mapping") == CHECKLIST_MAPPING
@@ -262,7 +259,7 @@ class GitlabIssues(TrackerService):
         due_date = self.due_date(release)
         if due_date:
             changes["due_date"] = due_date
-        changes["state_event"] = "close" if truthy(release.get("released")) else "activate"
+        changes["state_event"] = "close" if switched_on(release.get("released")) else "activate"
         return changes
 
     def due_date(self, release: Any) -> str | None:
@@ -306,10 +303,10 @@ class GitlabIssues(TrackerService):
         )
 
     def issue_fields(self, record: Any, milestone: Any, parent_iid: Any) -> dict[str, Any]:
-        description = issue_description(
+        description = issue_body(
             record,
             with_checklist=self.requirements_as_checklist(),
-            parent_iid=parent_iid,
+            footer=f"Parent: #{parent_iid}" if parent_iid else None,
         )
         labels = issue_labels(record, with_status=self.add_status_labels())
         return {

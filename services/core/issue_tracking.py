@@ -1,4 +1,9 @@
-"""What an Aha! record looks like as a GitLab issue: labels, description, open or closed."""
+"""Aha! records as open-or-closed issues with labels and a task list (GitHub, GitLab).
+
+Both trackers keep the Aha! status as an ``Aha!:<status>`` label when asked, map
+``open`` and ``closed`` to Aha! statuses, and can list requirements as a task list
+in the feature's issue.
+"""
 
 from __future__ import annotations
 
@@ -10,32 +15,19 @@ from services.core.tracker import TrackerService
 
 STATUS_LABEL_PREFIX = "Aha!:"
 ISSUE_STATES = ("open", "closed")
-# The state_event that brings an issue into each state; GitLab knows no "closed" event.
-STATE_EVENTS = {"open": "reopen", "closed": "close"}
 CHECKLIST_INDENT = "    "
 
 
-def truthy(value: Any) -> bool:
-    """A boolean setting as Aha! may store it: true/false, "1"/"0", "true"/"false", numbers."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return value != 0
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return False
-
-
-def is_status_label(label: str) -> bool:
-    return str(label).startswith(STATUS_LABEL_PREFIX)
-
-
-def status_label(status_name: str) -> str:
+def status_label(status_name: Any) -> str:
     return f"{STATUS_LABEL_PREFIX}{status_name}"
 
 
+def is_status_label(label: Any) -> bool:
+    return str(label).startswith(STATUS_LABEL_PREFIX)
+
+
 def tag_list(tags: Any) -> list[str]:
-    """Aha! tags as a list of names, whether sent as a list or as "a,b"."""
+    """Aha! tags as a list of names, whether sent as a list or as ``"a,b"``."""
     if isinstance(tags, str):
         tags = tags.split(",")
     return [str(tag).strip() for tag in tags or [] if str(tag).strip()]
@@ -73,7 +65,7 @@ def _markdown(record: Any) -> str:
 
 
 def checklist(requirements: Any) -> str:
-    """Requirements as task list items, each with its description indented below it."""
+    """``- [ ] <name>`` per requirement (``[x]`` when complete), its text indented below."""
     items = []
     for requirement in requirements or []:
         complete = (requirement.get("workflow_status") or {}).get("complete")
@@ -86,14 +78,14 @@ def checklist(requirements: Any) -> str:
     return "\n".join(items)
 
 
-def issue_description(record: Any, *, with_checklist: bool, parent_iid: Any = None) -> str:
-    """The description, its requirements as a checklist if so mapped, attachments, origin;
-    a requirement's issue ends with the feature issue it belongs to."""
+def issue_body(record: Any, *, with_checklist: bool, footer: str | None = None) -> str:
+    """The description, the requirements as a task list if so mapped, attachments, origin,
+    and an optional last line."""
     parts = [_markdown(record)]
     if with_checklist:
         parts.append(checklist(record.get("requirements")))
     parts.append("\n".join(TrackerService.attachment_lines(record)))
     parts.append(TrackerService.created_from_aha(record))
-    if parent_iid:
-        parts.append(f"Parent: #{parent_iid}")
+    if footer:
+        parts.append(footer)
     return "\n\n".join(part for part in parts if part)
