@@ -8,9 +8,11 @@ every request has a timeout that the event's time limit can only shorten.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -116,6 +118,29 @@ def refuse_plain_http_credentials(host: str, addresses: list | None = None) -> N
         )
 
 
+# Header names that carry credentials besides Authorization (GitLab's PRIVATE-TOKEN,
+# Redmine's X-Redmine-API-Key, ...).
+_CREDENTIAL_HEADER = re.compile(r"(?i)auth|token|key|secret|password|signature")
+
+
+class GuardedSession(requests.Session):
+    """A Session that drops every credential header when a redirect changes host.
+
+    requests itself drops only Authorization.
+    """
+
+    def rebuild_auth(self, prepared_request, response):  # type: ignore[no-untyped-def]
+        super().rebuild_auth(prepared_request, response)
+        if self.should_strip_auth(response.request.url, prepared_request.url):
+            for name in [h for h in prepared_request.headers if _CREDENTIAL_HEADER.search(h)]:
+                del prepared_request.headers[name]
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port
+
+
 class HttpClient:
     """A service's outbound HTTP: one lazily built Session with guard, timeouts and logging."""
 
@@ -140,7 +165,7 @@ class HttpClient:
     @property
     def session(self) -> requests.Session:
         if self._session is None:
-            session = requests.Session()
+            session = GuardedSession()
             adapter = GuardedAdapter(max_retries=retry_policy(self.retries))
             session.mount("http://", adapter)
             session.mount("https://", adapter)
@@ -252,6 +277,9 @@ class HttpClient:
                 raise RemoteError(f"Expected a list from {response.request.method} {next_url}")
             items.extend(page)
             next_url = response.links.get("next", {}).get("url")
+            if next_url and _origin(next_url) != _origin(url):
+                # The credentials this request carries must not follow a link elsewhere.
+                raise RemoteError(f"The next page of {url} is on another host: {next_url}")
             kwargs.pop("params", None)
         if next_url:
             self.logger.warn(f"Stopped after {max_pages} pages of {url}")

@@ -271,3 +271,38 @@ def test_multipart_uploads_pass_through(mocked_http):
     request = mocked_http.calls[0].request
     assert request.headers["Content-Type"].startswith("multipart/form-data; boundary=")
     assert b'filename="mockup.png"' in request.body
+
+
+def test_credential_headers_do_not_follow_a_redirect_to_another_host(mocked_http):
+    mocked_http.get(
+        "https://gitlab.example.com/api/v4/projects",
+        status=302,
+        headers={"Location": "https://elsewhere.example.com/collect"},
+    )
+    mocked_http.get("https://elsewhere.example.com/collect", json=[])
+    client().get(
+        "https://gitlab.example.com/api/v4/projects",
+        headers={"PRIVATE-TOKEN": "glpat-123456", "X-Redmine-API-Key": "rm-123456", "Accept": "x"},
+    )
+    second = mocked_http.calls[1].request
+    assert second.url == "https://elsewhere.example.com/collect"
+    assert "PRIVATE-TOKEN" not in second.headers
+    assert "X-Redmine-API-Key" not in second.headers
+    assert second.headers["Accept"] == "x"
+
+
+def test_credential_headers_follow_a_redirect_on_the_same_host(mocked_http):
+    mocked_http.get("https://gitlab.example.com/old", status=301, headers={"Location": "/new"})
+    mocked_http.get("https://gitlab.example.com/new", json=[])
+    client().get("https://gitlab.example.com/old", headers={"PRIVATE-TOKEN": "glpat-123456"})
+    assert mocked_http.calls[1].request.headers["PRIVATE-TOKEN"] == "glpat-123456"
+
+
+def test_get_all_pages_never_follows_a_next_link_to_another_host(mocked_http):
+    url = "https://api.example.com/items"
+    mocked_http.get(
+        url, json=[1], headers={"Link": '<https://evil.example.com/items?page=2>; rel="next"'}
+    )
+    with pytest.raises(RemoteError, match="on another host"):
+        client().get_all_pages(url, check=_raise_for_status)
+    assert len(mocked_http.calls) == 1
