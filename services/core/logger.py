@@ -52,7 +52,13 @@ class EventLogger:
     def log(self, severity: Severity, message: object) -> None:
         text = self.redactor(message)
         self.messages.append({"severity": int(severity), "message": text})
-        self._logger.log(_PYTHON_LEVEL[severity], "%s", text)
+        level = _PYTHON_LEVEL[severity]
+        if self._logger.isEnabledFor(level):
+            # A record made directly: logging's search for the caller's frame costs more
+            # than the rest of an ignored event, and the line names its service anyway.
+            self._logger.handle(
+                self._logger.makeRecord(self._logger.name, level, "", 0, "%s", (text,), None)
+            )
 
     def debug(self, message: object) -> None:
         self.log(Severity.DEBUG, message)

@@ -7,6 +7,8 @@ import binascii
 import re
 from collections.abc import Iterable
 
+from services.core.environment import environment_secrets
+
 FILTERED = "[FILTERED]"
 
 # Query parameters and header-like fragments that carry credentials by their name.
@@ -59,8 +61,6 @@ class Redactor:
     """
 
     def __init__(self, secrets: Iterable[object] = ()):
-        from services.core.environment import environment_secrets
-
         # Longest first, so a secret containing another is replaced whole.
         self._secrets: list[str] = []
         for secret in (*environment_secrets(), *secrets):
