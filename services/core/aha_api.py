@@ -7,10 +7,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import requests
-
 from services.core.errors import ConfigurationError, MissingSetting, RemoteError
-from services.core.http import HttpClient
+from services.core.http import HttpClient, json_or_text
 from services.core.mash import Mash, mash
 
 API_URL_VARIABLE = "AHA_API_URL"
@@ -161,7 +159,7 @@ class AhaApi:
                 "Accept": "application/json",
             },
         )
-        parsed = _json_or_text(response)
+        parsed = json_or_text(response)
         if response.status_code >= 400:
             error_class = ERRORS_BY_STATUS.get(response.status_code, AhaApiError)
             raise error_class(
@@ -303,15 +301,6 @@ class AhaApi:
 
     def user(self, user_id: object) -> Mash:
         return self.get(self._v1("users", user_id))
-
-
-def _json_or_text(response: requests.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return response.text
 
 
 def _single_list(answer: Mash) -> list:

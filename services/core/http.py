@@ -315,6 +315,16 @@ class HttpClient:
         return self.request("DELETE", url, **kwargs)
 
 
+def json_or_text(response: requests.Response) -> Any:
+    """A response body as parsed JSON, or as text when it is not JSON; None when empty."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
 def describe_body(response: requests.Response) -> str:
     """A response body for a log line: text shortened, binary as its size."""
     content_type = response.headers.get("Content-Type", "")

@@ -115,7 +115,9 @@ class HaloApi:
         )
 
     def _answer(self, method: str, url: str, response: requests.Response) -> Any:
-        parsed = _json_or_text(response)
+        from services.core.http import json_or_text  # requests is loaded by now
+
+        parsed = json_or_text(response)
         status = response.status_code
         if status < 400:
             return parsed
@@ -159,15 +161,6 @@ def _query(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
         key: (str(value).lower() if isinstance(value, bool) else value)
         for key, value in params.items()
     }
-
-
-def _json_or_text(response: requests.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return response.text
 
 
 def _detail(parsed: Any) -> str:
