@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from services.core.errors import ConfigurationError, MissingSetting
@@ -58,8 +58,20 @@ class EntityParams:
         )
 
 
-class EntityClient(Protocol):
-    """What the entity commands need from a client."""
+def required_environment(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise MissingSetting(f"{name} is not set")
+    return value
+
+
+class PathEntities:
+    """Subscribe and publish by path template; a subclass says how its API reads and writes."""
+
+    PUBLISH_METHODS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, api: Any):
+        self.api = api
 
     def subscribe(
         self,
@@ -68,25 +80,35 @@ class EntityClient(Protocol):
         *,
         all_pages: bool = False,
         limit: int | None = None,
-    ) -> Any: ...
+    ) -> Any:
+        """The API's answer as it is; with ``all_pages`` or ``limit``, the pages' records."""
+        path = fill_path(entity, params.path)
+        if all_pages or limit is not None:
+            return list(self.read_all(path, params.query, limit))
+        return self.read_one(path, params.query)
 
-    def publish(self, method: str, entity: str, params: EntityParams) -> Any: ...
+    def publish(self, method: str, entity: str, params: EntityParams) -> Any:
+        method = method.upper()
+        if method not in self.PUBLISH_METHODS:
+            raise ConfigurationError(
+                f"Publish with {', '.join(self.PUBLISH_METHODS)}, not {method}"
+            )
+        return self.send(method, fill_path(entity, params.path), params.query, params.payload)
+
+    def read_one(self, path: str, query: Mapping[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def read_all(self, path: str, query: Mapping[str, Any], limit: int | None) -> Iterable[Any]:
+        raise NotImplementedError
+
+    def send(self, method: str, path: str, query: Mapping[str, Any], payload: Any) -> Any:
+        raise NotImplementedError
 
 
-def required_environment(name: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        raise MissingSetting(f"{name} is not set")
-    return value
-
-
-class AhaEntities:
-    """Subscribe and publish for any Aha! API path."""
+class AhaEntities(PathEntities):
+    """Any Aha! API path."""
 
     PUBLISH_METHODS = ("POST", "PUT", "DELETE")
-
-    def __init__(self, api: Any):
-        self.api = api
 
     @classmethod
     def from_environment(cls) -> AhaEntities:
@@ -99,27 +121,11 @@ class AhaEntities:
         token = required_environment("AHA_API_TOKEN")
         return cls(AhaApi(HttpClient(EventLogger("services.aha")), domain=domain, token=token))
 
-    def subscribe(
-        self,
-        entity: str,
-        params: EntityParams,
-        *,
-        all_pages: bool = False,
-        limit: int | None = None,
-    ) -> Any:
-        """The answer as Aha! gives it; with ``all_pages`` or ``limit``, the pages' records."""
-        path = fill_path(entity, params.path)
-        if all_pages or limit is not None:
-            return [
-                record.to_dict() for record in self.api.paginate(path, limit=limit, **params.query)
-            ]
-        return self.api.get(path, **params.query).to_dict()
+    def read_one(self, path: str, query: Mapping[str, Any]) -> Any:
+        return self.api.get(path, **query).to_dict()
 
-    def publish(self, method: str, entity: str, params: EntityParams) -> Any:
-        method = method.upper()
-        if method not in self.PUBLISH_METHODS:
-            raise ConfigurationError(
-                f"Publish with {', '.join(self.PUBLISH_METHODS)}, not {method}"
-            )
-        path = fill_path(entity, params.path)
-        return self.api.request(method, path, params=params.query, body=params.payload).to_dict()
+    def read_all(self, path: str, query: Mapping[str, Any], limit: int | None) -> Iterable[Any]:
+        return (record.to_dict() for record in self.api.paginate(path, limit=limit, **query))
+
+    def send(self, method: str, path: str, query: Mapping[str, Any], payload: Any) -> Any:
+        return self.api.request(method, path, params=query, body=payload).to_dict()

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from services.core.entities import EntityClient, EntityParams
+from services.core.entities import EntityParams, PathEntities
 from services.core.errors import AhaServiceError, ConfigurationError, MissingSetting
 from services.core.logger import configure_logging
 from services.core.redaction import Redactor
@@ -67,7 +67,7 @@ def _run(call: Callable[[], Any]) -> None:
 
 def entity_group(
     name: str,
-    client_factory: Callable[[], EntityClient],
+    client_factory: Callable[[], PathEntities],
     *,
     publish_methods: Iterable[str],
     help_text: str,
@@ -103,7 +103,7 @@ def entity_group(
     return group
 
 
-def _publish_command(method: str, client_factory: Callable[[], EntityClient]) -> click.Command:
+def _publish_command(method: str, client_factory: Callable[[], PathEntities]) -> click.Command:
     @click.command(name=method.lower(), help=f"Send ENTITY a {method.upper()} request.")
     @click.argument("entity")
     @click.option("--path", "path_pairs", multiple=True, help="A path value: name=value.")

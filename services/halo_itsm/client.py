@@ -7,23 +7,20 @@ against ``<base_uri>/api``, for the library and for ``aha-services halo ...``.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from services.core.entities import EntityParams, fill_path, required_environment
-from services.core.errors import ConfigurationError
+from services.core.entities import PathEntities, required_environment
 
 if TYPE_CHECKING:
     from services.halo_itsm.api import HaloApi
 
 
-class HaloEntities:
+class HaloEntities(PathEntities):
     """Subscribe (GET, following Halo's pagination) and publish (POST, DELETE)."""
 
     PUBLISH_METHODS = ("POST", "DELETE")
-
-    def __init__(self, api: HaloApi):
-        self.api = api
+    api: HaloApi
 
     @classmethod
     def from_environment(cls) -> HaloEntities:
@@ -64,29 +61,14 @@ class HaloEntities:
         http = HttpClient(EventLogger("services.halo"))
         return cls(HaloApi(http, HaloAuth(credentials, http)))
 
-    def subscribe(
-        self,
-        entity: str,
-        params: EntityParams,
-        *,
-        all_pages: bool = False,
-        limit: int | None = None,
-    ) -> Any:
-        """HaloITSM's answer as it is; with ``all_pages`` or ``limit``, the pages' records."""
-        path = fill_path(entity, params.path)
-        if all_pages or limit is not None:
-            return list(self.api.paginate(path, params.query, limit=limit))
-        return self.api.get(path, params.query)
+    def read_one(self, path: str, query: Mapping[str, Any]) -> Any:
+        return self.api.get(path, query)
 
-    def publish(self, method: str, entity: str, params: EntityParams) -> Any:
-        """POST or DELETE; Halo takes a list of records, so one object is sent as a list."""
-        method = method.upper()
-        if method not in self.PUBLISH_METHODS:
-            raise ConfigurationError(
-                f"Publish with {', '.join(self.PUBLISH_METHODS)}, not {method}"
-            )
-        path = fill_path(entity, params.path)
-        body = params.payload
-        if method == "POST" and isinstance(body, Mapping):
-            body = [body]
-        return self.api.request(method, path, params=params.query, body=body)
+    def read_all(self, path: str, query: Mapping[str, Any], limit: int | None) -> Iterable[Any]:
+        return self.api.paginate(path, query, limit=limit)
+
+    def send(self, method: str, path: str, query: Mapping[str, Any], payload: Any) -> Any:
+        """Halo takes a list of records, so one object is POSTed as a list of one."""
+        if method == "POST" and isinstance(payload, Mapping):
+            payload = [payload]
+        return self.api.request(method, path, params=query, body=payload)
