@@ -216,9 +216,6 @@ class Service:
                 return field.get("value")
         return None
 
-    def raise_config_error(self, message: str = "Invalid configuration") -> None:
-        raise ConfigurationError(message)
-
     def _handler(self, event: str) -> Callable[[], Any] | None:
         if not _EVENT_NAME.match(event):
             return None
@@ -247,6 +244,8 @@ class Service:
             self.logger.info(f"{self.title} ignoring event :{self.event}")
             return self
         self.logger.info(f"Sending :{self.event} using {self.title}")
+        if self.white_listed:
+            self.logger.debug(f"Settings: {self.loggable_data()}")
         limit = self._time_limit(handler, timeout)
         self.deadline = time.monotonic() + limit
         try:

@@ -174,10 +174,6 @@ class TrackerService(Service):
             parts.append(self.created_from_aha(record))
         return "\n\n".join(part for part in parts if part)
 
-    def record_markdown(self, record: Any, *, with_origin: bool = True) -> str:
-        """``record_text`` in GitHub-flavoured Markdown."""
-        return self.record_text(record, with_origin=with_origin)
-
     # --- webhooks --------------------------------------------------------------------------
 
     def find_linked_record(self, field: str, value: Any) -> tuple[str, Mash] | None:

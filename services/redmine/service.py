@@ -246,7 +246,7 @@ class Redmine(TrackerService):
     def issue_description(self, record: Any) -> str:
         """The description in the chosen text formatting, attachments, and the Aha! link."""
         if self.data.get("text_formatting") == "common_mark":
-            return self.record_markdown(record)
+            return self.record_text(record)
         return self.record_text(record, convert=html_to_textile)
 
     def create_issue(self, record: Any, version_id: Any, parent_id: Any) -> Any:

@@ -129,7 +129,7 @@ def test_record_text():
     from services.core.mash import mash
 
     feature = mash(json_fixture("create_feature_event.json")["feature"])
-    text = TrackerService.record_markdown(Tracker(), feature)
+    text = Tracker().record_text(feature)
     assert text.startswith("Finance teams need to export **all invoices** of a quarter at once.")
     assert "mockup.png (https://cdn.aha.io/attachments/0001/mockup.png?1699999001)" in text
     assert text.endswith("Created from Aha! https://acme.aha.io/features/ACME-12")
