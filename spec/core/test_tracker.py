@@ -1,7 +1,7 @@
 import pytest
 
 from services.core import ConfigurationError, InvalidUrlError, RemoteError, password, string
-from services.core.tracker import RemoteNotFound, TrackerService, labelled, tracker_url
+from services.core.tracker import RemoteGone, TrackerService, labelled, tracker_url
 from spec.conftest import json_fixture, request_json
 
 BASE = "https://ghe.example.com/api/v3/"
@@ -55,7 +55,7 @@ def test_a_401_is_a_configuration_error_naming_the_tracker(tracker, mocked_http)
 def test_a_404_is_remote_not_found_and_other_errors_are_remote_errors(tracker, mocked_http):
     mocked_http.get("https://ghe.example.com/api/v3/gone", status=404, json={"message": "Gone"})
     mocked_http.put("https://ghe.example.com/api/v3/busy", status=500, body="x" * 600)
-    with pytest.raises(RemoteNotFound, match='GET /gone answered HTTP 404: {"message": "Gone"}'):
+    with pytest.raises(RemoteGone, match='GET /gone answered HTTP 404: {"message": "Gone"}'):
         tracker.tracker_request("GET", "/gone")
     with pytest.raises(RemoteError) as raised:
         tracker.tracker_request("PUT", "/busy")
@@ -111,7 +111,7 @@ def test_create_or_update_creates_without_a_link_or_when_the_object_vanished(tra
     assert tracker.create_or_update(None, update=lambda n: "u", create=lambda: "c", what="x") == "c"
 
     def vanished(number):
-        raise RemoteNotFound("gone")
+        raise RemoteGone("gone")
 
     assert tracker.create_or_update("7", update=vanished, create=lambda: "c", what="issue") == "c"
     assert "linked issue 7 is gone from Fake tracker" in tracker.logger.messages[-1]["message"]
@@ -129,7 +129,7 @@ def test_record_text():
     from services.core.mash import mash
 
     feature = mash(json_fixture("create_feature_event.json")["feature"])
-    text = Tracker().record_text(feature)
+    text = Tracker().record_text(feature, field="body")
     assert text.startswith("Finance teams need to export **all invoices** of a quarter at once.")
     assert "mockup.png (https://cdn.aha.io/attachments/0001/mockup.png?1699999001)" in text
     assert text.endswith("Created from Aha! https://acme.aha.io/features/ACME-12")

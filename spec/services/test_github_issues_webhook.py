@@ -131,7 +131,7 @@ def test_an_event_of_another_repository_is_ignored(settings, mocked_http):
     service = GithubIssues(settings, body)
     service.receive("webhook")
     assert len(mocked_http.calls) == 0
-    assert "Ignoring an issues event of acme-finance/other" in str(service.logger.messages)
+    assert "Ignoring an event of acme-finance/other, not of" in str(service.logger.messages)
 
 
 @pytest.mark.parametrize("missing", ["action", "issue", "repository"])
