@@ -208,3 +208,71 @@ def test_a_caller_can_accept_an_error_status_to_handle_it(tracker, mocked_http):
     mocked_http.post("https://ghe.example.com/api/v3/uploads", status=422, body="too large")
     response = tracker.tracker_request("POST", "/uploads", accept=(422,), data=b"x")
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_404_and_410_both_say_gone(tracker, mocked_http, status):
+    mocked_http.patch(
+        "https://ghe.example.com/api/v3/issues/7",
+        status=status,
+        json={"message": "This issue was deleted"},
+    )
+    with pytest.raises(RemoteGone, match=f"PATCH /issues/7 answered HTTP {status}"):
+        tracker.tracker_request("PATCH", "/issues/7")
+
+
+class BodyCodedTracker(Tracker):
+    """A tracker that says "gone" with a 400 and a body of its own."""
+
+    def is_gone(self, status, body):
+        return super().is_gone(status, body) or (status == 400 and body == "no such record")
+
+
+def test_a_tracker_extends_what_counts_as_gone_and_create_or_update_follows(user_data, mocked_http):
+    tracker = BodyCodedTracker({**user_data, "server_url": BASE, "api_token": "t"})
+    mocked_http.put("https://ghe.example.com/api/v3/cards/9", status=400, body="no such record")
+    mocked_http.put("https://ghe.example.com/api/v3/cards/8", status=400, body="bad due date")
+    created = tracker.create_or_update(
+        "9",
+        update=lambda n: tracker.tracker_request("PUT", f"/cards/{n}"),
+        create=lambda: "new card",
+        what="card",
+    )
+    assert created == "new card"
+    assert "The linked card 9 is gone from Fake tracker" in tracker.logger.messages[-1]["message"]
+    with pytest.raises(RemoteError) as raised:
+        tracker.create_or_update(
+            "8",
+            update=lambda n: tracker.tracker_request("PUT", f"/cards/{n}"),
+            create=lambda: "new card",
+            what="card",
+        )
+    assert not isinstance(raised.value, RemoteGone)
+
+
+def test_record_text_is_cut_to_the_fields_limit_before_its_origin_line():
+    from services.core.mash import mash
+
+    class Limited(Tracker):
+        field_limits = {"body": 300}
+
+    feature = mash(json_fixture("create_feature_event.json")["feature"])
+    feature.description.body = "<p>" + "invoice " * 100 + "</p>"
+    text = Limited().record_text(feature, field="body")
+    assert len(text) <= 300
+    assert text.endswith(
+        "… (truncated: the full text is in Aha! https://acme.aha.io/features/ACME-12)\n\n"
+        "Created from Aha! https://acme.aha.io/features/ACME-12"
+    )
+    assert Tracker().record_text(feature, field="body").count("invoice") == 100
+
+
+def test_a_record_without_a_url_has_no_created_from_line():
+    from services.core.mash import mash
+
+    feature = mash(json_fixture("create_feature_event.json")["feature"])
+    feature.url = None
+    assert TrackerService.created_from_aha(feature) == ""
+    assert TrackerService.created_from_aha({"reference_num": "ACME-R-3"}) == ""
+    text = Tracker().record_text(feature, field="body")
+    assert "Created from" not in text and "None" not in text
