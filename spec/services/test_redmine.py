@@ -748,3 +748,89 @@ def test_through_the_proxy_links_are_found_and_the_key_is_redacted(settings, moc
     assert answer["exception"]["exception_class"].endswith("RemoteError")
     assert "PUT /issues/318.json answered HTTP 500" in answer["exception"]["message"]
     assert API_KEY not in json.dumps(answer)
+
+
+# --- gone records, field limits, records without a URL --------------------------------------
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_a_feature_whose_linked_version_is_gone_gets_a_new_version(settings, mocked_http, status):
+    mocked_http.replace("GET", f"{REDMINE}/versions/41.json", status=status, body="")
+    mocked_http.post(
+        f"{REDMINE}/projects/7/versions.json",
+        status=201,
+        body=raw_fixture("redmine/version_created.json"),
+    )
+    mocked_http.post(fields_url("releases", "ACME-R-3"), json={})
+    mock_creation(mocked_http, ids=(1204,))
+    payload = feature_event()
+    payload["feature"]["requirements"] = []
+    payload["feature"]["description"]["attachments"] = []
+    service = Redmine(settings, payload)
+    service.receive("create_feature")
+    assert requests_made(mocked_http) == [
+        VERSION_CHECK,
+        ("POST", f"{REDMINE}/projects/7/versions.json"),
+        ("POST", fields_url("releases", "ACME-R-3")),
+        ("POST", f"{REDMINE}/issues.json"),
+        ("POST", fields_url("features", "ACME-12")),
+    ]
+    assert_redmine_auth(mocked_http)
+    assert request_json(mocked_http.calls[1]) == VERSION_BODY
+    assert request_json(mocked_http.calls[3])["issue"]["fixed_version_id"] == 58
+    assert "The linked version 41 is gone from Redmine" in str(service.logger.messages)
+
+
+def test_a_linked_issue_answering_410_is_created_again(settings, mocked_http):
+    payload = linked_feature_event()
+    payload["feature"]["requirements"] = []
+    payload["feature"]["description"]["attachments"] = []
+    mocked_http.get(f"{REDMINE}/issues/318.json?include=attachments", status=410, body="")
+    mock_creation(mocked_http, ids=(1310,))
+    Redmine(settings, payload).receive("update_feature")
+    assert requests_made(mocked_http) == [
+        VERSION_CHECK,
+        ("GET", f"{REDMINE}/issues/318.json?include=attachments"),
+        ("POST", f"{REDMINE}/issues.json"),
+        ("POST", fields_url("features", "ACME-12")),
+    ]
+
+
+def test_subjects_and_version_names_longer_than_redmine_takes_are_cut(settings, mocked_http):
+    mocked_http.post(
+        f"{REDMINE}/projects/7/versions.json",
+        status=201,
+        body=raw_fixture("redmine/version_created.json"),
+    )
+    mocked_http.post(fields_url("releases", "ACME-R-3"), json={})
+    mock_creation(mocked_http, ids=(1204,))
+    payload = feature_event(release_id=None)
+    payload["feature"]["requirements"] = []
+    payload["feature"]["description"]["attachments"] = []
+    payload["feature"]["name"] = "Invoices " * 40
+    payload["feature"]["release"]["name"] = "Winter launch " * 10
+    payload["feature"]["release"]["url"] = "https://acme.aha.io/releases/" + "R" * 300
+    Redmine(settings, payload).receive("create_feature")
+    version = request_json(mocked_http.calls[0])["version"]
+    assert version["name"] == ("Winter launch " * 10)[:59] + "…"
+    assert len(version["description"]) <= 255 and version["description"].endswith("…")
+    subject = request_json(mocked_http.calls[2])["issue"]["subject"]
+    assert len(subject) == 255 and subject.endswith("…")
+    assert Redmine.field_limits == {"subject": 255, "version_name": 60, "version_description": 255}
+
+
+def test_a_release_without_a_url_makes_a_version_without_a_created_from_line(
+    settings, mocked_http
+):
+    mocked_http.post(
+        f"{REDMINE}/projects/7/versions.json",
+        status=201,
+        body=raw_fixture("redmine/version_created.json"),
+    )
+    mocked_http.post(fields_url("releases", "ACME-R-3"), json={})
+    payload = json_fixture("create_release_event.json")
+    del payload["release"]["url"]
+    Redmine(settings, payload).receive("create_release")
+    assert request_json(mocked_http.calls[0]) == {
+        "version": {"name": "Winter launch", "due_date": "2026-12-18", "description": ""}
+    }
