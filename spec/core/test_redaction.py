@@ -265,3 +265,24 @@ def test_forms_are_computed_when_a_secret_is_added_not_per_line(monkeypatch):
     redact = Redactor(["p@ss w/ord+é"])
     monkeypatch.setattr(redaction, "secret_forms", lambda secret: pytest.fail("computed per line"))
     assert redact("x p%40ss%20w%2Ford%2B%C3%A9 y") == "x [FILTERED] y"
+
+
+def test_short_declared_secrets_of_a_service_are_redacted_from_its_log():
+    from services.core import Service, password, string
+
+    class Short(Service):
+        schema = (string("user"), password("pin"))
+        secret_settings = ("oauth_secret",)
+        secret_meta_data = ("refresh",)
+
+        def receive_create_feature(self):
+            self.keep_secret("t9")
+            self.logger.info("values: p1, o2, r3, t9, jo")
+
+    service = Short(
+        {"user": "jo", "pin": "p1", "oauth_secret": "o2"}, {}, {"refresh": "r3"}
+    )
+    service.receive("create_feature")
+    assert service.logger.messages[-1]["message"] == (
+        "values: [FILTERED], [FILTERED], [FILTERED], [FILTERED], jo"
+    )
