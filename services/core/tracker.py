@@ -86,6 +86,9 @@ class TrackerService(GoneRecords, TextLimits, Service):
 
     # --- talking to the tracker ---------------------------------------------------------
 
+    def remote(self) -> str:
+        return self.tracker_name
+
     def base_url(self) -> str:
         """The tracker's API base URL, from the settings or the documented default."""
         raise NotImplementedError
@@ -125,6 +128,7 @@ class TrackerService(GoneRecords, TextLimits, Service):
         options = self._options(kwargs)
         return self.http.get_all_pages(
             tracker_url(self.base_url(), path),
+            base_url=self.base_url(),
             check=lambda response: self.check_tracker_response(response, "GET", path),
             **options,
         )
