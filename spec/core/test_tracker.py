@@ -229,7 +229,7 @@ class BodyCodedTracker(Tracker):
 
 
 def test_a_tracker_extends_what_counts_as_gone_and_create_or_update_follows(user_data, mocked_http):
-    tracker = BodyCodedTracker({**user_data, "server_url": BASE, "api_token": "t"})
+    tracker = BodyCodedTracker({**user_data, "server_url": BASE, "api_token": "tracker-token-456"})
     mocked_http.put("https://ghe.example.com/api/v3/cards/9", status=400, body="no such record")
     mocked_http.put("https://ghe.example.com/api/v3/cards/8", status=400, body="bad due date")
     created = tracker.create_or_update(
