@@ -10,6 +10,7 @@ from services.core import (
     ConfigurationError,
     InvalidUrlError,
     RemoteError,
+    address_guard,
     install_button,
     password,
     select,
@@ -111,6 +112,16 @@ class Redmine(TrackerService):
             raise ConfigurationError("The Redmine API key (api_key) is not set")
         # The key travels in a header of its own: refuse it over plain http like Authorization.
         return {"headers": {"X-Redmine-API-Key": str(api_key)}}
+
+    def check_connection(self) -> None:
+        """Refuse an unusable Redmine URL or API key before files are downloaded for it."""
+        from services.core.http import refuse_plain_http_credentials
+
+        self.tracker_request_options()
+        parts = address_guard.split_url(self.base_url())
+        addresses = address_guard.guard_host(parts.hostname or "", parts.port)
+        if parts.scheme == "http":
+            refuse_plain_http_credentials(parts.hostname or "", addresses)
 
     def require_settings(self, *names: str) -> None:
         """Fail before any write when a setting the event needs is empty."""
@@ -292,6 +303,7 @@ class Redmine(TrackerService):
 
     def upload_attachments(self, record: Any, already_there: Iterable[str]) -> list[dict[str, Any]]:
         """Upload tokens for the record's files whose names the issue does not hold yet."""
+        self.check_connection()
         description = record.get("description") or {}
         seen = set(already_there)
         uploads = []

@@ -700,6 +700,23 @@ def test_an_upload_error_stops_the_event(settings, mocked_http):
     assert not any(c.request.url == f"{REDMINE}/issues.json" for c in mocked_http.calls)
 
 
+@pytest.mark.parametrize(
+    ("changes", "error", "message"),
+    [
+        ({"redmine_url": "http://127.0.0.1:9/"}, InvalidUrlError, "127.0.0.1"),
+        ({"redmine_url": "http://redmine.example.com"}, InvalidUrlError, "plain http"),
+        ({"api_key": ""}, ConfigurationError, "api_key"),
+    ],
+)
+def test_a_feature_with_files_downloads_nothing_for_an_unusable_redmine(
+    settings, mocked_http, changes, error, message
+):
+    settings.update(changes)
+    with pytest.raises(error, match=message):
+        Redmine(settings, feature_event()).receive("create_feature")
+    assert len(mocked_http.calls) == 0
+
+
 def test_an_answer_without_an_issue_id_is_a_remote_error(settings, mocked_http):
     payload = feature_event()
     payload["feature"]["description"]["attachments"] = []
