@@ -51,7 +51,7 @@ import responses
 from services.core import address_guard
 from services.core.errors import ConfigurationError, InvalidUrlError
 from services.core.events import run_event
-from services.core.schema import Field
+from services.core.schema import Field, is_url_like
 from services.core.service import Service
 
 # The events Aha! sends; a service may handle others (``wiki``), found by its methods.
@@ -91,7 +91,6 @@ BUTTON_LABELS: Mapping[str, str] = {
     "commands_slack_button": "Add to Slack",
 }
 _SECRET_LIKE = re.compile(r"(?i)token|secret|passw")
-_URL_LIKE = re.compile(r"(?i)(?:^|_)(?:url|uri|server|host)(?:name)?s?(?:_|$)")
 _HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _ENVIRONMENT = ("AHA_API_URL", "AHA_SERVICES_ALLOWED_HOSTS", "AHA_DOMAIN", "AHA_API_TOKEN")
 
@@ -117,11 +116,6 @@ def handled_events(service: type[Service]) -> list[str]:
 def unhandled_events(service: type[Service]) -> list[str]:
     """The standard events it has no handler for, and an event nobody sends."""
     return [e for e in (*STANDARD_EVENTS, UNKNOWN_EVENT) if not service.responds_to_event(e)]
-
-
-def is_url_like(name: str) -> bool:
-    """A setting whose name says it holds an address: ``hook_url``, ``base_uri``, ``host``."""
-    return bool(_URL_LIKE.search(name))
 
 
 def url_settings(service: type[Service], settings: Mapping[str, Any] = ()) -> list[str]:

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from services.core import MissingSetting
+from services.core import InvalidUrlError, MissingSetting
 from services.github_issues import GithubIssues
 from spec.conftest import json_fixture, request_json
 from spec.services.test_github_issues import BASIC, REPO_API, TOKEN
@@ -409,3 +409,16 @@ def test_a_title_github_holds_cut_to_its_limit_is_not_a_rename(settings, mocked_
     linked_search(mocked_http, search_answer(name=long_name))
     GithubIssues(settings, event("edited", title=long_name[:255] + "…")).receive("webhook")
     assert [c.request.method for c in mocked_http.calls] == ["GET"]
+
+
+def test_a_refused_server_url_stops_the_webhook_before_aha_is_asked_or_changed(
+    mocked_http, settings
+):
+    linked_search(mocked_http)
+    refused = {**settings, "server_url": "http://127.0.0.1:9/api/v3"}
+    service = GithubIssues(refused, event())
+
+    with pytest.raises(InvalidUrlError, match=r"^server_url: .*127\.0\.0\.1"):
+        service.receive("webhook")
+
+    assert len(mocked_http.calls) == 0
