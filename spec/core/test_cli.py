@@ -3,7 +3,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from services.core import Service, cli
+from services.core import Service
+from services.core.cli import app as cli
 from services.core.registry import Registry, load_registry
 from spec.conftest import fixture, request_json
 

@@ -5,8 +5,9 @@ import pytest
 from click.testing import CliRunner
 from responses import matchers
 
-from services.core import ConfigurationError, cli
+from services.core import ConfigurationError
 from services.core.aha_api import AhaApi
+from services.core.cli import app as cli
 from services.core.entities import AhaEntities, EntityParams, fill_path
 from services.core.http import HttpClient
 from services.core.logger import EventLogger

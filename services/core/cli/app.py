@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
+from services.core.cli.entity_commands import entity_group
 from services.core.entities import AhaEntities
-from services.core.entity_cli import entity_group
 from services.core.events import run_event
 from services.core.logger import configure_logging
 from services.core.registry import default_registry
