@@ -180,3 +180,19 @@ def test_a_failure_is_found_by_the_service_name_it_would_have(source, name):
     registry.fail(source, RuntimeError("boom"))
     assert registry.failure_for(name).source == source
     assert registry.failure_for("other") is None
+
+
+def test_a_service_is_named_after_its_class_unless_it_says_otherwise():
+    from services.core import Service
+
+    class PongService(Service):
+        pass
+
+    class Ping(Service):
+        service_name = "pinger"
+
+    registry = Registry()
+    registry.add(PongService, "pong")
+    registry.add(Ping, "ping")
+    assert sorted(registry.services) == ["pinger", "pong_service"]
+    assert PongService.title == "Pong Service"
