@@ -62,5 +62,5 @@ def with_verbosity(command: click.Command) -> click.Command:
 
 
 def reset_level() -> None:
-    """The level a command logs at unless it is given ``-v`` or ``-q``."""
+    """Back to the default level, before the options of a new command line are read."""
     configure_logging(DEFAULT_LEVEL)
