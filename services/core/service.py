@@ -56,6 +56,8 @@ class Service:
     category: ClassVar[str] = "Development"
     schema: ClassVar[tuple[Field, ...]] = ()
     white_listed: ClassVar[tuple[str, ...]] = ()
+    # How messages name the third party ("rate limited by GitHub"); the title when empty.
+    remote_name: ClassVar[str] = ""
     # Secrets that are not password fields: tokens an OAuth button stores in data,
     # and tokens the service keeps in meta_data.
     secret_settings: ClassVar[tuple[str, ...]] = ()
@@ -166,6 +168,10 @@ class Service:
         """Whether to verify TLS certificates; a service with a setting for it overrides this."""
         return True
 
+    def remote(self) -> str:
+        """The third party's name in messages: ``remote_name``, else the title."""
+        return self.remote_name or self.title
+
     def time_left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
@@ -175,7 +181,12 @@ class Service:
         if self._http is None:
             from services.core.http import HttpClient
 
-            self._http = HttpClient(self.logger, verify=self.verify_tls(), time_left=self.time_left)
+            self._http = HttpClient(
+                self.logger,
+                verify=self.verify_tls(),
+                time_left=self.time_left,
+                remote_name=self.remote(),
+            )
         return self._http
 
     @property

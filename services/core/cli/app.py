@@ -19,9 +19,8 @@ from services.core.cli.aha_commands import aha_group
 from services.core.cli.json_input import JSON_OBJECT
 from services.core.cli.verbosity import reset_level, with_verbosity
 from services.core.errors import MissingSetting
-from services.core.events import run_event
+from services.core.events import handle_event
 from services.core.registry import Registry, default_registry
-from services.core.service import Service
 
 # The command line reads its Aha! account from the environment (the proxy reads user_data).
 ENVIRONMENT_USER_DATA = {"AHA_DOMAIN": "aha_account_domain", "AHA_API_TOKEN": "aha_api_token"}
@@ -105,28 +104,6 @@ def configuration() -> None:
         sys.exit(exits.FAILED)
 
 
-def _watching(service_class: type[Service], raised: list[BaseException]) -> type[Service]:
-    """``service_class``, recording what its event raised.
-
-    The answer names the exception only as Aha! knows it (a MissingSetting may read
-    ConfigurationError there), and the exit code needs the exception itself.
-    """
-
-    class Watched(service_class):  # type: ignore[valid-type,misc]
-        title = service_class.title
-        service_name = service_class.service_name
-
-        def receive(self, event: str) -> Any:
-            try:
-                return super().receive(event)
-            except BaseException as error:
-                raised.append(error)
-                raise
-
-    Watched.__name__ = Watched.__qualname__ = service_class.__name__
-    return Watched
-
-
 def _missing_setting_hint(message: str) -> str:
     """``Set ...`` for the user_data keys the message names that the environment fills."""
     names = [variable for key, variable in SETTING_HINTS.items() if key in message]
@@ -163,21 +140,15 @@ def send(
     for variable, key in ENVIRONMENT_USER_DATA.items():
         if os.environ.get(variable) and key not in user_data:
             user_data[key] = os.environ[variable]
-    raised: list[BaseException] = []
-    answer = run_event(
-        _watching(service_class, raised),
-        event,
-        user_data=user_data,
-        payload=payload,
-        meta_data=meta_data,
+    answer, raised = handle_event(
+        service_class, event, user_data=user_data, payload=payload, meta_data=meta_data
     )
     click.echo(json.dumps(answer, indent=2))
-    exception = answer.get("exception")
-    if exception and raised and isinstance(raised[-1], MissingSetting):
-        message = exception["message"]
+    if isinstance(raised, MissingSetting):
+        message = answer["exception"]["message"]
         click.echo(f"Error: {message}.{_missing_setting_hint(message)}", err=True)
         sys.exit(exits.USAGE)
-    if exception:
+    if raised is not None:
         sys.exit(exits.FAILED)
 
 
