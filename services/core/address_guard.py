@@ -14,7 +14,7 @@ import re
 import socket
 from collections.abc import Callable
 from functools import lru_cache
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from services.core.errors import ConfigurationError, InvalidUrlError
 
@@ -28,7 +28,7 @@ _LEGACY_IPV4 = re.compile(r"(?i)^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,
 
 def system_resolve(host: str, port: int | None) -> list[IPAddress]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
 # Replaced in specs by a fake, so that no test reaches DNS.
@@ -249,7 +249,7 @@ def guard_url(url: str) -> str:
     return url
 
 
-def split_url(url: str):
+def split_url(url: str) -> SplitResult:
     """Parse an http(s) URL, refusing anything else with InvalidUrlError."""
     try:
         parts = urlsplit(str(url or "").strip())

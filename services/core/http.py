@@ -10,6 +10,7 @@ that the event's time limit can only shorten.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -37,10 +38,10 @@ MAX_PAGES = 100
 _LOGGED_BODY_LIMIT = 2000
 
 
-class _PinnedConnectionMixin:
+class _PinnedConnectionMixin(HTTPConnection):
     """Checks the address at connect time and connects to exactly that address."""
 
-    def _new_conn(self):  # type: ignore[no-untyped-def]
+    def _new_conn(self) -> socket.socket:
         addresses = address_guard.guard_host(self.host, self.port)
         if not addresses:
             return super()._new_conn()
@@ -78,7 +79,9 @@ class GuardedAdapter(HTTPAdapter):
             "https": _GuardedHTTPSPool,
         }
 
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any):  # type: ignore[override]
+    def send(
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> requests.Response:
         parts = address_guard.split_url(request.url or "")
         addresses = address_guard.guard_host(parts.hostname or "", parts.port)
         if parts.scheme == "http" and "Authorization" in request.headers:

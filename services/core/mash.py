@@ -57,7 +57,7 @@ def _missing(box_instance: Any) -> Any:
     return _missing_class()(frozen_box=box_instance._box_config["frozen_box"], **_OPTIONS)
 
 
-_OPTIONS = {
+_OPTIONS: dict[str, Any] = {
     "default_box": True,
     "default_box_attr": _missing,
     # Reading a missing key must not add it: meta_data goes back to Aha! whole.

@@ -73,8 +73,8 @@ def _repr_forms(text: str | bytes) -> set[str]:
     prefix = 2 if isinstance(text, bytes) else 1
     alone = repr(text)[prefix:-1]
     # Followed by both quote characters, ``repr`` escapes every single quote.
-    tail = b"\"'" if isinstance(text, bytes) else "\"'"
-    both = repr(text + tail)[prefix:-4]  # type: ignore[operator]
+    with_quotes = text + b"\"'" if isinstance(text, bytes) else text + "\"'"
+    both = repr(with_quotes)[prefix:-4]
     return {alone, both}
 
 

@@ -52,7 +52,8 @@ class Service:
     """
 
     title: ClassVar[str] = "Service"
-    service_name: ClassVar[str] = "service"
+    # A class attribute that one instance may override (the proxy names itself per event).
+    service_name: str = "service"
     caption: ClassVar[str | Callable[[str], str]] = ""
     category: ClassVar[str] = "Development"
     schema: ClassVar[tuple[Field, ...]] = ()
@@ -96,7 +97,7 @@ class Service:
         # Kept as given and turned into mashes on first use: an ignored event reads none.
         self._sources = {"data": data or {}, "payload": payload or {}, "meta_data": meta_data or {}}
         if service_name:
-            self.service_name = service_name  # type: ignore[misc]
+            self.service_name = service_name
         self.logger = logger or EventLogger(f"services.{type(self).service_name}")
         for secret in self.secret_values(self._sources["data"]):
             self.logger.redactor.add(secret)
