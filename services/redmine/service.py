@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -31,7 +31,7 @@ def projects(meta_data: Any, data: Any) -> list[list[Any]]:
     return labelled(meta_data.get("projects") or [], "name", "id")
 
 
-def _in_redmine_order(key: str):  # type: ignore[no-untyped-def]
+def _in_redmine_order(key: str) -> Callable[[Any, Any], list[list[Any]]]:
     def collection(meta_data: Any, data: Any) -> list[list[Any]]:
         return [[item.get("name"), item.get("id")] for item in meta_data.get(key) or []]
 
