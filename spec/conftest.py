@@ -2,7 +2,8 @@
 
 Every outbound HTTP call goes through ``responses``; a call that no mock answers
 fails the test that made it, even when the code under test swallowed the error.
-DNS is a fake table, so the address guard is exercised without a resolver.
+DNS is a fake table, so the address guard is exercised without a resolver; a wait
+for a rate limit is recorded in ``slept``, never slept.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 import responses as responses_lib
 
-from services.core import address_guard
+from services.core import address_guard, rate_limits
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -90,6 +91,14 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
 
     monkeypatch.setattr(address_guard, "resolve", resolve)
     return table
+
+
+@pytest.fixture(autouse=True)
+def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The seconds each rate-limit wait asked for, recorded instead of slept."""
+    waits: list[float] = []
+    monkeypatch.setattr(rate_limits, "sleep", waits.append)
+    return waits
 
 
 @pytest.fixture(autouse=True)

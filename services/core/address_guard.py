@@ -69,36 +69,133 @@ def literal_address(host: str) -> IPAddress | None:
     return None
 
 
-def _embedded_ipv4(address: IPAddress) -> list[IPAddress]:
+# IANA's IPv4 and IPv6 Special-Purpose Address Registries: the blocks whose "Globally
+# Reachable" is False or N/A, with multicast and the deprecated site-local block added.
+# A name of None marks a globally reachable exception inside a wider block. 2002::/16
+# (6to4) and 64:ff9b::/96 (NAT64) are judged by the IPv4 address they embed.
+_IPV4_BLOCKS: tuple[tuple[str, str | None], ...] = (
+    ("0.0.0.0/8", "this network"),
+    ("10.0.0.0/8", "private use"),
+    ("100.64.0.0/10", "shared address space"),
+    ("127.0.0.0/8", "loopback"),
+    ("169.254.0.0/16", "link local"),
+    ("172.16.0.0/12", "private use"),
+    ("192.0.0.0/24", "IETF protocol assignments"),
+    ("192.0.0.0/29", "IPv4 service continuity prefix"),
+    ("192.0.0.8/32", "IPv4 dummy address"),
+    ("192.0.0.9/32", None),  # Port Control Protocol anycast
+    ("192.0.0.10/32", None),  # TURN anycast
+    ("192.0.0.170/32", "NAT64/DNS64 discovery"),
+    ("192.0.0.171/32", "NAT64/DNS64 discovery"),
+    ("192.0.2.0/24", "documentation (TEST-NET-1)"),
+    ("192.88.99.0/24", "deprecated 6to4 relay anycast"),
+    ("192.168.0.0/16", "private use"),
+    ("198.18.0.0/15", "benchmarking"),
+    ("198.51.100.0/24", "documentation (TEST-NET-2)"),
+    ("203.0.113.0/24", "documentation (TEST-NET-3)"),
+    ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved"),
+    ("255.255.255.255/32", "limited broadcast"),
+)
+_IPV6_BLOCKS: tuple[tuple[str, str | None], ...] = (
+    ("::/128", "unspecified"),
+    ("::1/128", "loopback"),
+    ("::ffff:0:0/96", "IPv4-mapped"),
+    ("64:ff9b:1::/48", "local-use IPv4/IPv6 translation"),
+    ("100::/64", "discard-only"),
+    ("100:0:0:1::/64", "dummy prefix"),
+    ("2001::/23", "IETF protocol assignments"),
+    ("2001::/32", "Teredo"),
+    ("2001:1::1/128", None),  # Port Control Protocol anycast
+    ("2001:1::2/128", None),  # TURN anycast
+    ("2001:2::/48", "benchmarking"),
+    ("2001:3::/32", None),  # AMT
+    ("2001:4:112::/48", None),  # AS112-v6
+    ("2001:10::/28", "deprecated ORCHID"),
+    ("2001:20::/28", None),  # ORCHIDv2
+    ("2001:30::/28", None),  # drone remote ID entity tags
+    ("2001:db8::/32", "documentation"),
+    ("3fff::/20", "documentation"),
+    ("5f00::/16", "segment routing SIDs"),
+    ("fc00::/7", "unique local"),
+    ("fe80::/10", "link-local"),
+    ("fec0::/10", "deprecated site-local"),
+    ("ff00::/8", "multicast"),
+)
+
+_Block = tuple[int, int, str | None]
+
+
+def _ranges(entries: tuple[tuple[str, str | None], ...]) -> tuple[_Block, ...]:
+    """Integer ranges, most specific first, so that an exception wins over its block."""
+    networks = [(ipaddress.ip_network(cidr), name) for cidr, name in entries]
+    networks.sort(key=lambda entry: entry[0].prefixlen, reverse=True)
+    return tuple(
+        (int(net.network_address), int(net.broadcast_address), name and f"{name}, {net}")
+        for net, name in networks
+    )
+
+
+_BLOCKS = {4: _ranges(_IPV4_BLOCKS), 6: _ranges(_IPV6_BLOCKS)}
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def special_purpose_block(address: IPAddress) -> str | None:
+    """The special-purpose block (name and range) that keeps ``address`` from being
+    globally reachable, or None."""
+    value = int(address)
+    for first, last, name in _BLOCKS[address.version]:
+        if first <= value <= last:
+            return name
+    return None
+
+
+def _python_flag(ip: IPAddress) -> str | None:
+    """What ``ipaddress`` says against an address, for blocks the registry data lacks."""
+    for flag in ("loopback", "private", "link_local", "multicast", "unspecified", "reserved"):
+        if getattr(ip, f"is_{flag}"):
+            return flag.replace("_", "-")
+    if getattr(ip, "is_site_local", False):
+        return "site-local"
+    return None if ip.is_global else "not global"
+
+
+def _embedded_ipv4(address: IPAddress) -> list[tuple[str, IPAddress]]:
     if not isinstance(address, ipaddress.IPv6Address):
         return []
-    embedded = [address.ipv4_mapped, address.sixtofour]
+    embedded: list[tuple[str, IPAddress | None]] = [
+        ("IPv4-mapped", address.ipv4_mapped),
+        ("6to4", address.sixtofour),
+    ]
     if address.teredo:
-        embedded.extend(address.teredo)
-    if address in ipaddress.IPv6Network("64:ff9b::/96"):
-        embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
-    return [ip for ip in embedded if ip is not None]
+        embedded.extend(("Teredo", ip) for ip in address.teredo)
+    if address in _NAT64:
+        embedded.append(("NAT64", ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)))
+    return [(kind, ip) for kind, ip in embedded if ip is not None]
+
+
+def refusal_reason(address: IPAddress) -> str | None:
+    """Why the guard refuses ``address`` (for its own block or the IPv4 address it
+    embeds), or None for a public address."""
+    reason = special_purpose_block(address) or _python_flag(address)
+    if reason:
+        return reason
+    for kind, ip in _embedded_ipv4(address):
+        inner = special_purpose_block(ip) or _python_flag(ip)
+        if inner:
+            return f"{kind} form of {ip}: {inner}"
+    return None
 
 
 def is_refused(address: IPAddress) -> bool:
-    """True for loopback, private, link-local, multicast, unspecified and reserved addresses."""
-    for ip in (address, *_embedded_ipv4(address)):
-        if (
-            ip.is_loopback
-            or ip.is_private
-            or ip.is_link_local
-            or ip.is_multicast
-            or ip.is_unspecified
-            or ip.is_reserved
-            or not ip.is_global
-        ):
-            return True
-    return False
+    """True for loopback, private, link-local, multicast, unspecified, reserved and every
+    other special-purpose address that is not globally reachable."""
+    return refusal_reason(address) is not None
 
 
 def _in_networks(address: IPAddress, networks: tuple[IPNetwork, ...]) -> bool:
-    candidates = (address, *_embedded_ipv4(address))
-    return any(ip in net for ip in candidates for net in networks if ip.version == net.version)
+    """Literal membership only: allowing 127.0.0.1 does not allow its IPv6 forms."""
+    return any(address in net for net in networks if address.version == net.version)
 
 
 def host_addresses(host: str, port: int | None = None) -> list[IPAddress]:
@@ -136,10 +233,11 @@ def guard_host(host: str, port: int | None = None) -> list[IPAddress] | None:
         return None
     addresses = host_addresses(host, port)
     for ip in addresses:
-        if is_refused(ip) and not _in_networks(ip, networks):
+        reason = None if _in_networks(ip, networks) else refusal_reason(ip)
+        if reason:
             raise InvalidUrlError(
-                f"Refused address for host {host}: {ip} is not a public address "
-                f"(list it in {ALLOWED_HOSTS_VARIABLE} to allow it)"
+                f"Refused address for host {host}: {ip} is not a public address ({reason}; "
+                f"list it in {ALLOWED_HOSTS_VARIABLE} to allow it)"
             )
     return addresses
 

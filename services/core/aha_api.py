@@ -14,7 +14,8 @@ from services.core.mash import Mash, mash
 API_URL_VARIABLE = "AHA_API_URL"
 DEFAULT_URL_BASE = "https://aha.io/"
 API_VERSION = "v1"
-RETRY_ATTEMPTS = 3
+# How messages name Aha! ("rate limited by Aha!").
+REMOTE_NAME = "Aha!"
 
 
 class AhaApiError(RemoteError):
@@ -109,7 +110,7 @@ def _segment(value: object) -> str:
 
 
 class AhaApi:
-    """JSON in and out as mashes; errors by status; bounded retries on 429 and 503."""
+    """JSON in and out as mashes; errors by status; rate limits waited out by the client."""
 
     def __init__(
         self,
@@ -120,7 +121,7 @@ class AhaApi:
         token: str | None = None,
     ):
         self.http = http
-        self.http.retries = RETRY_ATTEMPTS
+        self.http.remote_name = REMOTE_NAME
         self.domain = domain
         self.url_base = url_base
         self.token = token

@@ -12,7 +12,8 @@ import click
 
 from services.core.entities import AhaEntities
 from services.core.entity_cli import entity_group
-from services.core.events import run_event
+from services.core.errors import MissingSetting
+from services.core.events import handle_event
 from services.core.logger import configure_logging
 from services.core.registry import default_registry
 
@@ -111,7 +112,7 @@ def send(
     for variable, key in ENVIRONMENT_USER_DATA.items():
         if os.environ.get(variable) and key not in user_data:
             user_data[key] = os.environ[variable]
-    answer = run_event(
+    answer, raised = handle_event(
         service_class,
         event,
         user_data=user_data,
@@ -119,11 +120,10 @@ def send(
         meta_data=_read_json_object(meta_source, "--meta-data"),
     )
     click.echo(json.dumps(answer, indent=2))
-    exception = answer.get("exception")
-    if exception and exception["exception_class"] == "MissingSetting":
-        click.echo(f"{exception['message']}. {MISSING_SETTING_HINT}", err=True)
+    if isinstance(raised, MissingSetting):
+        click.echo(f"{answer['exception']['message']}. {MISSING_SETTING_HINT}", err=True)
         sys.exit(EXIT_MISSING_SETTING)
-    if exception:
+    if raised is not None:
         sys.exit(1)
 
 

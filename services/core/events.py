@@ -7,7 +7,7 @@ import traceback
 from collections.abc import Mapping
 from typing import Any
 
-from services.core.errors import AhaServiceError
+from services.core.errors import AhaServiceError, wire_class_name
 from services.core.logger import EventLogger
 from services.core.redaction import Redactor
 from services.core.sendable import sendable
@@ -17,10 +17,11 @@ _log = logging.getLogger("services.events")
 
 
 def describe_exception(error: BaseException, redactor: Redactor) -> dict[str, Any]:
-    """The wire's exception block, Ruby-style backtrace lines, with secrets redacted."""
+    """The wire's exception block: the class name Aha! knows, Ruby-style backtrace lines,
+    secrets redacted."""
     frames = traceback.extract_tb(error.__traceback__)
     return {
-        "exception_class": type(error).__name__,
+        "exception_class": wire_class_name(error),
         "message": redactor(error),
         "backtrace": [redactor(f"{f.filename}:{f.lineno}:in `{f.name}'") for f in reversed(frames)],
     }
@@ -43,19 +44,42 @@ def run_event(
     nothing the service learned is lost; a value JSON cannot hold is left out and
     named in the answer's exception.
     """
+    return handle_event(
+        service_class,
+        event,
+        user_data=user_data,
+        payload=payload,
+        meta_data=meta_data,
+        service_name=service_name,
+    )[0]
+
+
+def handle_event(
+    service_class: type[Service],
+    event: str,
+    *,
+    user_data: Mapping[str, Any] | None = None,
+    payload: Mapping[str, Any] | None = None,
+    meta_data: Mapping[str, Any] | None = None,
+    service_name: str | None = None,
+) -> tuple[dict[str, Any], BaseException | None]:
+    """``run_event``'s answer and the error the service raised, for a caller (the
+    command line) that acts on the error's own class, not the name the wire reports."""
     logger = EventLogger(f"services.{service_class.service_name}")
     answer: dict[str, Any] = {"messages": logger.messages}
     service: Service | None = None
+    raised: BaseException | None = None
     try:
         service = service_class(
             user_data, payload, meta_data, logger=logger, service_name=service_name
         )
         service.receive(event)
     except BaseException as error:
+        raised = error
         answer["exception"] = describe_exception(error, logger.redactor)
         log_failure(f"{service_class.service_name} :{event}", error, logger.redactor)
     answer["meta_data"] = _meta_data_to_send(service, meta_data, logger, answer)
-    return answer
+    return answer, raised
 
 
 def log_failure(what: str, error: BaseException, redactor: Redactor) -> None:

@@ -1,26 +1,26 @@
 """Outbound HTTP for services: one requests.Session per service, guarded and logged.
 
-Transport concerns live here, in the adapter and the connection classes, so that
-service code only says what to send: the address guard runs on every request,
-every redirect hop and every new socket; credentials never leave over plain http;
-every request has a timeout that the event's time limit can only shorten.
+Transport concerns live here, in the adapter, the connection classes and the
+client's one loop, so that service code only says what to send: the address guard
+runs on every request, every redirect hop and every new socket; credentials never
+leave over plain http, on any hop; a write stays a write when it is redirected;
+rate limits are waited out within the event's time; every request has a timeout
+that the event's time limit can only shorten.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.util.retry import Retry
+from urllib3.exceptions import MaxRetryError
 
-from services.core import address_guard
+from services.core import address_guard, pages, rate_limits, redirects
 from services.core.errors import (
     ConfigurationError,
     InvalidUrlError,
@@ -32,7 +32,6 @@ from services.core.logger import EventLogger
 USER_AGENT = "aha-services-python/0.1 (+https://www.aha.io/)"
 CONNECT_TIMEOUT = 25.0
 READ_TIMEOUT = 310.0
-RETRY_AFTER_CAP = 60.0
 DOWNLOAD_LIMIT = 25 * 1024 * 1024
 MAX_PAGES = 100
 _LOGGED_BODY_LIMIT = 2000
@@ -69,29 +68,6 @@ class _GuardedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _GuardedHTTPSConnection
 
 
-class CappedRetry(Retry):
-    """Honours Retry-After, but never waits longer than the cap."""
-
-    def get_retry_after(self, response):  # type: ignore[no-untyped-def]
-        seconds = super().get_retry_after(response)
-        return None if seconds is None else min(seconds, RETRY_AFTER_CAP)
-
-
-def retry_policy(attempts: int) -> Retry:
-    """Bounded retries on 429 and 503, for any method, honouring Retry-After."""
-    return CappedRetry(
-        total=attempts,
-        connect=0,
-        read=0,
-        status=attempts,
-        status_forcelist=(429, 503),
-        allowed_methods=None,
-        backoff_factor=0.5,
-        respect_retry_after_header=True,
-        raise_on_status=False,
-    )
-
-
 class GuardedAdapter(HTTPAdapter):
     """Applies the address guard and the HTTPS-for-credentials rule to every hop."""
 
@@ -110,39 +86,25 @@ class GuardedAdapter(HTTPAdapter):
         return super().send(request, *args, **kwargs)
 
 
-def refuse_plain_http_credentials(host: str, addresses: list | None = None) -> None:
+def refuse_plain_http_credentials(
+    host: str, addresses: list | None = None, context: str = ""
+) -> None:
     """Credentials travel only over HTTPS, except to hosts the operator allowed."""
     if not address_guard.is_exempt(host, addresses):
+        where = f": {context}" if context else ""
         raise InvalidUrlError(
-            f"Refusing to send credentials to {host} over plain http; use an https:// URL"
+            f"Refusing to send credentials to {host} over plain http; use an https:// URL{where}"
         )
 
 
-# Header names that carry credentials besides Authorization (GitLab's PRIVATE-TOKEN,
-# Redmine's X-Redmine-API-Key, ...).
-_CREDENTIAL_HEADER = re.compile(r"(?i)auth|token|key|secret|password|signature")
-
-
-class GuardedSession(requests.Session):
-    """A Session that drops every credential header when a redirect changes host.
-
-    requests itself drops only Authorization.
-    """
-
-    def rebuild_auth(self, prepared_request, response):  # type: ignore[no-untyped-def]
-        super().rebuild_auth(prepared_request, response)
-        if self.should_strip_auth(response.request.url, prepared_request.url):
-            for name in [h for h in prepared_request.headers if _CREDENTIAL_HEADER.search(h)]:
-                del prepared_request.headers[name]
-
-
-def _origin(url: str) -> tuple[str, str | None, int | None]:
-    parts = urlsplit(url)
-    return parts.scheme, parts.hostname, parts.port
-
-
 class HttpClient:
-    """A service's outbound HTTP: one lazily built Session with guard, timeouts and logging."""
+    """A service's outbound HTTP: one lazily built Session with guard, timeouts and logging.
+
+    The client itself follows redirects (``services.core.redirects``) and waits out
+    rate limits (``services.core.rate_limits``), so that every request, whoever sends
+    it, is checked the same way on every hop and every attempt. ``remote_name`` is how
+    messages name the third party ("rate limited by GitHub"); the host when empty.
+    """
 
     def __init__(
         self,
@@ -150,23 +112,23 @@ class HttpClient:
         *,
         verify: bool = True,
         headers: Mapping[str, str] | None = None,
-        retries: int = 0,
         time_left: Callable[[], float | None] = lambda: None,
         timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
+        remote_name: str = "",
     ):
         self.logger = logger
         self.verify = verify
         self.headers: dict[str, str] = dict(headers or {})
-        self.retries = retries
         self.time_left = time_left
         self.timeout = timeout
+        self.remote_name = remote_name
         self._session: requests.Session | None = None
 
     @property
     def session(self) -> requests.Session:
         if self._session is None:
-            session = GuardedSession()
-            adapter = GuardedAdapter(max_retries=retry_policy(self.retries))
+            session = requests.Session()
+            adapter = GuardedAdapter(max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers["User-Agent"] = USER_AGENT
@@ -202,26 +164,115 @@ class HttpClient:
         *,
         sends_credentials: bool = False,
         timeout: float | tuple[float, float] | None = None,
+        allow_redirects: bool = True,
         **kwargs: Any,
     ) -> requests.Response:
-        """Send a request; ``sends_credentials`` marks a body that carries a secret."""
+        """Send a request, following redirects and waiting out rate limits.
+
+        ``sends_credentials`` marks a request that carries a secret (in a header or
+        its body): never over plain http, and its body never to another origin.
+        """
         method = method.upper()
+        # Per request: a session-level False loses to REQUESTS_CA_BUNDLE in requests.
+        kwargs.setdefault("verify", self.verify)
+        response = self._send(method, url, sends_credentials, timeout, kwargs)
+        moves: list[requests.Response] = []
+        while allow_redirects and response.is_redirect:
+            hop = self._hop(method, response, len(moves), sends_credentials, kwargs)
+            response.close()
+            moves.append(response)
+            kwargs = redirects.options_for_hop(kwargs, hop, self.session.headers)
+            sends_credentials = sends_credentials and hop.same_origin
+            method, url = hop.method, hop.url
+            response = self._send(method, url, sends_credentials, timeout, kwargs)
+        response.history = moves
+        return response
+
+    def _hop(
+        self,
+        method: str,
+        response: requests.Response,
+        hops_done: int,
+        sends_credentials: bool,
+        options: Mapping[str, Any],
+    ) -> redirects.Hop:
+        """The next hop of a redirect, after the guard and the credential rules passed it."""
+        redact = self.logger.redactor
+        try:
+            hop = redirects.next_hop(method, response, hops_done)
+        except RemoteError as error:
+            raise RemoteError(redact(str(error))) from None
+        moved = redact(hop.moved)
+        try:
+            parts = address_guard.split_url(hop.url)
+            addresses = address_guard.guard_host(parts.hostname or "", parts.port)
+        except InvalidUrlError as error:
+            raise InvalidUrlError(redact(f"{hop.moved}, which is refused: {error}")) from None
+        # Credential headers are dropped on the way to another origin; a body cannot be.
+        if sends_credentials and (hop.same_origin or redirects.has_body(options)):
+            if parts.scheme == "http":
+                refuse_plain_http_credentials(parts.hostname or "", addresses, moved)
+            if not hop.same_origin:
+                raise RemoteError(
+                    f"{moved}, which was not followed: the request carries credentials, "
+                    "which never follow a redirect to another address; use the new address"
+                )
+        self.logger.info(moved)
+        return hop
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        sends_credentials: bool,
+        timeout: float | tuple[float, float] | None,
+        options: Mapping[str, Any],
+    ) -> requests.Response:
+        """One hop: sent, logged, and sent again while it is rate limited."""
         parts = address_guard.split_url(url)
         host = parts.hostname or ""
         if sends_credentials and parts.scheme == "http":
             refuse_plain_http_credentials(host)
         what = f"{method} {url}"
-        timeouts = self._timeout(timeout, what)
-        self.logger.debug(f"Sending {what}")
-        started = time.monotonic()
+        policy = rate_limits.retry_policy()
+        while True:
+            timeouts = self._timeout(timeout, what)
+            self.logger.debug(f"Sending {what}")
+            started = time.monotonic()
+            try:
+                response = self.session.request(
+                    method, url, timeout=timeouts, allow_redirects=False, **options
+                )
+            except requests.exceptions.RequestException as error:
+                raise self._transport_error(error, host) from error
+            self._log_response(response, time.monotonic() - started, options.get("stream", False))
+            wait = policy.wait_for(response.status_code, response.headers)
+            if wait is None:
+                return response
+            try:
+                policy = policy.increment(method, url, response=response.raw)
+            except MaxRetryError:
+                self.logger.warn(
+                    f"Still rate limited by {self.remote_name or host} after "
+                    f"{rate_limits.ATTEMPTS} attempts of {what}"
+                )
+                return response
+            self._wait_out(wait, response, what, host)
+
+    def _wait_out(self, wait: float, response: requests.Response, what: str, host: str) -> None:
+        """Wait for a rate limit to pass, if the event has the time."""
+        remote = self.remote_name or host
         try:
-            # Per request: a session-level False loses to REQUESTS_CA_BUNDLE in requests.
-            kwargs.setdefault("verify", self.verify)
-            response = self.session.request(method, url, timeout=timeouts, **kwargs)
-        except requests.exceptions.RequestException as error:
-            raise self._transport_error(error, host) from error
-        self._log_response(response, time.monotonic() - started, kwargs.get("stream", False))
-        return response
+            rate_limits.check_wait(
+                wait, self.time_left(), remote=remote, status=response.status_code, what=what
+            )
+        except RemoteError as error:
+            raise RemoteError(self.logger.redactor(str(error))) from None
+        finally:
+            response.close()
+        seconds = rate_limits.seconds_text(wait)
+        self.logger.info(f"rate limited by {remote}, retrying in {seconds} s")
+        rate_limits.sleep(wait)
 
     def _transport_error(self, error: requests.exceptions.RequestException, host: str) -> Exception:
         """A service error for a failed request; its text (which may quote the URL) redacted."""
@@ -244,7 +295,7 @@ class HttpClient:
             f"{response.request.method} {response.url} -- ({elapsed:.2f}s) "
             f"{response.status_code} {body}"
         )
-        if 200 <= response.status_code < 300:
+        if 200 <= response.status_code < 400:  # a redirect followed says it moved, at info
             self.logger.debug(line)
         else:
             self.logger.info(line)
@@ -257,14 +308,20 @@ class HttpClient:
         url: str,
         *,
         check: Callable[[requests.Response], None],
+        base_url: str | None = None,
         max_pages: int = MAX_PAGES,
         **kwargs: Any,
     ) -> list[Any]:
-        """The items of a JSON list and of every page its ``Link: rel="next"`` header names.
+        """The items of a JSON list and of every page after it, all read from ``base_url``.
 
-        ``check`` raises for a response that is not a success; the query of the first
-        request is part of each next link, so it is sent only once.
+        The next page is the one ``Link: rel="next"`` (or ``X-Next-Page``) names, asked
+        of the configured server whatever host the link says (``services.core.pages``);
+        ``base_url`` defaults to the first URL's origin. ``check`` raises for a response
+        that is not a success. The first request's query is part of each next link, so
+        it is sent only once.
         """
+        base = base_url or pages.origin(url)
+        first_params = kwargs.get("params")
         items: list[Any] = []
         next_url: str | None = url
         for _ in range(max_pages):
@@ -276,10 +333,12 @@ class HttpClient:
             if not isinstance(page, list):
                 raise RemoteError(f"Expected a list from {response.request.method} {next_url}")
             items.extend(page)
-            next_url = response.links.get("next", {}).get("url")
-            if next_url and _origin(next_url) != _origin(url):
-                # The credentials this request carries must not follow a link elsewhere.
-                raise RemoteError(f"The next page of {url} is on another host: {next_url}")
+            try:
+                next_url = pages.next_page_url(
+                    response, base_url=base, first_url=url, first_params=first_params
+                )
+            except RemoteError as error:
+                raise RemoteError(self.logger.redactor(str(error))) from None
             kwargs.pop("params", None)
         if next_url:
             self.logger.warn(f"Stopped after {max_pages} pages of {url}")

@@ -8,10 +8,34 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 DISPLAY_NAME_LIMIT = 200
+
+# A Markdown code span: a run of backticks, then anything up to a run of the same
+# length (a fence of three is one too). Its content shows literally, so an escape
+# added inside would show as well.
+_CODE_SPAN = re.compile(r"(?s)(?<![`\\])(`+)(?!`)(.+?)(?<!`)\1(?!`)")
+
+
+def escape_outside_code(text: str, escape: Callable[[str], str]) -> str:
+    """``escape`` applied to the parts of ``text`` outside backtick code spans."""
+    if "`" not in text:
+        return escape(text)
+    pieces, last = [], 0
+    for span in _CODE_SPAN.finditer(text):
+        pieces += [escape(text[last : span.start()]), span[0]]
+        last = span.end()
+    pieces.append(escape(text[last:]))
+    return "".join(pieces)
+
+
+def slack_entities(text: str) -> str:
+    """Slack's three control characters as entities; Slack needs them everywhere, code
+    included, and shows them as the characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 @cache
@@ -20,6 +44,10 @@ def _converters() -> dict[str, Any]:
 
     class Markdown(MarkdownConverter):
         """Markdown; GitHub flavour adds ``~~strikethrough~~``."""
+
+        def escape(self, text, parent_tags):  # type: ignore[no-untyped-def]
+            escape = super().escape
+            return escape_outside_code(text or "", lambda part: escape(part, parent_tags))
 
         def convert_del(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
             if not text.strip():
@@ -60,10 +88,11 @@ def _converters() -> dict[str, Any]:
             return "\n"
 
     class Slack(Plain):
-        """Slack's mrkdwn: links as ``<url|text>``, emphasis kept, ``& < >`` escaped."""
+        """Slack's mrkdwn: links as ``<url|text>``, emphasis kept, ``& < >`` as entities
+        (in code too: they are Slack's control characters, not Markdown escapes)."""
 
         def escape(self, text, parent_tags):  # type: ignore[no-untyped-def]
-            return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            return slack_entities(text or "")
 
         def convert_a(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
             href = el.get("href")
@@ -81,7 +110,19 @@ def _converters() -> dict[str, Any]:
         convert_b = convert_strong = _wrap("*")
         convert_i = convert_em = _wrap("_")
         convert_del = convert_s = convert_strike = _wrap("~")
-        convert_code = _wrap("`")
+
+        def convert_code(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+            if "pre" in parent_tags:
+                return slack_entities(text)
+            stripped = text.strip()
+            return f"`{slack_entities(stripped)}`" if stripped else text
+
+        def convert_pre(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+            if not text:
+                return ""
+            if el.find("code") is None:
+                text = slack_entities(text)
+            return f"\n\n```\n{text.strip(chr(10))}\n```\n\n"
 
     common = {"heading_style": ATX, "bullets": "*", "strip_document": "strip"}
     return {

@@ -1,15 +1,31 @@
-"""Keeps secrets out of log lines, proxy answers and exception texts."""
+"""Keeps secrets out of log lines, proxy answers and exception texts.
+
+A secret can reach a text in another form than the one it was given in: with
+the whitespace pasted around it, quoted by ``repr`` in an error message, escaped
+inside a JSON body a server echoes, or percent-encoded in a URL. Every such form
+is computed once, when the secret is added, so that redacting a line costs one
+substring search per distinct form and nothing more.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import html
+import json
 import re
 from collections.abc import Iterable
+from functools import lru_cache
+from urllib.parse import quote, quote_plus
 
 from services.core.environment import environment_secrets
 
 FILTERED = "[FILTERED]"
+
+# Characters that every encoding below leaves as they are: most tokens have one form.
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]*")
+# What requests leaves unquoted when it re-quotes a URL it is given.
+_URI_SAFE = "!#$%&'()*+,/:;=?@[]~"
 
 # Query parameters and header-like fragments that carry credentials by their name.
 _SENSITIVE_NAME = (
@@ -21,13 +37,14 @@ _SENSITIVE_NAME = (
 _SENSITIVE_PARAM = re.compile(
     rf"(?i)((?:^|[?&;,\s])(?:sig|{_SENSITIVE_NAME})=\"?)[^&#\s\"',]*"
 )
-# A JSON member, escaped quotes inside the value included.
 # A JSON member, escaped quotes inside the value included; a bare "key" is often a name.
 _SENSITIVE_JSON = re.compile(
     r'(?i)("[\w.-]*(?:token|secret|password|passwd|api_?key|credential)[\w.-]*"\s*:\s*")'
     r'(?:[^"\\]|\\.)*"'
 )
-_AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)\s+([\w.~+/=-]{8,})")
+# Basic credentials are base64 of ``user:password``: "dTpw" is ``u:p``. A bearer token
+# needs eight characters, so that "Bearer v2" in prose stays.
+_AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)\s+([\w.~+/=-]{4,})")
 _AUTH_HINT = re.compile(r"(?i)bearer|basic")
 # user:password@ or a bare token@ before a host.
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
@@ -35,7 +52,7 @@ _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
 
 def _looks_like_credential(scheme: str, value: str) -> bool:
     """Tell a credential from prose such as "Basic authentication failed"."""
-    if re.search(r"[0-9=+/]", value):
+    if len(value) >= 8 and re.search(r"[0-9=+/]", value):
         return True
     if scheme.lower() == "basic":
         try:
@@ -44,39 +61,86 @@ def _looks_like_credential(scheme: str, value: str) -> bool:
             return False
     return False
 
-# Values this short would blank out ordinary words; nobody's secret is this short.
-_MIN_SECRET_LENGTH = 4
-
 
 def _filter_credential(match: re.Match[str]) -> str:
     scheme, value = match.groups()
     return f"{scheme} {FILTERED}" if _looks_like_credential(scheme, value) else match[0]
 
 
+def _repr_forms(text: str | bytes) -> set[str]:
+    """``repr``'s escaping, both with ``'`` escaped (a longer text holding both quotes)
+    and as ``repr`` of the value alone writes it."""
+    prefix = 2 if isinstance(text, bytes) else 1
+    alone = repr(text)[prefix:-1]
+    # Followed by both quote characters, ``repr`` escapes every single quote.
+    tail = b"\"'" if isinstance(text, bytes) else "\"'"
+    both = repr(text + tail)[prefix:-4]  # type: ignore[operator]
+    return {alone, both}
+
+
+# The same settings arrive with every event: their forms are computed once per process.
+@lru_cache(maxsize=512)
+def secret_forms(secret: str) -> frozenset[str]:
+    """The forms a secret takes in texts: as given and stripped, each JSON-escaped,
+    ``repr``-escaped, percent-encoded and HTML-escaped."""
+    forms: set[str] = set()
+    for text in {secret, secret.strip()}:
+        if not text:
+            continue
+        forms.add(text)
+        if _PLAIN.fullmatch(text):
+            continue
+        forms.add(json.dumps(text)[1:-1])
+        forms.add(json.dumps(text, ensure_ascii=False)[1:-1])
+        forms |= _repr_forms(text)
+        forms |= _repr_forms(text.encode("utf-8", "backslashreplace"))
+        forms.update(
+            (quote(text), quote(text, safe=""), quote(text, safe=_URI_SAFE), quote_plus(text))
+        )
+        forms.update((html.escape(text), html.escape(text, quote=False)))
+    return frozenset(form for form in forms if form.strip())
+
+
 class Redactor:
     """Replaces known secret values, and credential-shaped fragments, with ``[FILTERED]``.
 
-    Known secrets are the ones given, plus the values of environment variables named
-    like SECRET, TOKEN, PASSWORD or KEY.
+    Known secrets are the ones given (declared secrets: any length counts), plus the
+    values of environment variables named like SECRET, TOKEN, PASSWORD or KEY (those
+    only from eight characters, see ``environment_secrets``).
     """
 
     def __init__(self, secrets: Iterable[object] = ()):
-        # Longest first, so a secret containing another is replaced whole.
-        self._secrets: list[str] = []
+        self._given: set[str] = set()
+        self._forms: list[str] = []
+        self._pattern: re.Pattern[str] | None = None
         for secret in (*environment_secrets(), *secrets):
             self.add(secret)
 
     def add(self, secret: object) -> None:
+        """Redact ``secret``, in every form it can take, from now on."""
         text = "" if secret is None else str(secret)
-        if len(text) >= _MIN_SECRET_LENGTH and text not in self._secrets:
-            self._secrets.append(text)
-            self._secrets.sort(key=len, reverse=True)
+        if not text.strip() or text in self._given:
+            return
+        self._given.add(text)
+        new = secret_forms(text).difference(self._forms)
+        if new:
+            # Longest first, so that a secret containing another is replaced whole.
+            self._forms = sorted((*self._forms, *new), key=len, reverse=True)
+            self._pattern = None
+
+    def _replace_forms(self, text: str) -> str:
+        if self._pattern is None:
+            self._pattern = re.compile("|".join(map(re.escape, self._forms)))
+        return self._pattern.sub(FILTERED, text)
 
     def __call__(self, text: object) -> str:
         out = str(text)
-        for secret in self._secrets:
-            if secret in out:
-                out = out.replace(secret, FILTERED)
+        # A substring search per form finds most lines clean; the one-pass replacement
+        # runs only when a secret is there, and never rescans what it filtered.
+        for form in self._forms:
+            if form in out:
+                out = self._replace_forms(out)
+                break
         # Each pattern runs only when the text holds the character it needs: most log
         # lines hold none, and this runs for every line.
         if "=" in out:

@@ -7,6 +7,7 @@ Aha! renders the settings form from these entries, the proxy serialises them for
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -150,6 +151,15 @@ audit_filter = _fixed_field("audit_filter")
 commands_slack_button = _fixed_field("commands_slack_button")
 webhooks_slack_button = _fixed_field("webhooks_slack_button")
 confluence_button = _fixed_field("confluence_button")
+
+
+# Settings named like an address: ``hook_url``, ``server_url``, ``base_uri``, ``host``.
+_URL_LIKE = re.compile(r"(?i)(?:^|_)(?:url|uri|server|host)(?:name)?s?(?:_|$)")
+
+
+def is_url_like(name: str) -> bool:
+    """A setting whose name says it holds an address the service calls."""
+    return bool(_URL_LIKE.search(name))
 
 
 _ON = {"1", "true", "yes", "on"}

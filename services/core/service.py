@@ -13,12 +13,13 @@ from services.core.environment import expand, expand_all
 from services.core.errors import (
     AhaServiceError,
     ConfigurationError,
+    InvalidUrlError,
     MissingSetting,
     RemoteError,
 )
 from services.core.logger import EventLogger
 from services.core.mash import frozen_mash, mash, to_plain
-from services.core.schema import Field, check_numbers, number_value
+from services.core.schema import Field, check_numbers, is_url_like, number_value
 from services.core.timing import (
     DEFAULT_EVENT_TIME_LIMIT,
     EVENT_TIMEOUT_SETTING,
@@ -60,10 +61,15 @@ class Service:
     category: ClassVar[str] = "Development"
     schema: ClassVar[tuple[Field, ...]] = ()
     white_listed: ClassVar[tuple[str, ...]] = ()
+    # How messages name the third party ("rate limited by GitHub"); the title when empty.
+    remote_name: ClassVar[str] = ""
     # Secrets that are not password fields: tokens an OAuth button stores in data,
     # and tokens the service keeps in meta_data.
     secret_settings: ClassVar[tuple[str, ...]] = ()
     secret_meta_data: ClassVar[tuple[str, ...]] = ()
+    # Settings holding an address the service calls, besides the schema strings named
+    # like one (``hook_url``, ``server_url``, ``base_uri``): checked before the event runs.
+    url_settings: ClassVar[tuple[str, ...]] = ()
     # A base class for other services sets this, and the registry passes it over.
     abstract: ClassVar[bool] = True
 
@@ -79,6 +85,7 @@ class Service:
         cls.white_listed = tuple(cls.white_listed)
         cls.secret_settings = tuple(cls.secret_settings)
         cls.secret_meta_data = tuple(cls.secret_meta_data)
+        cls.url_settings = tuple(cls.url_settings)
 
     def __init__(
         self,
@@ -170,6 +177,10 @@ class Service:
         """Whether to verify TLS certificates; a service with a setting for it overrides this."""
         return True
 
+    def remote(self) -> str:
+        """The third party's name in messages: ``remote_name``, else the title."""
+        return self.remote_name or self.title
+
     def time_left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
@@ -179,7 +190,12 @@ class Service:
         if self._http is None:
             from services.core.http import HttpClient
 
-            self._http = HttpClient(self.logger, verify=self.verify_tls(), time_left=self.time_left)
+            self._http = HttpClient(
+                self.logger,
+                verify=self.verify_tls(),
+                time_left=self.time_left,
+                remote_name=self.remote(),
+            )
         return self._http
 
     @property
@@ -225,6 +241,27 @@ class Service:
             return None
         return getattr(self, f"receive_{event}", None) or getattr(self, "receive_event", None)
 
+    @classmethod
+    def address_settings(cls) -> list[str]:
+        """The settings that hold an address the service calls."""
+        named = [f.name for f in cls.schema if f.type == "string" and is_url_like(f.name)]
+        return [*named, *(name for name in cls.url_settings if name not in named)]
+
+    def check_address_settings(self) -> None:
+        """Every configured http(s) address passes the address guard before anything is
+        sent, so that an event never half-runs (an Aha! record changed, a file downloaded)
+        before its third party turns out to be refused."""
+        from services.core import address_guard
+
+        for name in self.address_settings():
+            value = str(self.data.get(name) or "").strip()
+            if not value.lower().startswith(("http://", "https://")):
+                continue  # the service says what is wrong with anything else
+            try:
+                address_guard.guard_url(value)
+            except InvalidUrlError as error:
+                raise InvalidUrlError(f"{name}: {error}", error) from None
+
     def _time_limit(self, handler: Callable[[], Any], timeout: float | None) -> float:
         """The event's limit in seconds; every number setting is checked here, before it runs."""
         check_numbers(self.schema, self.data)
@@ -255,8 +292,12 @@ class Service:
             self.logger.debug(f"Settings: {self.loggable_data()}")
         limit = self._time_limit(handler, timeout)
         self.deadline = time.monotonic() + limit
+        def checked_handler() -> Any:
+            self.check_address_settings()
+            return handler()
+
         try:
-            run_with_time_limit(handler, limit, f"{self.title} :{self.event}")
+            run_with_time_limit(checked_handler, limit, f"{self.title} :{self.event}")
         except AhaServiceError as error:
             self._redact(error)
             raise

@@ -58,7 +58,7 @@ class HaloEntities(PathEntities):
             scopes=os.environ.get("HALO_SCOPES", "").strip() or DEFAULT_SCOPES,
             tenant=os.environ.get("HALO_TENANT", "").strip(),
         )
-        http = HttpClient(EventLogger("services.halo"))
+        http = HttpClient(EventLogger("services.halo"), remote_name="HaloITSM")
         return cls(HaloApi(http, HaloAuth(credentials, http)))
 
     def read_one(self, path: str, query: Mapping[str, Any]) -> Any:

@@ -1,7 +1,13 @@
 import pytest
 
 from services.core import address_guard
-from services.core.address_guard import guard_url, is_exempt, literal_address
+from services.core.address_guard import (
+    guard_url,
+    is_exempt,
+    is_refused,
+    literal_address,
+    special_purpose_block,
+)
 from services.core.errors import ConfigurationError, InvalidUrlError
 
 REFUSED_URLS = [
@@ -90,7 +96,6 @@ def test_allowed_ips_and_cidrs_are_exempt(monkeypatch):
     assert guard_url("http://127.0.0.1:9000/") == "http://127.0.0.1:9000/"
     assert guard_url("http://rebound.example.com/") == "http://rebound.example.com/"
     assert guard_url("http://10.200.1.1/") == "http://10.200.1.1/"
-    assert guard_url("http://[::ffff:10.0.0.7]/") == "http://[::ffff:10.0.0.7]/"
     with pytest.raises(InvalidUrlError):
         guard_url("http://127.0.0.2/")
     with pytest.raises(InvalidUrlError):
@@ -118,3 +123,98 @@ def test_refused_address_is_named_but_not_the_url_path(monkeypatch):
         guard_url("http://10.0.0.7/hook?token=abcdef123")
     assert "token" not in str(raised.value)
     assert address_guard.ALLOWED_HOSTS_VARIABLE in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("address", "block"),
+    [
+        ("0.1.2.3", "this network, 0.0.0.0/8"),
+        ("100.127.255.254", "shared address space, 100.64.0.0/10"),
+        ("192.0.0.8", "IPv4 dummy address, 192.0.0.8/32"),
+        ("192.0.0.170", "NAT64/DNS64 discovery, 192.0.0.170/32"),
+        ("192.0.0.200", "IETF protocol assignments, 192.0.0.0/24"),
+        ("192.0.2.55", "documentation (TEST-NET-1), 192.0.2.0/24"),
+        ("192.88.99.1", "deprecated 6to4 relay anycast, 192.88.99.0/24"),
+        ("198.19.0.1", "benchmarking, 198.18.0.0/15"),
+        ("198.51.100.7", "documentation (TEST-NET-2), 198.51.100.0/24"),
+        ("203.0.113.9", "documentation (TEST-NET-3), 203.0.113.0/24"),
+        ("239.1.1.1", "multicast, 224.0.0.0/4"),
+        ("250.0.0.1", "reserved, 240.0.0.0/4"),
+        ("255.255.255.255", "limited broadcast, 255.255.255.255/32"),
+        ("::", "unspecified, ::/128"),
+        ("::1", "loopback, ::1/128"),
+        ("::ffff:8.8.8.8", "IPv4-mapped, ::ffff:0:0/96"),
+        ("64:ff9b:1::a", "local-use IPv4/IPv6 translation, 64:ff9b:1::/48"),
+        ("100::1", "discard-only, 100::/64"),
+        ("2001:2::1", "benchmarking, 2001:2::/48"),
+        ("2001:100::1", "IETF protocol assignments, 2001::/23"),
+        ("2001:db8::1", "documentation, 2001:db8::/32"),
+        ("3fff::1", "documentation, 3fff::/20"),
+        ("5f00::1", "segment routing SIDs, 5f00::/16"),
+        ("fd12::1", "unique local, fc00::/7"),
+        ("fe80::1", "link-local, fe80::/10"),
+        ("fec0::1", "deprecated site-local, fec0::/10"),
+        ("ff0e::1", "multicast, ff00::/8"),
+    ],
+)
+def test_special_purpose_blocks_come_from_the_iana_registries(address, block):
+    ip = literal_address(address)
+    assert special_purpose_block(ip) == block
+    assert is_refused(ip)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["192.0.0.9", "192.0.0.10", "192.31.196.1", "2001:1::1", "2001:3::1", "2001:20::1",
+     "2002:808:808::", "8.8.8.8", "2606:4700::1111"],
+)
+def test_globally_reachable_entries_and_public_addresses_are_no_special_block(address):
+    assert special_purpose_block(literal_address(address)) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://192.0.0.8/", "http://[fec0::1]/", "http://[3fff::1]/", "http://[5f00::1]/",
+     "http://[100:0:0:1::1]/", "http://192.0.2.1/", "http://[2001:db8::5]/"],
+)
+def test_registry_blocks_are_refused_with_their_name(url):
+    with pytest.raises(InvalidUrlError, match=r"is not a public address \(.+, [0-9a-f:./]+;"):
+        guard_url(url)
+
+
+def test_the_globally_reachable_anycast_addresses_in_192_0_0_0_24_are_accepted():
+    assert guard_url("http://192.0.0.9/") == "http://192.0.0.9/"
+    assert guard_url("http://192.0.0.10/") == "http://192.0.0.10/"
+
+
+def test_a_6to4_address_is_judged_by_the_ipv4_address_it_embeds():
+    assert guard_url("http://[2002:808:808::1]/") == "http://[2002:808:808::1]/"
+    with pytest.raises(InvalidUrlError, match="6to4 form of 10.0.0.1: private use"):
+        guard_url("http://[2002:a00:1::]/")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[2002:7f00:1::]/",  # 6to4
+        "http://[64:ff9b::7f00:1]/",  # NAT64
+        "http://[::ffff:127.0.0.1]/",  # IPv4-mapped
+        "http://[::ffff:7f00:1]/",
+    ],
+)
+def test_an_allowed_ipv4_address_does_not_exempt_its_ipv6_forms(monkeypatch, url):
+    monkeypatch.setenv("AHA_SERVICES_ALLOWED_HOSTS", "127.0.0.1, 10.0.0.0/8")
+    assert guard_url("http://127.0.0.1/") == "http://127.0.0.1/"
+    with pytest.raises(InvalidUrlError, match="Refused address"):
+        guard_url(url)
+    with pytest.raises(InvalidUrlError, match="Refused address"):
+        guard_url("http://[::ffff:10.0.0.7]/")
+
+
+def test_an_allowed_ipv6_network_exempts_only_its_own_addresses(monkeypatch, fake_dns):
+    monkeypatch.setenv("AHA_SERVICES_ALLOWED_HOSTS", "fd00::/8")
+    fake_dns["ula.example.com"] = ["fd00::5"]
+    assert guard_url("http://ula.example.com/") == "http://ula.example.com/"
+    assert is_exempt("ula.example.com")
+    with pytest.raises(InvalidUrlError):
+        guard_url("http://[fc00::5]/")

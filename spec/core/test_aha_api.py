@@ -1,10 +1,9 @@
 import pytest
-import urllib3.util.retry
 from responses import matchers
 
+from services.core import rate_limits
 from services.core.aha_api import (
     ERRORS_BY_STATUS,
-    RETRY_ATTEMPTS,
     AhaApi,
     AhaApiError,
     BadGateway,
@@ -506,21 +505,23 @@ def test_paginate_raises_the_api_error_of_a_failing_page(mocked_http, api):
         next(pages)
 
 
-# --- retries --------------------------------------------------------------------------------
+# --- rate limits and redirects -------------------------------------------------------------
 
 
-def test_retries_after_a_429_and_then_succeeds(mocked_http, api):
+def test_waits_out_a_429_and_then_succeeds(mocked_http, api, logger, slept):
     url = BASE + "features/PROD-1"
-    mocked_http.get(url, status=429, headers={"Retry-After": "0"}, json={"error": "Slow down"})
+    mocked_http.get(url, status=429, headers={"Retry-After": "2"}, json={"error": "Slow down"})
     mocked_http.get(url, json={"feature": {"id": "1"}})
     assert api.feature("PROD-1").feature.id == "1"
     assert len(mocked_http.calls) == 2
     assert [c.response.status_code for c in mocked_http.calls] == [429, 200]
     for call in mocked_http.calls:
         assert_request(call, "GET", url)
+    assert slept == [2]
+    assert {"severity": 1, "message": "rate limited by Aha!, retrying in 2 s"} in logger.messages
 
 
-def test_retries_a_post_after_a_503_with_the_same_body(mocked_http, api):
+def test_retries_a_post_after_a_503_with_retry_after_with_the_same_body(mocked_http, api, slept):
     url = BASE + "features/PROD-1/comments"
     mocked_http.post(url, status=503, headers={"Retry-After": "0"})
     mocked_http.post(url, json={"comment": {"id": "c"}})
@@ -528,16 +529,20 @@ def test_retries_a_post_after_a_503_with_the_same_body(mocked_http, api):
     assert len(mocked_http.calls) == 2
     for call in mocked_http.calls:
         assert_request(call, "POST", url, {"comment": {"body": "hi", "user_email": "a@b.c"}})
+    assert slept == [0]
 
 
-def test_gives_up_after_the_bound_with_service_unavailable(mocked_http, api):
+def test_gives_up_after_the_bound_with_service_unavailable(mocked_http, api, logger, slept):
     url = BASE + "features/PROD-1"
-    mocked_http.get(url, status=503, headers={"Retry-After": "0"}, json={"error": "Down"})
+    mocked_http.get(url, status=503, headers={"Retry-After": "1"}, json={"error": "Down"})
     with pytest.raises(ServiceUnavailable) as raised:
         api.feature("PROD-1")
     assert str(raised.value) == f"GET {url} => 503 Down"
-    assert RETRY_ATTEMPTS == 3
-    assert len(mocked_http.calls) == 1 + RETRY_ATTEMPTS
+    assert len(mocked_http.calls) == rate_limits.ATTEMPTS == 5
+    assert slept == [1, 1, 1, 1]
+    assert logger.messages[-1]["message"] == (
+        f"Still rate limited by Aha! after 5 attempts of GET {url}"
+    )
 
 
 def test_a_429_that_never_ends_is_an_api_error_after_the_bound(mocked_http, api):
@@ -546,35 +551,66 @@ def test_a_429_that_never_ends_is_an_api_error_after_the_bound(mocked_http, api)
     with pytest.raises(AhaApiError) as raised:
         api.feature("PROD-1")
     assert raised.value.status == 429
-    assert len(mocked_http.calls) == 1 + RETRY_ATTEMPTS
+    assert len(mocked_http.calls) == rate_limits.ATTEMPTS
 
 
-def test_other_errors_are_not_retried(mocked_http, api):
-    mocked_http.get(BASE + "features/PROD-1", status=500, json={"error": "Boom"})
-    with pytest.raises(InternalServerError):
+@pytest.mark.parametrize("status", [500, 503])
+def test_other_errors_are_not_retried(mocked_http, api, slept, status):
+    # A 503 without Retry-After says nothing about when to come back.
+    mocked_http.get(BASE + "features/PROD-1", status=status, json={"error": "Boom"})
+    with pytest.raises(AhaApiError):
         api.feature("PROD-1")
     assert len(mocked_http.calls) == 1
+    assert slept == []
 
 
-def test_retry_policy_honours_retry_after(monkeypatch, api):
-    # responses replays retries without sleeping; the policy the adapter holds is what waits.
-    policy = api.http.session.get_adapter(BASE).max_retries
-    assert policy.total == RETRY_ATTEMPTS
-    assert set(policy.status_forcelist) == {429, 503}
-    assert policy.respect_retry_after_header is True
-    assert policy.allowed_methods is None  # POSTs too
-    slept = []
-    monkeypatch.setattr(urllib3.util.retry.time, "sleep", slept.append)
-    response = urllib3.HTTPResponse(status=429, headers={"Retry-After": "7"})
-    policy.sleep(response)
-    assert slept == [7]
-
-
-def test_the_api_client_sets_the_retry_bound_on_its_http_client(logger):
+def test_the_api_client_names_aha_in_its_messages(logger):
     http = HttpClient(logger)
-    assert http.retries == 0
     AhaApi(http, domain="acme", token=TOKEN)
-    assert http.retries == RETRY_ATTEMPTS
+    assert http.remote_name == "Aha!"
+
+
+def test_a_comment_post_answered_301_is_sent_again_with_its_body(mocked_http, api, logger):
+    old = BASE + "features/PROD-1/comments"
+    new = BASE + "features/PROD-1-renamed/comments"
+    location = "/api/v1/features/PROD-1-renamed/comments"
+    mocked_http.post(old, status=301, headers={"Location": location})
+    mocked_http.post(new, status=201, json={"comment": {"id": "99"}})
+    answer = api.create_comment("features", "PROD-1", "jo@example.com", "<p>Hi</p>")
+    assert answer.comment.id == "99"
+    assert len(mocked_http.calls) == 2
+    body = {"comment": {"body": "<p>Hi</p>", "user_email": "jo@example.com"}}
+    assert_request(mocked_http.calls[0], "POST", old, body)
+    assert_request(mocked_http.calls[1], "POST", new, body)
+    assert {"severity": 1, "message": f"POST {old} moved (301) to {new}"} in logger.messages
+
+
+def test_a_comment_post_answered_303_is_an_error_and_no_get_is_sent(mocked_http, api):
+    old = BASE + "features/PROD-1/comments"
+    mocked_http.post(old, status=303, headers={"Location": BASE + "features/PROD-1"})
+    with pytest.raises(RemoteError, match=r"moved \(303\) to https://acme.aha.io/api/v1/features"):
+        api.create_comment("features", "PROD-1", "jo@example.com", "<p>Hi</p>")
+    assert len(mocked_http.calls) == 1
+    assert_request(
+        mocked_http.calls[0],
+        "POST",
+        old,
+        {"comment": {"body": "<p>Hi</p>", "user_email": "jo@example.com"}},
+    )
+
+
+def test_the_token_does_not_follow_a_redirect_to_another_host(mocked_http, api):
+    url = BASE + "features/PROD-1"
+    mocked_http.get(url, status=302, headers={"Location": "https://files.example.com/f?x=1"})
+    mocked_http.get("https://files.example.com/f?x=1", json={"feature": {"id": "1"}})
+    assert api.feature("PROD-1").feature.id == "1"
+    assert len(mocked_http.calls) == 2
+    assert_request(mocked_http.calls[0], "GET", url)
+    second = mocked_http.calls[1].request
+    assert second.method == "GET"
+    assert second.url == "https://files.example.com/f?x=1"
+    assert "Authorization" not in second.headers
+    assert second.body is None
 
 
 # --- the token stays secret -----------------------------------------------------------------

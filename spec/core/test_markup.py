@@ -1,3 +1,5 @@
+import html as html_lib
+
 import pytest
 
 from services.core.markup import (
@@ -273,3 +275,72 @@ def test_display_name_does_not_add_keys_to_a_mash():
 def test_display_name_is_truncated_like_a_title():
     record = mash({"description": {"body": "<p>" + "z" * 250 + "</p>"}})
     assert display_name(record) == "z" * 197 + "..."
+
+
+# --- code spans and blocks show their content literally ---------------------------------------
+
+CODE_CHARACTERS = ["method_name*", "snake_case_name", "list[0]", "a <b> & c", "**not bold**"]
+
+
+@pytest.mark.parametrize("code", CODE_CHARACTERS)
+@pytest.mark.parametrize("github", [True, False])
+def test_html_to_markdown_escapes_nothing_in_a_code_element(code, github):
+    html = f"<p>Call <code>{html_lib.escape(code)}</code> here</p>"
+    assert html_to_markdown(html, github=github) == f"Call `{code}` here"
+
+
+@pytest.mark.parametrize("code", CODE_CHARACTERS)
+def test_html_to_markdown_escapes_nothing_in_a_typed_code_span(code):
+    html = f"<p>Call `{html_lib.escape(code)}` here</p>"
+    assert html_to_markdown(html, github=True) == f"Call `{code}` here"
+
+
+def test_the_example_method_name_star():
+    assert html_to_markdown("<p>Call `method_name*` here</p>", github=True) == (
+        "Call `method_name*` here"
+    )
+    assert html_to_markdown("<p>Call <code>method_name*</code> here</p>", github=True) == (
+        "Call `method_name*` here"
+    )
+
+
+def test_text_around_a_code_span_is_still_escaped():
+    html = "<p>2*3 is `2*3`, and ``a`*b`` too, but not \\`x*`</p>"
+    assert html_to_markdown(html, github=True) == (
+        "2\\*3 is `2*3`, and ``a`*b`` too, but not \\`x\\*`"
+    )
+
+
+def test_a_typed_fence_inside_a_paragraph_escapes_nothing_either():
+    html = "<p>```\nrun_it(*args)\n```</p>"
+    assert html_to_markdown(html, github=True) == "```\nrun_it(*args)\n```"
+
+
+def test_preformatted_blocks_escape_nothing_in_any_converter():
+    html = "<pre><code>a*b_c [x] &lt;y&gt;\n  z</code></pre>"
+    assert html_to_markdown(html, github=True) == "```\na*b_c [x] <y>\n  z\n```"
+    assert html_to_plain(html) == "a*b_c [x] <y>\n  z"
+    assert html_to_slack(html) == "```\na*b_c [x] &lt;y&gt;\n  z\n```"
+    assert html_to_slack("<pre>a*b &lt;y&gt;</pre>") == "```\na*b &lt;y&gt;\n```"
+
+
+@pytest.mark.parametrize("code", CODE_CHARACTERS)
+def test_plain_text_keeps_code_as_it_is(code):
+    assert html_to_plain(f"<p>Call <code>{html_lib.escape(code)}</code> here</p>") == (
+        f"Call {code} here"
+    )
+    assert html_to_plain(f"<p>Call `{html_lib.escape(code)}` here</p>") == f"Call `{code}` here"
+
+
+def test_slack_code_keeps_markup_and_encodes_only_its_control_characters():
+    assert html_to_slack("<p>Call <code>a_b* [x] &lt;y&gt; &amp;</code></p>") == (
+        "Call `a_b* [x] &lt;y&gt; &amp;`"
+    )
+    assert html_to_slack("<p>Call `a_b* [x]` here</p>") == "Call `a_b* [x]` here"
+
+
+@pytest.mark.parametrize("code", CODE_CHARACTERS)
+def test_markdown_to_html_keeps_code_span_content(code):
+    assert markdown_to_html(f"Call `{code}` here") == (
+        f"<p>Call <code>{html_lib.escape(code, quote=False)}</code> here</p>"
+    )

@@ -1,3 +1,7 @@
+import base64
+import json
+from urllib.parse import quote, quote_plus
+
 import pytest
 
 from services.core.redaction import FILTERED, Redactor
@@ -27,10 +31,17 @@ def test_secrets_added_later_are_replaced_too():
     assert redact("my-api-key-9") == FILTERED
 
 
-@pytest.mark.parametrize("short", [None, "", "a", "abc", 12])
-def test_short_or_empty_values_are_not_secrets(short):
+@pytest.mark.parametrize("empty", [None, "", "   ", "\n"])
+def test_empty_values_are_not_secrets(empty):
+    redact = Redactor([empty])
+    assert redact("abc a 12 None and more\n") == "abc a 12 None and more\n"
+
+
+@pytest.mark.parametrize("short", ["a1", "abc", "pw1234", 12])
+def test_declared_secrets_shorter_than_eight_characters_are_redacted(short):
     redact = Redactor([short])
-    assert redact("abc a 12 None and more") == "abc a 12 None and more"
+    assert str(short) not in redact(f"the password is {short}.")
+    assert redact(f"the password is {short}.") == "the password is [FILTERED]."
 
 
 def test_non_string_secrets_and_messages_are_compared_as_text():
@@ -158,4 +169,120 @@ def test_oauth_header_values_are_filtered():
     header = 'Authorization: OAuth oauth_consumer_key="pub-123456", oauth_token="tok-abc-123456"'
     assert Redactor()(header) == (
         'Authorization: OAuth oauth_consumer_key="[FILTERED]", oauth_token="[FILTERED]"'
+    )
+
+
+SECRETS_WITH_SPECIAL_CHARACTERS = [
+    "RMKEY-s3cr3t-0123456789\n",
+    '  pa"ss\\word-0042  ',
+    "clé-secrète-ünïcode",
+    "it's a \"quoted\" key/with+plus&amp",
+    "tab\tand\rreturn",
+]
+
+
+def forms_of(secret):
+    """Every form the spec expects filtered, written independently of the module."""
+    forms = set()
+    for text in (secret, secret.strip()):
+        forms |= {
+            text,
+            json.dumps(text)[1:-1],
+            json.dumps(text, ensure_ascii=False)[1:-1],
+            repr(text)[1:-1],
+            quote(text),
+            quote(text, safe=""),
+            quote_plus(text),
+        }
+    return forms
+
+
+@pytest.mark.parametrize("secret", SECRETS_WITH_SPECIAL_CHARACTERS)
+def test_every_encoded_form_of_a_secret_is_filtered(secret):
+    redact = Redactor([secret])
+    for form in forms_of(secret):
+        assert redact(f"before {form} after") == "before [FILTERED] after", form
+
+
+@pytest.mark.parametrize("secret", SECRETS_WITH_SPECIAL_CHARACTERS)
+def test_a_secret_echoed_in_a_json_body_is_filtered(secret):
+    body = json.dumps({"errors": [f"Invalid key {secret}"]})
+    ascii_body = json.dumps({"errors": [f"Invalid key {secret}"]}, ensure_ascii=False)
+    for text in (body, ascii_body):
+        assert "[FILTERED]" in Redactor([secret])(text)
+        assert json.dumps(secret)[1:-1].strip() not in Redactor([secret])(text)
+
+
+def test_a_secret_in_a_repr_of_a_longer_text_with_both_quotes_is_filtered():
+    secret = "it's-s3cret"
+    text = repr({"X-Key": secret, "note": 'say "hi"'})
+    message = repr(f'header "{secret}"')
+    redact = Redactor([secret])
+    assert secret.replace("'", "\\'") in message
+    assert "s3cret" not in redact(text)
+    assert "s3cret" not in redact(message)
+
+
+def test_a_header_value_error_quoting_a_pasted_newline_is_filtered():
+    secret = "RMKEY-s3cr3t-0123456789\n"
+    message = f"Invalid leading whitespace, or return character(s) in header value: {secret!r}"
+    assert Redactor([secret])(message) == (
+        "Invalid leading whitespace, or return character(s) in header value: '[FILTERED]'"
+    )
+
+
+def test_a_secret_in_a_bytes_repr_is_filtered():
+    secret = "clé-0123456789"
+    text = f"header value: {secret.encode()!r}"
+    assert Redactor([secret])(text) == "header value: b'[FILTERED]'"
+
+
+def test_a_short_secret_inside_the_filtered_marker_does_not_mangle_it():
+    redact = Redactor(["supersecret-1", "E"])
+    assert redact("supersecret-1 E") == "[FILTERED] [FILTERED]"
+
+
+@pytest.mark.parametrize(
+    ("user", "secret"), [("u", "p"), ("jo", "s3"), ("jo@example.com", "pässwörd-0123")]
+)
+def test_basic_credentials_of_any_length_are_filtered(user, secret):
+    """Basic detection covers the base64 of ``user:secret`` however short the secret."""
+    token = base64.b64encode(f"{user}:{secret}".encode()).decode()
+    for text in (f"Authorization: Basic {token}", repr({"Authorization": f"Basic {token}"})):
+        assert token not in Redactor()(text)
+
+
+def test_environment_values_keep_their_length_floor(monkeypatch):
+    monkeypatch.setenv("SHORT_TOKEN", "abc12")
+    monkeypatch.setenv("LONG_TOKEN", "abcdef-123456")
+    redact = Redactor()
+    assert redact("abc12 abcdef-123456") == "abc12 [FILTERED]"
+
+
+def test_forms_are_computed_when_a_secret_is_added_not_per_line(monkeypatch):
+    from services.core import redaction
+
+    redact = Redactor(["p@ss w/ord+é"])
+    monkeypatch.setattr(redaction, "secret_forms", lambda secret: pytest.fail("computed per line"))
+    assert redact("x p%40ss%20w%2Ford%2B%C3%A9 y") == "x [FILTERED] y"
+
+
+def test_short_declared_secrets_of_a_service_are_redacted_from_its_log():
+    from services.core import Service, password, string
+
+    class Short(Service):
+        schema = (string("user"), password("pin"))
+        secret_settings = ("oauth_secret",)
+        secret_meta_data = ("refresh",)
+
+        def receive_create_feature(self):
+            self.keep_secret("t9")
+            self.logger.info("values: p1, o2, r3, t9, jo")
+
+    service = Short(
+        {"user": "jo", "pin": "p1", "oauth_secret": "o2"}, {}, {"refresh": "r3"}
+    )
+    service.receive("create_feature")
+    assert service.logger.messages[-1]["message"] == (
+        "values: [FILTERED], [FILTERED], [FILTERED], [FILTERED], jo"
     )

@@ -6,6 +6,7 @@ from box import BoxError
 
 from services.core import (
     ConfigurationError,
+    InvalidUrlError,
     RemoteError,
     Service,
     TimeLimitExceeded,
@@ -268,3 +269,36 @@ def test_no_secret_leaves_in_an_error_text():
 
 def test_the_end_of_an_event_is_not_a_remote_error_to_swallow():
     assert not issubclass(TimeLimitExceeded, RemoteError)
+
+
+class Notifier(Service):
+    schema = (string("hook_url"), string("status_page"))
+    url_settings = ("status_page",)
+
+    def receive_create_feature(self):
+        self.api.create_comment("features", "ACME-1", None, "hello")
+
+
+@pytest.mark.parametrize("name", ["hook_url", "status_page"])
+def test_an_address_setting_is_guarded_before_the_event_sends_anything(mocked_http, name):
+    settings = {
+        "aha_account_domain": "acme",
+        "aha_api_token": "aha-token-1234",
+        "hook_url": "https://hooks.example.com/aha",
+        "status_page": "https://status.example.com/",
+        name: "http://10.0.0.7/hook",
+    }
+    with pytest.raises(InvalidUrlError, match=rf"^{name}: Refused address"):
+        Notifier(settings).receive("create_feature")
+    assert len(mocked_http.calls) == 0
+
+
+def test_address_settings_are_the_url_named_strings_and_the_declared_ones():
+    assert Notifier.address_settings() == ["hook_url", "status_page"]
+
+
+def test_a_value_that_is_not_an_http_address_is_left_to_the_service(mocked_http):
+    mocked_http.post("https://acme.aha.io/api/v1/features/ACME-1/comments", json={})
+    settings = {"aha_account_domain": "acme", "aha_api_token": "t0k3n-aha", "hook_url": "hooks"}
+    Notifier(settings).receive("create_feature")
+    assert len(mocked_http.calls) == 1
