@@ -144,8 +144,10 @@ class ProxyWorker(ThreadWorker):
         here, on the code it started with, while new workers answer new requests.
         """
         self.set_accept_enabled(False)
+        # Idle keep-alive connections go; a new connection whose request has not been
+        # read yet stays and is answered (closing it would reset the client's request).
         for conn in list(self.waiting):
-            if not conn.pending and not conn.lingering:
+            if not conn.request_started and not conn.pending and not conn.lingering:
                 self.close_now(conn)
         while self.nr_conns > 0 and self.is_parent_alive():
             self.notify()
