@@ -148,7 +148,7 @@ def send(
         message = answer["exception"]["message"]
         click.echo(f"Error: {message}.{_missing_setting_hint(message)}", err=True)
         sys.exit(exits.USAGE)
-    if raised is not None:
+    if raised is not None or "exception" in answer:  # meta_data it could not send, too
         sys.exit(exits.FAILED)
 
 
