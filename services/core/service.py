@@ -19,8 +19,12 @@ from services.core.errors import (
 )
 from services.core.logger import EventLogger
 from services.core.mash import frozen_mash, mash, to_plain
-from services.core.schema import Field, is_url_like
-from services.core.timing import DEFAULT_EVENT_TIME_LIMIT, run_with_time_limit
+from services.core.schema import Field, check_numbers, is_url_like, number_value
+from services.core.timing import (
+    DEFAULT_EVENT_TIME_LIMIT,
+    EVENT_TIMEOUT_SETTING,
+    run_with_time_limit,
+)
 
 if TYPE_CHECKING:  # imported lazily at run time: the proxy starts faster without requests
     import requests
@@ -260,10 +264,13 @@ class Service:
                 raise InvalidUrlError(f"{name}: {error}", error) from None
 
     def _time_limit(self, handler: Callable[[], Any], timeout: float | None) -> float:
-        try:
-            limit = float(self.data.get("timeout") or timeout or DEFAULT_EVENT_TIME_LIMIT)
-        except (TypeError, ValueError):
-            limit = DEFAULT_EVENT_TIME_LIMIT
+        """The event's limit in seconds; every number setting is checked here, before it runs."""
+        check_numbers(self.schema, self.data)
+        setting = self.field_by_name("timeout")
+        if setting is None or setting.bounds is None:
+            setting = EVENT_TIMEOUT_SETTING
+        limit = number_value(setting, self.data.get("timeout")) or timeout
+        limit = limit or DEFAULT_EVENT_TIME_LIMIT
         method_limit = getattr(handler, "time_limit", None)
         return min(limit, method_limit) if method_limit else limit
 

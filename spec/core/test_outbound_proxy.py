@@ -2,7 +2,7 @@
 
 import pytest
 
-from services.core import InvalidUrlError
+from services.core import ConfigurationError, InvalidUrlError
 from services.core.http import HttpClient
 from services.core.logger import EventLogger
 
@@ -38,4 +38,19 @@ def test_the_guard_still_checks_the_target_behind_a_proxy(proxy_environment, moc
         HttpClient(EventLogger()).get("https://intranet.example.com/x")
     with pytest.raises(InvalidUrlError, match="not a public address"):
         HttpClient(EventLogger()).get("https://192.168.1.10/x")
+    assert len(mocked_http.calls) == 0
+
+
+def test_a_name_only_the_proxy_can_resolve_is_left_to_the_proxy(proxy_environment, mocked_http):
+    mocked_http.get("https://nowhere.invalid/x", json={"ok": True})
+    answer = HttpClient(EventLogger()).get("https://nowhere.invalid/x")
+    assert answer.json() == {"ok": True}
+    assert mocked_http.calls[0].request.req_kwargs["proxies"].get("https") == PROXY
+
+
+def test_without_a_proxy_a_name_that_does_not_resolve_is_an_error(monkeypatch, mocked_http):
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigurationError, match="Could not resolve host nowhere.invalid"):
+        HttpClient(EventLogger()).get("https://nowhere.invalid/x")
     assert len(mocked_http.calls) == 0

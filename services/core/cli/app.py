@@ -17,6 +17,7 @@ import click
 from services.core.cli import exits
 from services.core.cli.aha_commands import aha_group
 from services.core.cli.json_input import JSON_OBJECT
+from services.core.cli.show_command import show
 from services.core.cli.verbosity import reset_level, with_verbosity
 from services.core.errors import MissingSetting
 from services.core.events import handle_event
@@ -61,6 +62,7 @@ def main() -> None:
 
 with_verbosity(main)
 main.add_command(aha_group)
+main.add_command(show)
 
 
 def run() -> None:
@@ -148,7 +150,7 @@ def send(
         message = answer["exception"]["message"]
         click.echo(f"Error: {message}.{_missing_setting_hint(message)}", err=True)
         sys.exit(exits.USAGE)
-    if raised is not None:
+    if raised is not None or "exception" in answer:  # meta_data it could not send, too
         sys.exit(exits.FAILED)
 
 
