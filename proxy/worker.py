@@ -244,7 +244,7 @@ class ProxyWorker(ThreadWorker):
             else:
                 self.close_now(conn)
 
-    def finish_request(self, conn: ProxyConn, future: Future) -> None:  # type: ignore[override]
+    def finish_request(self, conn: ProxyConn, future: Future) -> None:
         """Back on the main loop once a thread is done with the connection."""
         try:
             keep = not future.cancelled() and future.exception() is None and future.result()
@@ -296,7 +296,7 @@ class ProxyWorker(ThreadWorker):
 
     # -- in a thread -----------------------------------------------------------------
 
-    def handle(self, conn: ProxyConn) -> bool:  # type: ignore[override]
+    def handle(self, conn: ProxyConn) -> bool:
         """Parse the request read by the main loop and run the app; whether to keep alive."""
         request = None
         try:
