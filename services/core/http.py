@@ -81,9 +81,14 @@ class GuardedAdapter(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any):  # type: ignore[override]
         parts = address_guard.split_url(request.url or "")
         addresses = address_guard.guard_host(parts.hostname or "", parts.port)
-        if parts.scheme == "http" and "Authorization" in request.headers:
+        if parts.scheme == "http" and carries_credential_header(request.headers):
             refuse_plain_http_credentials(parts.hostname or "", addresses)
         return super().send(request, *args, **kwargs)
+
+
+def carries_credential_header(headers: Mapping[str, Any]) -> bool:
+    """Authorization, or any header named like a credential (PRIVATE-TOKEN, X-Api-Key, ...)."""
+    return any(value and redirects.is_credential_header(name) for name, value in headers.items())
 
 
 def refuse_plain_http_credentials(
@@ -208,8 +213,10 @@ class HttpClient:
             addresses = address_guard.guard_host(parts.hostname or "", parts.port)
         except InvalidUrlError as error:
             raise InvalidUrlError(redact(f"{hop.moved}, which is refused: {error}")) from None
-        # Credential headers are dropped on the way to another origin; a body cannot be.
-        if sends_credentials and (hop.same_origin or redirects.has_body(options)):
+        # Credential headers are dropped on the way to another origin; a body cannot be,
+        # nor a secret the new URL itself carries (an API key in its query).
+        carried = redirects.has_body(options) or redact(hop.url) != hop.url
+        if sends_credentials and (hop.same_origin or carried):
             if parts.scheme == "http":
                 refuse_plain_http_credentials(parts.hostname or "", addresses, moved)
             if not hop.same_origin:

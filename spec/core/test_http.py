@@ -85,6 +85,9 @@ def test_credentials_are_refused_over_plain_http(mocked_http):
         client().get("http://api.example.com/", auth=("user", "pass"))
     with pytest.raises(InvalidUrlError, match="plain http"):
         client().post("http://api.example.com/", json={"token": "x"}, sends_credentials=True)
+    for name in ("PRIVATE-TOKEN", "X-Redmine-API-Key", "X-Api-Key", "Cookie"):
+        with pytest.raises(InvalidUrlError, match="plain http"):
+            client().get("http://api.example.com/", headers={name: "k-0123456789"})
     assert len(mocked_http.calls) == 0
 
 
