@@ -331,10 +331,20 @@ class HttpClient:
         first_params = kwargs.get("params")
         items: list[Any] = []
         next_url: str | None = url
-        for _ in range(max_pages):
+        read: set[str] = set()
+        for pages_read in range(max_pages):
             if not next_url:
                 return items
+            if next_url in read:
+                # A server whose links go round in circles would repeat the same items.
+                self.logger.warn(
+                    f"The next page of {url} is {next_url}, a page already read; "
+                    f"stopped after {pages_read} pages"
+                )
+                return items
+            read.add(next_url)
             response = self.get(next_url, **kwargs)
+            read.add(response.url)
             check(response)
             page = response.json()
             if not isinstance(page, list):

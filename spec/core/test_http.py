@@ -225,11 +225,32 @@ def test_get_all_pages_follows_link_next(mocked_http):
 
 
 def test_get_all_pages_stops_at_the_page_bound(mocked_http):
-    url = "https://api.example.com/loop"
-    mocked_http.get(url, json=[1], headers={"Link": f'<{url}>; rel="next"'})
+    url = "https://api.example.com/items"
+    for page in range(1, 5):
+        link = f'<{url}?page={page + 1}>; rel="next"'
+        mocked_http.get(f"{url}?page={page}", json=[page], headers={"Link": link})
     http = client()
-    assert http.get_all_pages(url, check=_raise_for_status, max_pages=3) == [1, 1, 1]
+    assert http.get_all_pages(f"{url}?page=1", check=_raise_for_status, max_pages=3) == [1, 2, 3]
+    assert len(mocked_http.calls) == 3
     assert "Stopped after 3 pages" in http.logger.messages[-1]["message"]
+
+
+def test_get_all_pages_reads_no_page_twice_when_the_links_go_round(mocked_http):
+    first = "https://api.example.com/items?per_page=2"
+    second = "https://api.example.com/items?per_page=2&page=2"
+    mocked_http.get(first, json=[1, 2], headers={"Link": f'<{second}>; rel="next"'})
+    mocked_http.get(second, json=[3], headers={"Link": f'<{first}>; rel="next"'})
+    http = client()
+    items = http.get_all_pages(
+        "https://api.example.com/items", params={"per_page": 2}, check=_raise_for_status
+    )
+    assert items == [1, 2, 3]
+    assert [c.request.url for c in mocked_http.calls] == [first, second]
+    assert http.logger.messages[-1] == {
+        "severity": Severity.WARN,
+        "message": f"The next page of https://api.example.com/items is {first}, "
+        "a page already read; stopped after 2 pages",
+    }
 
 
 def test_get_all_pages_checks_each_page(mocked_http):
