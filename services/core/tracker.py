@@ -172,10 +172,19 @@ class TrackerService(GoneRecords, TextLimits, Service):
 
     @staticmethod
     def attachment_lines(record: Any) -> list[str]:
-        """``file_name (download_url)`` for the description's and the record's attachments."""
+        """``file_name (download_url)`` for the description's and the record's attachments;
+        the half that is there when the other is missing, nothing when both are."""
         description = record.get("description") or {}
         attachments = [*(description.get("attachments") or []), *(record.get("attachments") or [])]
-        return [f"{a.get('file_name')} ({a.get('download_url')})" for a in attachments]
+        lines = []
+        for attachment in attachments:
+            name = str(attachment.get("file_name") or "").strip()
+            url = str(attachment.get("download_url") or "").strip()
+            if name and url:
+                lines.append(f"{name} ({url})")
+            elif name or url:
+                lines.append(name or url)
+        return lines
 
     @staticmethod
     def created_from_aha(record: Any) -> str:

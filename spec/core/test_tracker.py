@@ -139,6 +139,20 @@ def test_record_text():
     )
 
 
+def test_an_attachment_missing_its_name_or_address_never_reads_none():
+    record = {
+        "description": {"attachments": [{"file_name": "mockup.png"}, {"download_url": None}]},
+        "attachments": [{"download_url": "https://cdn.aha.io/attachments/0003/plan.pdf"}],
+    }
+    assert TrackerService.attachment_lines(record) == [
+        "mockup.png",
+        "https://cdn.aha.io/attachments/0003/plan.pdf",
+    ]
+    text = Tracker().record_text(record, field="body")
+    assert text == "mockup.png\nhttps://cdn.aha.io/attachments/0003/plan.pdf"
+    assert "None" not in text
+
+
 def test_labelled_sorts_case_insensitively():
     items = [{"n": "beta", "i": 2}, {"n": "Alpha", "i": 1}, {"n": "gamma", "i": 3}]
     assert labelled(items, "n", "i") == [["Alpha", 1], ["beta", 2], ["gamma", 3]]
