@@ -35,6 +35,7 @@ READ_TIMEOUT = 310.0
 DOWNLOAD_LIMIT = 25 * 1024 * 1024
 MAX_PAGES = 100
 _LOGGED_BODY_LIMIT = 2000
+_NOT_JSON_SHOWN = 200
 
 
 class _PinnedConnectionMixin:
@@ -346,7 +347,7 @@ class HttpClient:
             response = self.get(next_url, **kwargs)
             read.add(response.url)
             check(response)
-            page = response.json()
+            page = json_body(response, self.remote_name or "The server")
             if not isinstance(page, list):
                 raise RemoteError(f"Expected a list from {response.request.method} {next_url}")
             items.extend(page)
@@ -389,6 +390,19 @@ class HttpClient:
 
     def delete(self, url: str, **kwargs: Any) -> requests.Response:
         return self.request("DELETE", url, **kwargs)
+
+
+def json_body(response: requests.Response, remote: str = "The server") -> Any:
+    """A response's JSON; a body that is not JSON (a proxy's login page, an HTML error)
+    is the third party's failure, a RemoteError naming the request and the body's start."""
+    try:
+        return response.json()
+    except ValueError:
+        start = " ".join(response.text[:_NOT_JSON_SHOWN].split())
+        raise RemoteError(
+            f"{remote} answered {response.request.method} {response.url} "
+            f"(HTTP {response.status_code}) with a body that is not JSON: {start!r}"
+        ) from None
 
 
 def json_or_text(response: requests.Response) -> Any:

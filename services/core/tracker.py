@@ -120,8 +120,10 @@ class TrackerService(GoneRecords, TextLimits, Service):
 
     def tracker_json(self, method: str, path: str, **kwargs: Any) -> Any:
         """The JSON answer of ``tracker_request``; None for an empty body."""
+        from services.core.http import json_body
+
         response = self.tracker_request(method, path, **kwargs)
-        return response.json() if response.content.strip() else None
+        return json_body(response, self.tracker_name) if response.content.strip() else None
 
     def tracker_pages(self, path: str, **kwargs: Any) -> list[Any]:
         """Every item of a list and of the pages its ``Link: rel="next"`` header names."""
