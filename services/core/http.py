@@ -253,6 +253,13 @@ class HttpClient:
                 )
             except requests.exceptions.RequestException as error:
                 raise self._transport_error(error, host) from error
+            except UnicodeEncodeError as error:  # http.client sends headers in Latin-1
+                raise ConfigurationError(
+                    f"A header for {host} holds characters HTTP headers cannot carry "
+                    f"({error.reason}); check the settings for a key or token pasted with "
+                    "other text",
+                    error,
+                ) from None
             self._log_response(response, time.monotonic() - started, options.get("stream", False))
             wait = policy.wait_for(response.status_code, response.headers)
             if wait is None:
@@ -295,6 +302,11 @@ class HttpClient:
             return RemoteError(redact(f"Timed out waiting for {host}: {error}"), error)
         if isinstance(error, requests.exceptions.InvalidURL):
             return InvalidUrlError(redact(f"URL is empty or invalid: {error}"), error)
+        if isinstance(error, requests.exceptions.InvalidHeader):
+            # A header value from the settings: a key pasted with a line break or blanks.
+            return ConfigurationError(
+                redact(f"A header for {host} is not valid; check the settings: {error}"), error
+            )
         return RemoteError(redact(f"Request to {host} failed: {error}"), error)
 
     def _log_response(self, response: requests.Response, elapsed: float, streamed: bool) -> None:

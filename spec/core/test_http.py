@@ -205,6 +205,33 @@ def test_the_connection_check_refuses_what_the_first_check_allowed(loopback_serv
         client().get(f"http://rebind.example.com:{loopback_server}/")
 
 
+def test_a_header_http_cannot_carry_is_a_configuration_error_keeping_the_secret(
+    loopback_server, fake_dns, monkeypatch
+):
+    fake_dns["redmine.example.com"] = ["127.0.0.1"]
+    monkeypatch.setenv("AHA_SERVICES_ALLOWED_HOSTS", "127.0.0.1")
+    key = "ключ-секрет-42"
+    http = HttpClient(EventLogger(redactor=Redactor([key])))
+    with pytest.raises(ConfigurationError) as raised:
+        http.get(f"http://redmine.example.com:{loopback_server}/", headers={"X-Api-Key": key})
+    assert str(raised.value).startswith(
+        "A header for redmine.example.com holds characters HTTP headers cannot carry"
+    )
+    assert key not in str(raised.value)
+
+
+def test_a_header_pasted_with_a_line_break_is_a_configuration_error_keeping_the_secret(
+    mocked_http,
+):
+    key = "RMKEY-s3cr3t-0123456789\n"
+    http = HttpClient(EventLogger(redactor=Redactor([key])))
+    with pytest.raises(ConfigurationError) as raised:
+        http.get("https://redmine.example.com/projects.json", headers={"X-Api-Key": key})
+    assert str(raised.value).startswith("A header for redmine.example.com is not valid")
+    assert "RMKEY" not in str(raised.value) and "[FILTERED]" in str(raised.value)
+    assert len(mocked_http.calls) == 0
+
+
 def _raise_for_status(response):
     if response.status_code >= 400:
         raise RemoteError(f"status {response.status_code}")
