@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bs4 import Tag
+    from markdownify import MarkdownConverter
     from mistune import Markdown as MarkdownRenderer
 
     # A markdownify ``convert_<tag>`` method, as a value shared by several tags.
@@ -46,19 +47,31 @@ def slack_entities(text: str) -> str:
 
 
 @cache
+def code_safe_markdown() -> type[MarkdownConverter]:
+    """markdownify's converter, escaping nothing inside a code span that the text types
+    with backticks: every Markdown a service writes is built on it."""
+    from markdownify import MarkdownConverter
+
+    class CodeSafeMarkdown(MarkdownConverter):
+        def escape(self, text: str | None, parent_tags: set[str]) -> str:
+            escape = super().escape  # type: ignore[misc]  # markdownify's stub omits escape
+            return escape_outside_code(text or "", lambda part: escape(part, parent_tags))
+
+    return CodeSafeMarkdown
+
+
+@cache
 def _converters() -> dict[str, Any]:
     from markdownify import ATX, MarkdownConverter
 
-    class Markdown(MarkdownConverter):
+    # A base class made on first use (markdownify is imported lazily), which mypy
+    # cannot follow.
+    class Markdown(code_safe_markdown()):  # type: ignore[misc]
         """Markdown; GitHub flavour adds ``~~strikethrough~~``."""
 
         def __init__(self, github: bool, **options: Any) -> None:
             super().__init__(**options)
             self.github = github
-
-        def escape(self, text: str | None, parent_tags: set[str]) -> str:
-            escape = super().escape  # type: ignore[misc]  # markdownify's stub omits escape
-            return escape_outside_code(text or "", lambda part: escape(part, parent_tags))
 
         def convert_del(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             if not text.strip():
