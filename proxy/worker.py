@@ -94,8 +94,8 @@ class ProxyWorker(ThreadWorker):
         self.max_body = settings.max_body()
         self.request_timeout = settings.request_timeout()
         self.max_line = self.cfg.limit_request_line or 8190
-        self.max_head = (
-            self.max_line + self.cfg.limit_request_fields * (self.cfg.limit_request_field_size + 2)
+        self.max_head = self.max_line + self.cfg.limit_request_fields * (
+            self.cfg.limit_request_field_size + 2
         )
         self.waiting: set[ProxyConn] = set()
         self._next_expiry = 0.0
@@ -218,8 +218,9 @@ class ProxyWorker(ThreadWorker):
             return
         self.stop_waiting(conn)
         if framing is Framing.TOO_LARGE:
-            self.log.warning("Refused a request from %s: body over %d bytes",
-                             _address(conn), self.max_body)
+            self.log.warning(
+                "Refused a request from %s: body over %d bytes", _address(conn), self.max_body
+            )
             self.answer_and_close(
                 conn, 413, f"The request body is larger than {self.max_body} bytes"
             )
@@ -236,8 +237,11 @@ class ProxyWorker(ThreadWorker):
         for conn in [c for c in self.waiting if c.deadline <= now]:
             if conn.pending and not conn.lingering:
                 self.stop_waiting(conn)
-                self.log.warning("Dropped a request from %s: not received within %g s",
-                                 _address(conn), self.request_timeout)
+                self.log.warning(
+                    "Dropped a request from %s: not received within %g s",
+                    _address(conn),
+                    self.request_timeout,
+                )
                 self.answer_and_close(
                     conn, 408, f"The request did not arrive within {self.request_timeout:g} s"
                 )

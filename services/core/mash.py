@@ -32,6 +32,7 @@ def __getattr__(name: str) -> Any:
         return Box
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 @cache
 def _missing_class() -> type:
     from box import Box

@@ -34,9 +34,7 @@ _SENSITIVE_NAME = (
 # In a query string or a form body, including its first parameter.
 # ``sig`` signs Azure and Power Automate URLs (a Teams workflow webhook).
 # Also ``oauth_token="..."`` inside an ``Authorization: OAuth ...`` header.
-_SENSITIVE_PARAM = re.compile(
-    rf"(?i)((?:^|[?&;,\s])(?:sig|{_SENSITIVE_NAME})=\"?)[^&#\s\"',]*"
-)
+_SENSITIVE_PARAM = re.compile(rf"(?i)((?:^|[?&;,\s])(?:sig|{_SENSITIVE_NAME})=\"?)[^&#\s\"',]*")
 # A JSON member, escaped quotes inside the value included; a bare "key" is often a name.
 _SENSITIVE_JSON = re.compile(
     r'(?i)("[\w.-]*(?:token|secret|password|passwd|api_?key|credential)[\w.-]*"\s*:\s*")'

@@ -293,6 +293,7 @@ class Service:
             self.logger.debug(f"Settings: {self.loggable_data()}")
         limit = self._time_limit(handler, timeout)
         self.deadline = time.monotonic() + limit
+
         def checked_handler() -> Any:
             self.check_address_settings()
             return handler()

@@ -24,9 +24,7 @@ def _converter() -> Any:
     # markdownify's stub lacks chomp.
     from markdownify import MarkdownConverter, chomp  # type: ignore[attr-defined]
 
-    def inline(
-        mark: str, closing: str | None = None
-    ) -> Callable[[Any, Tag, str, set[str]], str]:
+    def inline(mark: str, closing: str | None = None) -> Callable[[Any, Tag, str, set[str]], str]:
         def convert(self: Any, el: Tag, text: str, parent_tags: set[str]) -> str:
             if "_noformat" in parent_tags:
                 return text

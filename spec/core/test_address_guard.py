@@ -165,8 +165,17 @@ def test_special_purpose_blocks_come_from_the_iana_registries(address, block):
 
 @pytest.mark.parametrize(
     "address",
-    ["192.0.0.9", "192.0.0.10", "192.31.196.1", "2001:1::1", "2001:3::1", "2001:20::1",
-     "2002:808:808::", "8.8.8.8", "2606:4700::1111"],
+    [
+        "192.0.0.9",
+        "192.0.0.10",
+        "192.31.196.1",
+        "2001:1::1",
+        "2001:3::1",
+        "2001:20::1",
+        "2002:808:808::",
+        "8.8.8.8",
+        "2606:4700::1111",
+    ],
 )
 def test_globally_reachable_entries_and_public_addresses_are_no_special_block(address):
     assert special_purpose_block(literal_address(address)) is None
@@ -174,8 +183,15 @@ def test_globally_reachable_entries_and_public_addresses_are_no_special_block(ad
 
 @pytest.mark.parametrize(
     "url",
-    ["http://192.0.0.8/", "http://[fec0::1]/", "http://[3fff::1]/", "http://[5f00::1]/",
-     "http://[100:0:0:1::1]/", "http://192.0.2.1/", "http://[2001:db8::5]/"],
+    [
+        "http://192.0.0.8/",
+        "http://[fec0::1]/",
+        "http://[3fff::1]/",
+        "http://[5f00::1]/",
+        "http://[100:0:0:1::1]/",
+        "http://192.0.2.1/",
+        "http://[2001:db8::5]/",
+    ],
 )
 def test_registry_blocks_are_refused_with_their_name(url):
     with pytest.raises(InvalidUrlError, match=r"is not a public address \(.+, [0-9a-f:./]+;"):

@@ -120,8 +120,10 @@ def test_rate_limits_wait_as_long_as_the_server_says(mocked_http, slept, status,
         {"X-RateLimit-Remaining": "12"},
         # Atlassian's CAPTCHA: the login is refused, however the limits read.
         {"X-Seraph-LoginReason": "AUTHENTICATION_DENIED", "X-RateLimit-Remaining": "0"},
-        {"X-Authentication-Denied-Reason": "CAPTCHA_CHALLENGE; login-url=https://x/login",
-         "Retry-After": "5"},
+        {
+            "X-Authentication-Denied-Reason": "CAPTCHA_CHALLENGE; login-url=https://x/login",
+            "Retry-After": "5",
+        },
     ],
 )
 def test_a_403_that_is_not_a_rate_limit_is_answered_at_once(mocked_http, slept, headers):
@@ -147,9 +149,7 @@ def test_a_503_without_retry_after_is_answered_at_once(mocked_http, slept):
     assert slept == []
 
 
-def test_a_wait_past_the_events_time_is_an_error_saying_when_the_limit_resets(
-    mocked_http, slept
-):
+def test_a_wait_past_the_events_time_is_an_error_saying_when_the_limit_resets(mocked_http, slept):
     headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(NOW + 3600)}
     mocked_http.patch(URL, status=403, headers=headers, json={"message": "API rate limit"})
     with pytest.raises(RemoteError) as raised:

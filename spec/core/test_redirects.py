@@ -161,8 +161,9 @@ def test_a_secret_in_the_new_address_never_follows_to_another_origin(mocked_http
     moved_to(mocked_http, "POST", old, new, 307)
     mocked_http.post(new, json={})
     with pytest.raises(RemoteError, match="carries credentials") as raised:
-        client().post("https://api.example.com/push", params={"token": "s3cr3t-value"},
-                      sends_credentials=True)
+        client().post(
+            "https://api.example.com/push", params={"token": "s3cr3t-value"}, sends_credentials=True
+        )
     assert "s3cr3t-value" not in str(raised.value)
     assert [c.request.url for c in mocked_http.calls] == [old]
 

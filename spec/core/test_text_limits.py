@@ -93,9 +93,7 @@ def test_a_cut_inside_a_code_block_closes_it_before_the_note():
     text = "Run this:\n\n```sh\nmake export --all\nmake export --quarter 3\n```\n\nThen check."
     origin = f"Created from Aha! {URL}"
     cut = cut_text(text, 50 + len(origin) + 2, keep=origin)
-    assert cut == (
-        f"Run this:\n\n```sh\nmake export --a\n```\n… (truncated)\n\n{origin}"
-    )
+    assert cut == (f"Run this:\n\n```sh\nmake export --a\n```\n… (truncated)\n\n{origin}")
     tildes = cut_text("~~~\n" + "line\n" * 40 + "~~~", 60)
     assert tildes.endswith("\n~~~\n… (truncated)") and len(tildes) <= 60
     closed = cut_text("```\ncode\n```\n\n" + "word " * 40, 60)

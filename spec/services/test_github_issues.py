@@ -625,7 +625,10 @@ def test_other_events_are_ignored(settings, mocked_http):
 @pytest.mark.parametrize(
     ("status", "answer"),
     [
-        (410, {"message": "This issue was deleted", "documentation_url": "https://docs.github.com"}),
+        (
+            410,
+            {"message": "This issue was deleted", "documentation_url": "https://docs.github.com"},
+        ),
         (404, {"message": "Not Found", "documentation_url": "https://docs.github.com"}),
     ],
 )

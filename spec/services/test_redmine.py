@@ -848,9 +848,7 @@ def test_subjects_and_version_names_longer_than_redmine_takes_are_cut(settings, 
     assert Redmine.field_limits == {"subject": 255, "version_name": 60, "version_description": 255}
 
 
-def test_a_release_without_a_url_makes_a_version_without_a_created_from_line(
-    settings, mocked_http
-):
+def test_a_release_without_a_url_makes_a_version_without_a_created_from_line(settings, mocked_http):
     mocked_http.post(
         f"{REDMINE}/projects/7/versions.json",
         status=201,
