@@ -32,16 +32,18 @@ def backoff_delay(policy: RetryPolicy, tries: int) -> float:
     return policy.backoff * 2 ** max(tries - 1, 0) * random.uniform(0.75, 1.25)
 
 
-def start_attempt(store: StateStore, job: Job) -> None:
+def start_attempt(store: StateStore, job: Job, worker: str) -> None:
     """Mark the job running before the service is called, so a worker's death shows."""
     job.state = RUNNING
-    job.attempts.append(Attempt(started_at=time.time(), outcome=RUNNING))
+    job.attempts.append(Attempt(started_at=time.time(), outcome=RUNNING, worker=worker))
     store.save(job)
 
 
-def run_attempt(store: StateStore, config: HostConfig, integration: Integration, job: Job) -> Job:
+def run_attempt(
+    store: StateStore, config: HostConfig, integration: Integration, job: Job, worker: str
+) -> Job:
     """Run the job's event once and store its outcome and the new ``meta_data`` together."""
-    start_attempt(store, job)
+    start_attempt(store, job, worker)
     started = time.monotonic()
     answer, raised = handle_event(
         integration.service_class,

@@ -122,7 +122,7 @@ class Dispatcher:
             return False
         if job.state == RUNNING and not self._resume(job):
             return False
-        run_attempt(self.store, self.config, integration, job)
+        run_attempt(self.store, self.config, integration, job, self.owner)
         return True
 
     def _resume(self, job: Job) -> bool:

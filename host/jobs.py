@@ -25,6 +25,8 @@ class Attempt:
     outcome: str = ""
     error: str = ""
     messages: list[dict[str, Any]] = field(default_factory=list)
+    # The worker that made the attempt (machine/process/token).
+    worker: str = ""
 
 
 @dataclass
