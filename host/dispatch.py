@@ -41,7 +41,7 @@ def owner_is_gone(owner: str, me: str) -> bool:
     """Whether a lease's owner is a process of this machine that no longer runs."""
     host, _, rest = owner.partition("/")
     pid_text = rest.partition("/")[0]
-    if host != socket.gethostname() or not pid_text.isdigit() or owner == me:
+    if host != socket.gethostname() or not pid_text.isdigit() or owner.startswith(me):
         return False
     pid = int(pid_text)
     if pid == os.getpid():  # an earlier process whose number this one was given
@@ -96,11 +96,14 @@ class Dispatcher:
 
     def drain(self, name: str) -> int:
         """Run the integration's due jobs in order; how many attempts ran."""
-        if not self.store.acquire(name, self.owner, self.lease_ttl):
+        # Each drain holds the lease under a name of its own: two threads of one worker
+        # must not both take an integration.
+        holder = f"{self.owner}/{uuid.uuid4().hex[:6]}"
+        if not self.store.acquire(name, holder, self.lease_ttl):
             return 0
         ran = 0
         try:
-            with LeaseKeeper(self.store, name, self.owner, self.lease_ttl):
+            with LeaseKeeper(self.store, name, holder, self.lease_ttl):
                 while not self.stopping.is_set():
                     job = self.store.head(name)
                     if job is None:
@@ -108,21 +111,21 @@ class Dispatcher:
                     if job.next_attempt_at > time.time() and job.state != RUNNING:
                         self.enqueue(name, job.next_attempt_at)
                         break
-                    if self._run(name, job):
+                    if self._run(name, job, holder):
                         ran += 1
         finally:
-            self.store.release(name, self.owner)
+            self.store.release(name, holder)
         self._look_again(name)
         return ran
 
-    def _run(self, name: str, job: Job) -> bool:
+    def _run(self, name: str, job: Job, holder: str) -> bool:
         integration = self.config.integrations.get(name)
         if integration is None:
             self._fail(job, f"the integration {name} is no longer configured")
             return False
         if job.state == RUNNING and not self._resume(job):
             return False
-        run_attempt(self.store, self.config, integration, job, self.owner)
+        run_attempt(self.store, self.config, integration, job, holder)
         return True
 
     def _resume(self, job: Job) -> bool:

@@ -108,6 +108,7 @@ class Sink:
     def __init__(self, delay: float = 0.0):
         self.bodies: list[bytes] = []
         self.delay = delay
+        self.started = 0
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -115,6 +116,7 @@ class Sink:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                sink.started += 1
                 if sink.delay:
                     time.sleep(sink.delay)
                 sink.bodies.append(body)
@@ -154,15 +156,22 @@ def wait_for(condition: Any, timeout: float = 10.0, what: str = "condition") -> 
 class WorkerProcess:
     """``aha-services worker`` in its own process, as an operator runs it."""
 
-    def __init__(self, environ: dict[str, str], threads: int = 2):
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "from services.core.cli import run; run()", "worker",
-             "--threads", str(threads)],
-            env=environ,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+    def __init__(self, environ: dict[str, str], log: Path, threads: int = 2):
+        self.log = log
+        with log.open("ab") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", "from services.core.cli import run; run()", "worker",
+                 "--threads", str(threads)],
+                env=environ,
+                cwd=ROOT,
+                stdout=output,
+                stderr=output,
+            )
+
+    def wait_ready(self) -> None:
+        """Until the worker has recovered what it must and listens to the queue."""
+        marker = f"/{self.process.pid}/".encode()
+        wait_for(lambda: marker in self.log.read_bytes(), what="the worker to start")
 
     def kill(self) -> None:
         self.process.kill()
@@ -175,5 +184,3 @@ class WorkerProcess:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
-        if self.process.stderr:
-            self.process.stderr.close()
