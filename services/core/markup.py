@@ -39,15 +39,25 @@ def slack_entities(text: str) -> str:
 
 
 @cache
-def _converters() -> dict[str, Any]:
-    from markdownify import ATX, MarkdownConverter
+def code_safe_markdown() -> type:
+    """markdownify's converter, escaping nothing inside a code span that the text types
+    with backticks: every Markdown a service writes is built on it."""
+    from markdownify import MarkdownConverter
 
-    class Markdown(MarkdownConverter):
-        """Markdown; GitHub flavour adds ``~~strikethrough~~``."""
-
+    class CodeSafeMarkdown(MarkdownConverter):
         def escape(self, text, parent_tags):  # type: ignore[no-untyped-def]
             escape = super().escape
             return escape_outside_code(text or "", lambda part: escape(part, parent_tags))
+
+    return CodeSafeMarkdown
+
+
+@cache
+def _converters() -> dict[str, Any]:
+    from markdownify import ATX, MarkdownConverter
+
+    class Markdown(code_safe_markdown()):  # type: ignore[misc]
+        """Markdown; GitHub flavour adds ``~~strikethrough~~``."""
 
         def convert_del(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
             if not text.strip():

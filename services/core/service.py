@@ -312,6 +312,9 @@ class Service:
 def _transport_error(error: OSError) -> AhaServiceError:
     import requests
 
+    if isinstance(error, requests.exceptions.JSONDecodeError):
+        # requests' JSON errors are OSErrors too, but the third party, not a setting, failed.
+        return RemoteError(f"An answer that should be JSON is not: {error}", error)
     if isinstance(error, requests.exceptions.Timeout) and not isinstance(
         error, requests.exceptions.ConnectTimeout
     ):

@@ -187,6 +187,21 @@ def test_the_globally_reachable_anycast_addresses_in_192_0_0_0_24_are_accepted()
     assert guard_url("http://192.0.0.10/") == "http://192.0.0.10/"
 
 
+def test_globally_reachable_registry_entries_are_accepted_whatever_python_flags():
+    # Python's tables call these reserved or private; IANA's registries say globally
+    # reachable. On a DNS64 network every IPv4-only service has a NAT64 address.
+    for url in (
+        "http://[64:ff9b::5db8:d70e]/",  # NAT64 of 93.184.215.14
+        "http://[2001:4:112::1]/",  # AS112-v6
+        "http://[2001:1::3]/",  # DNS-SD service registration anycast
+    ):
+        assert guard_url(url) == url
+    with pytest.raises(InvalidUrlError, match="NAT64 form of 127.0.0.1: loopback"):
+        guard_url("http://[64:ff9b::7f00:1]/")
+    with pytest.raises(InvalidUrlError, match="NAT64 form of 10.0.0.1: private use"):
+        guard_url("http://[64:ff9b::a00:1]/")
+
+
 def test_a_6to4_address_is_judged_by_the_ipv4_address_it_embeds():
     assert guard_url("http://[2002:808:808::1]/") == "http://[2002:808:808::1]/"
     with pytest.raises(InvalidUrlError, match="6to4 form of 10.0.0.1: private use"):

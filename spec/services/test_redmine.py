@@ -265,6 +265,18 @@ def test_a_redmine_on_a_private_address_is_refused(settings, mocked_http):
     assert len(mocked_http.calls) == 0
 
 
+def test_an_api_key_pasted_with_a_line_break_is_a_configuration_error_that_hides_it(
+    settings, mocked_http
+):
+    settings["api_key"] = "RMKEY-s3cr3t-0123456789\n"
+    service = Redmine(settings)
+    with pytest.raises(ConfigurationError, match="A header for redmine.example.com") as raised:
+        service.receive("installed")
+    texts = [str(raised.value), *(m["message"] for m in service.logger.messages)]
+    assert not any("RMKEY" in text for text in texts)
+    assert len(mocked_http.calls) == 0
+
+
 # --- releases -------------------------------------------------------------------------------
 
 VERSION_BODY = {
