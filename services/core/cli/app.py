@@ -16,6 +16,7 @@ import click
 
 from services.core.cli import exits
 from services.core.cli.aha_commands import aha_group
+from services.core.cli.host_commands import COMMANDS as HOST_COMMANDS
 from services.core.cli.json_input import JSON_OBJECT
 from services.core.cli.show_command import show
 from services.core.cli.verbosity import reset_level, with_verbosity
@@ -63,6 +64,8 @@ def main() -> None:
 with_verbosity(main)
 main.add_command(aha_group)
 main.add_command(show)
+for _command in HOST_COMMANDS:
+    main.add_command(_command)
 
 
 def run() -> None:
