@@ -19,6 +19,8 @@ from services.jira import wiki_text as rules
 from services.jira.wiki_table import Cell, table_lines
 
 PARAGRAPH = "\n\n"
+# How deep elements may nest before the deeper ones are read as their text alone.
+MAX_DEPTH = 100
 
 MARKS = {
     **dict.fromkeys(("strong", "b"), "*"),
@@ -84,6 +86,7 @@ class Walk:
 
     def __init__(self) -> None:
         self.kept: list[str] = []
+        self.depth = 0
 
     def run(self, html: str) -> str:
         soup = BeautifulSoup(html, "html.parser")
@@ -92,7 +95,13 @@ class Walk:
         return rules.VERBATIM.sub(lambda m: self.kept[int(m.group(1))], text).strip()
 
     def children(self, node: Tag, ctx: Context) -> str:
-        return "".join(self.node(child, ctx) for child in node.children)
+        if self.depth >= MAX_DEPTH:  # the walk recurses; a pasted page can nest past its limit
+            return rules.escape(plain(node.get_text()))
+        self.depth += 1
+        try:
+            return "".join(self.node(child, ctx) for child in node.children)
+        finally:
+            self.depth -= 1
 
     def node(self, node: Any, ctx: Context) -> str:
         if isinstance(node, PreformattedString):  # comments, doctypes, CDATA

@@ -30,6 +30,7 @@ _ICON = re.compile(r"\((?=(?:[yni/x!?+*-]|on|off|\*[rgb])\))")
 _BLOCK_START = re.compile(r"^(\s*)(?=[*#-]+(?:\s|$)|----)")
 # Jira writes an em dash "---" and an en dash "--" where no letter touches them.
 _DASH = re.compile(r"(?<!\w)[\u2013\u2014](?!\w)")
+_DASH_MARKUP = {"\u2014": "---", "\u2013": "--"}
 
 # Aha!'s editor palette and the Jira colour that stands for each.
 AHA_TO_JIRA_COLOURS = {
@@ -64,12 +65,6 @@ def _escape_run(match: re.Match[str]) -> str:
     return "".join("\\" + char for char in run) if opens or closes else run
 
 
-def _dash(match: re.Match[str]) -> str:
-    if not match.string[: match.start()].strip():
-        return match.group()  # it may start a line, where "-- " would begin a list
-    return "---" if match.group() == "\u2014" else "--"
-
-
 def escape(text: str) -> str:
     """A run of plain text as wiki markup that shows it as typed.
 
@@ -82,7 +77,9 @@ def escape(text: str) -> str:
     text = _MARK_RUN.sub(_escape_run, text)
     text = re.sub(r"(?<!\w)!", "!" + BANG, text)  # after a letter, "!" opens no image
     text = _BLOCK_START.sub(lambda m: m.group(1) + LINE_START, text, count=1)
-    return _DASH.sub(_dash, text)
+    # A dash that may start a line stays as typed: "-- " there would begin a list.
+    lead = len(text) - len(text.lstrip())
+    return _DASH.sub(lambda m: m.group() if m.start() <= lead else _DASH_MARKUP[m.group()], text)
 
 
 def settle(text: str) -> str:

@@ -770,6 +770,11 @@ def test_colours(html, wiki):
             id="a whole document",
         ),
         case("<p>a <b>b</p> c", "a *b*\n\nc", id="unclosed tags"),
+        case(
+            '<div><span style="color:red"><b>' * 2000 + "deep" + "</b></span></div>" * 2000,
+            "{color:red}*deep*{color}",
+            id="nesting deeper than the walk goes is read as text",
+        ),
     ],
 )
 def test_other_html(html, wiki):
