@@ -85,9 +85,14 @@ def _scan(text: str) -> tuple[list[_Open], int | None]:
                 del starts["!"]
             elif text[position : position + 1].strip() and not _after_word(text, token.start()):
                 starts["!"] = token.start()
-        elif value == "{" and "}" not in text[position:].split("\n", 1)[0]:
+        elif value == "{" and text.find("}", position, _line_end(text, position)) < 0:
             starts["{"] = token.start()
     return opened, min(starts.values(), default=None)
+
+
+def _line_end(text: str, position: int) -> int:
+    end = text.find("\n", position)
+    return len(text) if end < 0 else end
 
 
 def _after_word(text: str, index: int) -> bool:

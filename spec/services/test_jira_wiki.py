@@ -5,6 +5,7 @@ implementation's spec keep its inputs; where our output differs from it, the
 case says why.
 """
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -703,6 +704,12 @@ def test_tables(html, wiki):
             "{color:red}look ma, red text!{color}",
             id="font color",
         ),
+        # Ruby kept the line break that opens the paragraph inside the colour.
+        case(
+            '<p><font color="red"><br>look ma, red text!</font></p>',
+            "{color:red}look ma, red text!{color}",
+            id="font color retains breaks",
+        ),
         case(
             '<p><font color="red">look ma,<br>red text!</font></p>',
             "{color:red}look ma,\nred text!{color}",
@@ -889,3 +896,30 @@ def test_cut_wiki_to_jira_text_limit():
     assert cut.startswith(paragraph)
     assert cut.endswith("\n{noformat}\n\n(truncated)")
     assert cut.count("{noformat}") == 2
+
+
+def balanced(wiki: str) -> bool:
+    """Every block and colour closed, and no line with a link or monospace left open."""
+    text = re.sub(r"\\.", "", wiki)
+    if any(text.count(tag) % 2 for tag in ("{noformat}", "{quote}")):
+        return False
+    if text.count("{color:") != text.count("{color}"):
+        return False
+    return all(
+        line.count("[") == line.count("]") and line.count("{{") == line.count("}}")
+        for line in text.split("\n")
+    )
+
+
+def test_cut_wiki_leaves_the_converted_description_well_formed_at_any_limit():
+    html = fixture("jira/wiki/feature_description.html").read_text()
+    wiki = html_to_wiki(html)
+    assert balanced(wiki)
+    for limit in range(1, len(wiki) + 1):
+        cut = cut_wiki(wiki, limit, "…")
+        assert len(cut) <= limit
+        assert balanced(cut), (limit, cut)
+        body = cut.removesuffix("…")
+        if cut != wiki:  # what is kept is the text's own start, up to the closing tags
+            kept = re.sub(r"(\n\{(noformat|quote)\}|\{color\})+$", "", body)
+            assert wiki.startswith(kept), (limit, cut)
