@@ -163,7 +163,9 @@ class Walk:
         text = re.sub(r"\A\s*\n", "", text).rstrip()
         if not text:
             return ""
-        return PARAGRAPH + self.keep(f"{{noformat}}\n{text}\n{{noformat}}") + PARAGRAPH
+        # Nothing escapes inside a block: one that shows "{noformat}" must be a {code} one.
+        tag = "code" if "{noformat}" in text and "{code}" not in text else "noformat"
+        return PARAGRAPH + self.keep(f"{{{tag}}}\n{text}\n{{{tag}}}") + PARAGRAPH
 
     def tag_blockquote(self, node: Tag, ctx: Context) -> str:
         content = tidy(self.children(node, replace(ctx, quoted=True)))

@@ -1,8 +1,8 @@
 """HTML to Jira wiki markup, and wiki markup cut to a field's limit.
 
-Each case is an exact expected string. The cases named after the reference
-implementation's spec keep its inputs; where our output differs from it, the
-case says why.
+Each case is an exact expected string. The cases ported from the Ruby library's
+converter spec keep its inputs and names; where our output differs from the Ruby
+library's, a comment says why.
 """
 
 import re
@@ -344,7 +344,7 @@ def test_lists(html, wiki):
         ),
         case('<a href="https://example.net"></a>', "[https://example.net]", id="no label"),
         case("<a>plain</a> <a href=''>text</a>", "plain text", id="no href keeps the text"),
-        # Ruby wrote "[#namedAnchor]" and lost the link's words; Jira takes both.
+        # The Ruby library wrote "[#namedAnchor]", losing the link's words; Jira takes both.
         case(
             '<p>\n  <a name="namedAnchor"></a> anchored\n</p>\n'
             '<p>\n  <a href="#namedAnchor">link to anchor</a>\n</p>',
@@ -510,6 +510,11 @@ def test_an_unknown_emoticon_stays_an_image():
             id="highlighting markup and comments inside a block are dropped",
         ),
         case("<pre>\n \n</pre><p>x</p>", "x", id="an empty block is left out"),
+        case(
+            "<pre>Wrap it in {noformat} tags</pre>",
+            "{code}\nWrap it in {noformat} tags\n{code}",
+            id="a block that shows a noformat tag is a code block",
+        ),
     ],
 )
 def test_code(html, wiki):
@@ -692,7 +697,7 @@ def test_tables(html, wiki):
             "now the {color:#59afe1}blue{color} pants are {color:#d04437}red{color}",
             id="span color",
         ),
-        # Ruby kept the space after the line break: " are".
+        # The Ruby library kept the space after the line break: " are".
         case(
             '<p>now the <span style="color:#0073CF">blue</span> pants<br> are '
             '<span style="color:#D50000">red</span></p>',
@@ -704,7 +709,7 @@ def test_tables(html, wiki):
             "{color:red}look ma, red text!{color}",
             id="font color",
         ),
-        # Ruby kept the line break that opens the paragraph inside the colour.
+        # The Ruby library kept the line break that opens the paragraph, inside the colour.
         case(
             '<p><font color="red"><br>look ma, red text!</font></p>',
             "{color:red}look ma, red text!{color}",
