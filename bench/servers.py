@@ -1,8 +1,9 @@
 """Runs an app under gunicorn exactly as ``make serve`` does, and always stops it.
 
-Both the proxy and the bare app get the proxy's own gunicorn settings
-(``--config python:proxy.gunicorn_conf``: 2 workers x 4 threads), so the app is the
-only difference.
+Both get the proxy's own gunicorn settings (``--config python:proxy.gunicorn_conf``:
+2 workers x 4 threads), but the bare app runs under gunicorn's plain threaded worker,
+as ``gunicorn -w 2 --threads 4`` would: the proxy's worker (which reads each request
+whole before a thread takes it) is part of what is measured.
 
 The reloader is on for cold starts, as in development. Under load it is off for
 both apps: it restarts the workers whenever a file they imported is saved, and in
@@ -133,6 +134,8 @@ def running(app: str, work_dir: Path, *, reload: bool) -> Iterator[tuple[Server,
     runtime_dir.mkdir()
     log = runtime_dir / "gunicorn.log"
     command = [str(GUNICORN), "--config", "python:proxy.gunicorn_conf", app]
+    if app == BARE_APP:
+        command[1:1] = ["--worker-class", "gthread"]
     with log.open("wb") as output:
         started = time.perf_counter()
         process = subprocess.Popen(

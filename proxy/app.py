@@ -7,6 +7,7 @@ import logging
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from proxy import settings
 from proxy.views import blueprint
 from services.core.logger import configure_logging
 from services.core.registry import Registry, default_registry
@@ -19,10 +20,17 @@ def create_app(registry: Registry | None = None) -> Flask:
     configure_logging()
     app = Flask(__name__)
     app.json.sort_keys = False
+    # gunicorn's worker refuses a larger body before reading it; this covers other servers.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body()
     registry = default_registry() if registry is None else registry
     app.extensions["aha_services_registry"] = registry
     for failure in registry.failures:
-        _log.error("Could not load %s: %s\n%s", failure.source, failure.message, failure.traceback)
+        _log.error(
+            "Could not load %s: %s",
+            failure.source,
+            failure.message,
+            extra={"details": failure.traceback},
+        )
     app.register_blueprint(blueprint)
 
     @app.errorhandler(HTTPException)

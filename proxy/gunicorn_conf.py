@@ -1,17 +1,46 @@
-"""gunicorn settings for the development proxy (``make serve``, ``honcho start``)."""
+"""gunicorn settings for the development proxy (``make serve``, ``honcho start``).
+
+Read by gunicorn's arbiter: nothing here imports ``services``, so that a reload
+starts workers on freshly imported service code.
+"""
 
 import os
+
+from proxy import reloader, settings
 
 # ngrok connects from this machine, so nothing else needs to reach the proxy.
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '4567')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("PROXY_THREADS", "4"))
-# Restart workers when a source file is saved; AHA_SERVICES_RELOAD=0 turns it off.
-reload = os.environ.get("AHA_SERVICES_RELOAD", "1") != "0"
-# Events may run for up to 310 s; the worker must outlive them.
+# Reads each request whole in its main loop before a thread runs it, and answers what
+# it refuses in JSON (see proxy/worker.py).
+worker_class = "proxy.worker.ProxyWorker"
+# Connections per worker, idle and slow ones included: they hold no thread.
+worker_connections = 256
+# Idle keep-alive connections cost no thread, so they may stay a while.
+keepalive = 15
+# gunicorn's limits, answered 414 and 431: a 4 KB request line, 8 KB per header.
+limit_request_line = 4094
+limit_request_field_size = 8190
+limit_request_fields = 100
+# Workers reload on save through the arbiter (proxy/reloader.py), not gunicorn's own
+# reloader; AHA_SERVICES_RELOAD=0 turns it off.
+reload = False
+# Events may run for up to 600 s; the worker's heartbeat does not wait on them.
 timeout = 330
 graceful_timeout = 10
 accesslog = "-" if os.environ.get("AHA_SERVICES_ACCESS_LOG") else None
+loglevel = os.environ.get(settings.LOG_LEVEL_SETTING, "info").strip().lower() or "info"
 # The control socket lives at one fixed path per user; proxies running side by side
 # (a second checkout, the benchmarks) would fight over it, and nothing here uses it.
 control_socket_disable = True
+
+# Wrong settings stop the proxy at start, naming the setting.
+settings.max_body()
+settings.request_timeout()
+
+
+def when_ready(server):
+    """Once the arbiter is up: watch the sources, unless reloading is off."""
+    if settings.reload_enabled():
+        reloader.watch(server)

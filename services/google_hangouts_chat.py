@@ -21,6 +21,8 @@ class GoogleHangoutsChat(ChatService):
     title = "Google Chat"
     caption = "Send workspace notifications from Aha! to Google Hangouts Chat"
     success_statuses: ClassVar[frozenset[int]] = frozenset({200, 201, 204})
+    # Google Chat takes 4,096 characters of text and 32,000 bytes for a whole message.
+    field_limits = {"text": 4_096, "message": 32_000}
     schema = (
         string(
             "webhook_url",

@@ -39,6 +39,8 @@ _HTML_TAG = re.compile(r"<[^>]*>")
 
 class MicrosoftTeams(ChatService):
     caption = "Send workspace notifications from Aha! to Microsoft Teams"
+    # Teams refuses a webhook message over about 28 KB (HTTP 413), card and all.
+    field_limits = {"message": 28_000}
     schema = (
         string(
             "webhook_url",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -44,10 +46,31 @@ def json_fixture(name: str) -> Any:
     return json.loads(raw_fixture(name))
 
 
+# Variables the project reads by name: the proxy's and the host's settings, the command
+# line's accounts, gunicorn's sizing.
+PROJECT_VARIABLES = frozenset(
+    {"PORT", "HOST", "WEB_CONCURRENCY", "PROXY_THREADS", "CONSOLE_PORT"}
+)
+# Prefixes of the others: AHA_API_URL, AHA_SERVICES_*, HALO_BASE_URI, ...
+PROJECT_PREFIXES = ("AHA_", "HALO_")
+# Names whose values are redacted as secrets wherever they appear.
+SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|KEY", re.IGNORECASE)
+
+
+def project_variable(name: str) -> bool:
+    """Whether the project reads ``name``, so that a spec must set it itself."""
+    return (
+        name in PROJECT_VARIABLES
+        or name.upper().startswith(PROJECT_PREFIXES)
+        or SECRET_NAME.search(name) is not None
+    )
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AHA_API_URL", "AHA_SERVICES_ALLOWED_HOSTS", "AHA_DOMAIN", "AHA_API_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
+    """Specs run with the environment they set, whatever the developer's shell exports."""
+    for name in [name for name in os.environ if project_variable(name)]:
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture(autouse=True)

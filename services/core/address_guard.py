@@ -224,14 +224,27 @@ def is_exempt(host: str, addresses: list[IPAddress] | None = None) -> bool:
     return all(_in_networks(ip, networks) for ip in addresses)
 
 
-def guard_host(host: str, port: int | None = None) -> list[IPAddress] | None:
-    """Check a host; returns its checked addresses, or None when it is exempt by name."""
+def guard_host(
+    host: str, port: int | None = None, *, behind_proxy: bool = False
+) -> list[IPAddress] | None:
+    """Check a host; returns its checked addresses, or None when it is exempt by name.
+
+    ``behind_proxy``: the request goes through an outbound proxy, which resolves the
+    name itself. A literal address and a name that resolves here are checked as
+    always; a name this machine cannot resolve (a network whose DNS only the proxy
+    reaches) is left to the proxy, and None is returned.
+    """
     if not host:
         raise InvalidUrlError("URL is empty or invalid")
     names, networks = allowed_hosts()
     if host.lower().rstrip(".").strip("[]") in names:
         return None
-    addresses = host_addresses(host, port)
+    try:
+        addresses = host_addresses(host, port)
+    except ConfigurationError:
+        if behind_proxy:
+            return None
+        raise
     for ip in addresses:
         reason = None if _in_networks(ip, networks) else refusal_reason(ip)
         if reason:

@@ -88,11 +88,24 @@ def _error_text(body: Any) -> str:
     return ": ".join(part for part in (message, details) if part)
 
 
+def api_root(api_url: str) -> str:
+    """The root that ``api/v1/...`` paths join, from ``AHA_API_URL``.
+
+    ``AHA_API_URL`` is the full base URL of the Aha! API, ``https://acme.aha.io/api/v1``;
+    written without ``/api/v1`` (``https://acme.aha.io``) it means the same.
+    """
+    root = api_url.strip().rstrip("/")
+    suffix = f"/api/{API_VERSION}"
+    if root.lower().endswith(suffix):
+        root = root[: -len(suffix)]
+    return root + "/"
+
+
 def api_base_url(domain: str | None, url_base: str | None = None) -> str:
     """``https://<domain>.aha.io/`` from the account, unless ``AHA_API_URL`` replaces it."""
     override = os.environ.get(API_URL_VARIABLE, "").strip()
     if override:
-        return override.rstrip("/") + "/"
+        return api_root(override)
     if not domain:
         raise MissingSetting(
             "The Aha! account domain (aha_account_domain) is not set, "

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from services.core.errors import ConfigurationError, RemoteError
 from services.core.service import Service
+from services.core.text_limits import TextLimits, cut_text, fit_json
 
 if TYPE_CHECKING:
     import requests
@@ -31,13 +32,17 @@ def webhook_secret(url: object) -> str | None:
     return rest if rest.strip("/?") else None
 
 
-class ChatService(Service):
+class ChatService(TextLimits, Service):
     """Sends messages to a chat tool's incoming webhook.
 
     Whoever knows an incoming-webhook URL can post to the channel, so the URL is a
     credential: its path and query are redacted everywhere, and it is only used over
     https (or to a host that AHA_SERVICES_ALLOWED_HOSTS names). A subclass builds its
     messages and, where the chat tool has error bodies of its own, extends ``chat_error``.
+
+    ``field_limits`` may name ``text`` (a message's top-level text) and ``message`` (its
+    whole JSON body, as sent): a longer message is cut, its longest texts first, rather
+    than refused by the chat tool.
     """
 
     abstract: ClassVar[bool] = True
@@ -85,10 +90,18 @@ class ChatService(Service):
             raise ConfigurationError(
                 f"Integration has not been configured: {self.missing_webhook_hint}"
             )
-        response = self.http_post(url, json=message, sends_credentials=True)
+        response = self.http_post(url, json=self.fit_message(message), sends_credentials=True)
         if response.status_code in self.success_statuses:
             return response
         raise self.chat_error(response)
+
+    def fit_message(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The message within the chat tool's limits; cut texts point at the Aha! record."""
+        url = (self.payload.get("audit") or {}).get("auditable_url") or None
+        text, text_limit = message.get("text"), self.field_limits.get("text")
+        if isinstance(text, str) and text_limit is not None:
+            message = {**message, "text": cut_text(text, text_limit, url=url)}
+        return fit_json(message, self.field_limits.get("message"), url=url)
 
     def chat_error(self, response: requests.Response) -> RemoteError:
         """A clear error for a refused message; subclasses add their tool's own bodies."""

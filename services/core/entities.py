@@ -59,6 +59,7 @@ class EntityParams:
 
 
 def required_environment(name: str) -> str:
+    """The variable's value; a MissingSetting naming it when it is unset or blank."""
     value = os.environ.get(name, "").strip()
     if not value:
         raise MissingSetting(f"{name} is not set")
@@ -111,14 +112,15 @@ class AhaEntities(PathEntities):
     PUBLISH_METHODS = ("POST", "PUT", "DELETE")
 
     @classmethod
-    def from_environment(cls) -> AhaEntities:
-        """The command line's client: AHA_API_URL or AHA_DOMAIN, and AHA_API_TOKEN."""
+    def from_environment(cls, token: str | None = None) -> AhaEntities:
+        """The command line's client: AHA_API_URL or AHA_DOMAIN, and ``token`` or
+        AHA_API_TOKEN."""
         from services.core.aha_api import API_URL_VARIABLE, AhaApi
         from services.core.http import HttpClient
         from services.core.logger import EventLogger
 
         domain = None if os.environ.get(API_URL_VARIABLE) else required_environment("AHA_DOMAIN")
-        token = required_environment("AHA_API_TOKEN")
+        token = token or required_environment("AHA_API_TOKEN")
         return cls(AhaApi(HttpClient(EventLogger("services.aha")), domain=domain, token=token))
 
     def read_one(self, path: str, query: Mapping[str, Any]) -> Any:

@@ -7,9 +7,10 @@ import traceback
 from collections.abc import Mapping
 from typing import Any
 
-from services.core.errors import wire_class_name
+from services.core.errors import AhaServiceError, wire_class_name
 from services.core.logger import EventLogger
 from services.core.redaction import Redactor
+from services.core.sendable import sendable
 from services.core.service import Service
 
 _log = logging.getLogger("services.events")
@@ -37,9 +38,11 @@ def run_event(
 ) -> dict[str, Any]:
     """``{"messages", "meta_data"}`` and, when the service raised, ``"exception"``.
 
-    Nothing a service raises escapes: the caller (a proxy worker) keeps serving.
-    The whole ``meta_data`` comes back, with whatever the service changed before
-    it failed, so that nothing the service learned is lost.
+    Nothing a service raises escapes, ``KeyboardInterrupt`` and ``SystemExit``
+    included: the caller (a proxy worker) keeps serving. The whole ``meta_data``
+    comes back, with whatever the service changed before it failed, so that
+    nothing the service learned is lost; a value JSON cannot hold is left out and
+    named in the answer's exception.
     """
     return handle_event(
         service_class,
@@ -71,18 +74,38 @@ def handle_event(
             user_data, payload, meta_data, logger=logger, service_name=service_name
         )
         service.receive(event)
-    except (KeyboardInterrupt, GeneratorExit):
-        raise
     except BaseException as error:
         raised = error
         answer["exception"] = describe_exception(error, logger.redactor)
-        trace = "".join(traceback.format_tb(error.__traceback__))
-        _log.error(
-            "%s",
-            logger.redactor(
-                f"Unhandled exception in {service_class.service_name} :{event}: "
-                f"{type(error).__name__}: {error}\n{trace}"
-            ),
-        )
-    answer["meta_data"] = service.meta_data_to_return() if service else dict(meta_data or {})
+        log_failure(f"{service_class.service_name} :{event}", error, logger.redactor)
+    answer["meta_data"] = _meta_data_to_send(service, meta_data, logger, answer)
     return answer, raised
+
+
+def log_failure(what: str, error: BaseException, redactor: Redactor) -> None:
+    """One line for an ``AhaServiceError``; the line and the traceback for anything else."""
+    detail = f"{type(error).__name__}: {error}"
+    if isinstance(error, AhaServiceError):
+        _log.error("%s", redactor(f"{what} failed: {detail}"))
+        return
+    trace = redactor("".join(traceback.format_exception(error)))
+    _log.error("%s", redactor(f"Unhandled exception in {what}: {detail}"), extra={"details": trace})
+
+
+def _meta_data_to_send(
+    service: Service | None,
+    given: Mapping[str, Any] | None,
+    logger: EventLogger,
+    answer: dict[str, Any],
+) -> dict[str, Any]:
+    try:
+        returned = service.meta_data_to_return() if service else dict(given or {})
+    except Exception as error:  # a value that holds itself, for one
+        logger.error(f"meta_data could not be read back ({type(error).__name__}): sent as received")
+        return dict(given or {})
+    meta_data, problems = sendable(returned)
+    if problems:
+        text = "meta_data was sent without what JSON cannot hold: " + "; ".join(problems)
+        logger.error(text)
+        answer.setdefault("exception", describe_exception(TypeError(text), logger.redactor))
+    return meta_data

@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import select_proxy
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import MaxRetryError
@@ -79,8 +80,12 @@ class GuardedAdapter(HTTPAdapter):
         }
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any):  # type: ignore[override]
-        parts = address_guard.split_url(request.url or "")
-        addresses = address_guard.guard_host(parts.hostname or "", parts.port)
+        url = request.url or ""
+        parts = address_guard.split_url(url)
+        proxy = select_proxy(url, kwargs.get("proxies") or {})
+        addresses = address_guard.guard_host(
+            parts.hostname or "", parts.port, behind_proxy=bool(proxy)
+        )
         if parts.scheme == "http" and "Authorization" in request.headers:
             refuse_plain_http_credentials(parts.hostname or "", addresses)
         return super().send(request, *args, **kwargs)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.core.markup import display_name, html_to_markdown
+from services.core.text_limits import cut_text
 from services.core.tracker import TrackerService
 
 STATUS_LABEL_PREFIX = "Aha!:"
@@ -78,14 +79,19 @@ def checklist(requirements: Any) -> str:
     return "\n".join(items)
 
 
-def issue_body(record: Any, *, with_checklist: bool, footer: str | None = None) -> str:
+def issue_body(
+    record: Any, *, with_checklist: bool, footer: str | None = None, limit: int | None = None
+) -> str:
     """The description, the requirements as a task list if so mapped, attachments, origin,
-    and an optional last line."""
+    and an optional last line; within ``limit``, cutting before the origin line."""
     parts = [_markdown(record)]
     if with_checklist:
         parts.append(checklist(record.get("requirements")))
     parts.append("\n".join(TrackerService.attachment_lines(record)))
-    parts.append(TrackerService.created_from_aha(record))
-    if footer:
-        parts.append(footer)
-    return "\n\n".join(part for part in parts if part)
+    last = [TrackerService.created_from_aha(record), footer or ""]
+    return cut_text(
+        "\n\n".join(part for part in parts if part),
+        limit,
+        url=record.get("url") or None,
+        keep="\n\n".join(part for part in last if part),
+    )

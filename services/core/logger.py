@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
 from enum import IntEnum
 
 from services.core.redaction import Redactor
@@ -28,17 +30,96 @@ _PYTHON_LEVEL = {
 
 LOG_FORMAT = "[%(asctime)s.%(msecs)03d] %(levelname)-7s %(name)s: %(message)s"
 LOG_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+LOG_LEVEL_SETTING = "AHA_SERVICES_LOG_LEVEL"
+
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: any of them
+# could start a forged line or drive the terminal (ANSI escapes).
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Each line of a traceback or other block under a log line starts with this, so that
+# no line of it can pass for a log line of its own.
+BLOCK_PREFIX = "  | "
 
 
-def configure_logging(level: int = logging.DEBUG) -> None:
-    """Print timestamped lines on stderr for every service logger (idempotent)."""
+def escape_controls(text: str) -> str:
+    """``text`` on one line, with every control character written as an escape."""
+    if not _CONTROLS.search(text):
+        return text
+    return _CONTROLS.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match[0]
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+class SafeFormatter(logging.Formatter):
+    """One line per record whatever the values hold; blocks below it are fenced.
+
+    The message (format string and values alike) has its control characters
+    escaped. A traceback, a stack, or a ``details`` text given through ``extra``
+    follows on lines that each start with ``BLOCK_PREFIX``.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = escape_controls(record.getMessage())
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        line = self.formatMessage(record)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        blocks = [record.exc_text, getattr(record, "details", None)]
+        if record.stack_info:
+            blocks.append(self.formatStack(record.stack_info))
+        for block in blocks:
+            if block:
+                line += "".join(
+                    f"\n{BLOCK_PREFIX}{escape_controls(part)}" for part in str(block).splitlines()
+                )
+        return line
+
+
+def escaping(formatter: logging.Formatter | None) -> SafeFormatter:
+    """A ``SafeFormatter`` with the format of ``formatter`` (another library's handler)."""
+    if formatter is None:
+        return SafeFormatter()
+    return SafeFormatter(formatter._fmt, formatter.datefmt)
+
+
+def level_from_environment(default: int = logging.DEBUG) -> int:
+    """The level ``AHA_SERVICES_LOG_LEVEL`` names (``info``, ``WARNING``, ``20``...)."""
+    text = os.environ.get(LOG_LEVEL_SETTING, "").strip()
+    if not text:
+        return default
+    if text.isdigit():
+        return int(text)
+    level = logging.getLevelName({"WARN": "WARNING", "FATAL": "CRITICAL"}.get(
+        text.upper(), text.upper()
+    ))
+    if isinstance(level, int):
+        return level
+    logging.getLogger("services").warning(
+        "%s=%r is not a log level (debug, info, warning, error, critical); using %s",
+        LOG_LEVEL_SETTING,
+        text,
+        logging.getLevelName(default),
+    )
+    return default
+
+
+def configure_logging(level: int | None = None) -> None:
+    """Print timestamped lines on stderr for every service logger (idempotent).
+
+    ``level`` defaults to ``AHA_SERVICES_LOG_LEVEL``, else debug.
+    """
     root = logging.getLogger("services")
     if not any(getattr(h, "_aha_services", False) for h in root.handlers):
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter(LOG_FORMAT, LOG_DATE_FORMAT))
+        handler.setFormatter(SafeFormatter(LOG_FORMAT, LOG_DATE_FORMAT))
         handler._aha_services = True  # type: ignore[attr-defined]
         root.addHandler(handler)
-    root.setLevel(level)
+    root.setLevel(level_from_environment() if level is None else level)
 
 
 class EventLogger:

@@ -1,5 +1,8 @@
 """Hashie::Mash-like objects: attribute access, and missing keys read as empty and falsy.
 
+A missing key is also empty as text, as a missing Hashie::Mash key (nil) is in Ruby:
+``f"{data.server_url}/api"`` gives ``"/api"``, never ``"{}/api"``.
+
 python-box is imported on first use: the proxy answers ``/configuration`` and
 ignored events without building a single mash.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -22,8 +26,40 @@ def __getattr__(name: str) -> Any:
         return Box
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+@cache
+def _missing_class() -> type:
+    from box import Box
+
+    class Missing(Box):
+        """What a missing key reads as: an empty, falsy mash that is ``""`` as text."""
+
+        def __str__(self) -> str:
+            return "" if not self else super().__str__()
+
+        def __format__(self, spec: str) -> str:
+            return format(str(self), spec)
+
+        def __add__(self, other: Any) -> Any:
+            if isinstance(other, str) and not self:
+                return other
+            return super().__add__(other)
+
+        def __radd__(self, other: Any) -> Any:
+            if isinstance(other, str) and not self:
+                return other
+            return super().__radd__(other)
+
+    return Missing
+
+
+def _missing(box_instance: Any) -> Any:
+    """The value of a missing key of ``box_instance``; read-only when that mash is."""
+    return _missing_class()(frozen_box=box_instance._box_config["frozen_box"], **_OPTIONS)
+
+
 _OPTIONS = {
     "default_box": True,
+    "default_box_attr": _missing,
     # Reading a missing key must not add it: meta_data goes back to Aha! whole.
     "default_box_create_on_get": False,
     # An explicit null stays null, so JSON round trips unchanged.

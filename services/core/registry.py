@@ -1,7 +1,8 @@
 """Finds service modules: every module under ``services/``, and entry points ``aha_services``.
 
 No hand-kept list: a contributor adds a module and it is found. A module that
-fails to import is recorded with its traceback and the others still load.
+fails to import is recorded with its traceback and the others still load, even
+when it raises ``SystemExit`` or another BaseException (all but KeyboardInterrupt).
 """
 
 from __future__ import annotations
@@ -66,6 +67,20 @@ class Registry:
         for command in getattr(module, "cli_commands", ()):
             self.commands[command.name] = command
 
+    def failure_for(self, service_name: str) -> LoadFailure | None:
+        """The load failure of the module (or entry point) that a service name points at.
+
+        ``foo`` names the module ``services.foo`` (or ``services.foo`` the package) and
+        the entry point ``foo``: the places a service called ``foo`` would have come from.
+        """
+        name = str(service_name)
+        for failure in self.failures:
+            if failure.source.rsplit(".", 1)[-1] == name or failure.source.startswith(
+                f"entry point {name} ("
+            ):
+                return failure
+        return None
+
     def configuration(self) -> dict[str, Any]:
         """The ``/configuration`` document: every service with its wire schema."""
         return {
@@ -109,6 +124,13 @@ def service_module_names(package: ModuleType) -> list[str]:
     )
 
 
+def _reraise_interrupt(error: BaseException) -> None:
+    """Ctrl-C still stops the process; anything else a module raises on import
+    (a stray ``sys.exit()`` is a SystemExit) is recorded as its load failure."""
+    if isinstance(error, KeyboardInterrupt):
+        raise error
+
+
 def load_registry(package_name: str = "services", *, use_entry_points: bool = True) -> Registry:
     """Import every service module and collect its services; failures are kept, not raised."""
     registry = Registry()
@@ -116,7 +138,8 @@ def load_registry(package_name: str = "services", *, use_entry_points: bool = Tr
     for name in service_module_names(package):
         try:
             module = importlib.import_module(name)
-        except Exception as error:
+        except BaseException as error:
+            _reraise_interrupt(error)
             registry.fail(name, error)
             continue
         registry.add_module(module)
@@ -125,7 +148,8 @@ def load_registry(package_name: str = "services", *, use_entry_points: bool = Tr
             source = f"entry point {entry_point.name} ({entry_point.value})"
             try:
                 loaded: Any = entry_point.load()
-            except Exception as error:
+            except BaseException as error:
+                _reraise_interrupt(error)
                 registry.fail(source, error)
                 continue
             if inspect.isclass(loaded) and issubclass(loaded, Service):

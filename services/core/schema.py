@@ -6,9 +6,13 @@ Aha! renders the settings form from these entries, the proxy serialises them for
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from services.core.errors import ConfigurationError
 
 RemoteCollection = Callable[[Any, Any], list]
 
@@ -36,11 +40,15 @@ _FIXED_NAMES = FIELD_TYPES - {"string", "password", "boolean", "select", "intern
 
 @dataclass(frozen=True)
 class Field:
-    """One schema entry: its type, its name, and options passed to Aha! untouched."""
+    """One schema entry: its type, its name, and options passed to Aha! untouched.
+
+    ``bounds`` makes it a number setting (see ``number``); it is never sent to Aha!.
+    """
 
     type: str
     name: str
     options: Mapping[str, Any] = field(default_factory=dict)
+    bounds: tuple[float, float] | None = None
 
     @property
     def is_secret(self) -> bool:
@@ -63,6 +71,41 @@ class Field:
 
 def _field(type_: str, name: str, options: dict[str, Any]) -> Field:
     return Field(type_, str(name), dict(options))
+
+
+def number(name: str, *, minimum: float, maximum: float, **options: Any) -> Field:
+    """A number from ``minimum`` to ``maximum``; Aha! shows it as a text field.
+
+    Every event checks it before it runs (``check_numbers``): anything else,
+    ``inf``, ``nan`` and text included, is a ``ConfigurationError`` naming it.
+    """
+    return Field("string", str(name), dict(options), bounds=(float(minimum), float(maximum)))
+
+
+def number_value(setting: Field, value: Any) -> float | None:
+    """The number ``value`` holds for a number setting; ``None`` when it is not set."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    low, high = setting.bounds or (-math.inf, math.inf)
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number_read = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number_read = math.nan
+    if not low <= number_read <= high:  # nan compares false
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise ConfigurationError(
+            f"The {setting.name} setting must be a number from {low:g} to {high:g}, not {shown}"
+        )
+    return number_read
+
+
+def check_numbers(schema: Iterable[Field], data: Mapping[str, Any]) -> None:
+    """Raise ``ConfigurationError`` for the first number setting in ``data`` out of bounds."""
+    for setting in schema:
+        if setting.bounds is not None:
+            number_value(setting, data.get(setting.name))
 
 
 def string(name: str, **options: Any) -> Field:
@@ -110,6 +153,15 @@ webhooks_slack_button = _fixed_field("webhooks_slack_button")
 confluence_button = _fixed_field("confluence_button")
 
 
+# Settings named like an address: ``hook_url``, ``server_url``, ``base_uri``, ``host``.
+_URL_LIKE = re.compile(r"(?i)(?:^|_)(?:url|uri|server|host)(?:name)?s?(?:_|$)")
+
+
+def is_url_like(name: str) -> bool:
+    """A setting whose name says it holds an address the service calls."""
+    return bool(_URL_LIKE.search(name))
+
+
 _ON = {"1", "true", "yes", "on"}
 _OFF = {"0", "false", "no", "off"}
 
@@ -147,6 +199,11 @@ def schema_problems(schema: Iterable[Any]) -> list[str]:
             problems.append(f"{entry.name}: a {entry.type} field must be named {entry.type}")
         if entry.name in seen:
             problems.append(f"{entry.name}: declared twice")
+        if entry.bounds is not None and not (
+            all(math.isfinite(bound) for bound in entry.bounds)
+            and entry.bounds[0] <= entry.bounds[1]
+        ):
+            problems.append(f"{entry.name}: a number's bounds are two finite numbers, low first")
         seen.add(entry.name)
         if entry.type == "select":
             collection = entry.options.get("collection")

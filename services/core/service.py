@@ -13,13 +13,18 @@ from services.core.environment import expand, expand_all
 from services.core.errors import (
     AhaServiceError,
     ConfigurationError,
+    InvalidUrlError,
     MissingSetting,
     RemoteError,
 )
 from services.core.logger import EventLogger
 from services.core.mash import frozen_mash, mash, to_plain
-from services.core.schema import Field
-from services.core.timing import DEFAULT_EVENT_TIME_LIMIT, run_with_time_limit
+from services.core.schema import Field, check_numbers, is_url_like, number_value
+from services.core.timing import (
+    DEFAULT_EVENT_TIME_LIMIT,
+    EVENT_TIMEOUT_SETTING,
+    run_with_time_limit,
+)
 
 if TYPE_CHECKING:  # imported lazily at run time: the proxy starts faster without requests
     import requests
@@ -62,6 +67,9 @@ class Service:
     # and tokens the service keeps in meta_data.
     secret_settings: ClassVar[tuple[str, ...]] = ()
     secret_meta_data: ClassVar[tuple[str, ...]] = ()
+    # Settings holding an address the service calls, besides the schema strings named
+    # like one (``hook_url``, ``server_url``, ``base_uri``): checked before the event runs.
+    url_settings: ClassVar[tuple[str, ...]] = ()
     # A base class for other services sets this, and the registry passes it over.
     abstract: ClassVar[bool] = True
 
@@ -77,6 +85,7 @@ class Service:
         cls.white_listed = tuple(cls.white_listed)
         cls.secret_settings = tuple(cls.secret_settings)
         cls.secret_meta_data = tuple(cls.secret_meta_data)
+        cls.url_settings = tuple(cls.url_settings)
 
     def __init__(
         self,
@@ -232,11 +241,35 @@ class Service:
             return None
         return getattr(self, f"receive_{event}", None) or getattr(self, "receive_event", None)
 
+    @classmethod
+    def address_settings(cls) -> list[str]:
+        """The settings that hold an address the service calls."""
+        named = [f.name for f in cls.schema if f.type == "string" and is_url_like(f.name)]
+        return [*named, *(name for name in cls.url_settings if name not in named)]
+
+    def check_address_settings(self) -> None:
+        """Every configured http(s) address passes the address guard before anything is
+        sent, so that an event never half-runs (an Aha! record changed, a file downloaded)
+        before its third party turns out to be refused."""
+        from services.core import address_guard
+
+        for name in self.address_settings():
+            value = str(self.data.get(name) or "").strip()
+            if not value.lower().startswith(("http://", "https://")):
+                continue  # the service says what is wrong with anything else
+            try:
+                address_guard.guard_url(value)
+            except InvalidUrlError as error:
+                raise InvalidUrlError(f"{name}: {error}", error) from None
+
     def _time_limit(self, handler: Callable[[], Any], timeout: float | None) -> float:
-        try:
-            limit = float(self.data.get("timeout") or timeout or DEFAULT_EVENT_TIME_LIMIT)
-        except (TypeError, ValueError):
-            limit = DEFAULT_EVENT_TIME_LIMIT
+        """The event's limit in seconds; every number setting is checked here, before it runs."""
+        check_numbers(self.schema, self.data)
+        setting = self.field_by_name("timeout")
+        if setting is None or setting.bounds is None:
+            setting = EVENT_TIMEOUT_SETTING
+        limit = number_value(setting, self.data.get("timeout")) or timeout
+        limit = limit or DEFAULT_EVENT_TIME_LIMIT
         method_limit = getattr(handler, "time_limit", None)
         return min(limit, method_limit) if method_limit else limit
 
@@ -259,8 +292,12 @@ class Service:
             self.logger.debug(f"Settings: {self.loggable_data()}")
         limit = self._time_limit(handler, timeout)
         self.deadline = time.monotonic() + limit
+        def checked_handler() -> Any:
+            self.check_address_settings()
+            return handler()
+
         try:
-            run_with_time_limit(handler, limit, f"{self.title} :{self.event}")
+            run_with_time_limit(checked_handler, limit, f"{self.title} :{self.event}")
         except AhaServiceError as error:
             self._redact(error)
             raise

@@ -8,8 +8,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from services.core.errors import TimeLimitExceeded
+from services.core.schema import number
 
 DEFAULT_EVENT_TIME_LIMIT = 310.0
+# The ``timeout`` setting every service accepts: its event time limit, in seconds.
+EVENT_TIMEOUT_SETTING = number("timeout", minimum=1, maximum=600)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -2,8 +2,8 @@
 
 What every tracker does the same way lives here once: requests relative to a base
 URL with errors mapped by status, links kept in integration fields, create or
-update (never duplicate, recreate what vanished), the text of a record, and
-finding the Aha! record a tracker webhook speaks of.
+update (never duplicate, recreate what is gone), the text of a record cut to the
+tracker's limits, and finding the Aha! record a tracker webhook speaks of.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from services.core.errors import ConfigurationError, RemoteError
 from services.core.markup import display_name, html_to_markdown, reference_num_to_resource_type
 from services.core.service import Service
+from services.core.text_limits import TextLimits
 
 if TYPE_CHECKING:
     import requests
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 ERROR_BODY_LIMIT = 500
+# What trackers answer for a record that was deleted (410) or is not there (404).
+GONE_STATUSES = frozenset({404, 410})
 # The records a tracker webhook may change; a release sharing an issue number does not count.
 WEBHOOK_RECORD_KINDS = ("feature", "requirement")
 
@@ -30,8 +33,39 @@ def _github_markdown(html: str) -> str:
     return html_to_markdown(html, github=True)
 
 
-class RemoteNotFound(RemoteError):
-    """The tracker answered 404: the object is gone, or was never there."""
+class RemoteGone(RemoteError):
+    """The tracker says the linked object is gone: deleted, moved away, or never there."""
+
+
+class GoneRecords:
+    """Whether an answer means "gone", decided once for every tracker, and the
+    create-or-update that recreates what is gone.
+
+    A tracker whose API says "gone" in other words (a body-coded error) extends
+    ``is_gone``; every create-or-update path then treats that answer like a 404.
+    """
+
+    # How messages name the tracker: "GitHub refused the credentials ...".
+    tracker_name: ClassVar[str] = "The tracker"
+    logger: Any
+
+    def is_gone(self, status: int, body: str) -> bool:
+        """Whether an error answer says that the object asked for no longer exists."""
+        return status in GONE_STATUSES
+
+    def create_or_update(
+        self, linked_id: Any, *, update: Callable[[Any], T], create: Callable[[], T], what: str
+    ) -> T:
+        """Update the linked object; create it when there is no link, or when it is gone."""
+        if linked_id:
+            try:
+                return update(linked_id)
+            except RemoteGone:
+                self.logger.warn(
+                    f"The linked {what} {linked_id} is gone from {self.tracker_name}; "
+                    "creating it again"
+                )
+        return create()
 
 
 def tracker_url(base_url: str, path: str) -> str:
@@ -45,12 +79,10 @@ def labelled(items: Iterable[Mapping[str, Any]], label: str, value: str) -> list
     return sorted(pairs, key=lambda pair: str(pair[0] or "").casefold())
 
 
-class TrackerService(Service):
+class TrackerService(GoneRecords, TextLimits, Service):
     """A service that mirrors Aha! records into a tracker and reads its webhooks back."""
 
     abstract: ClassVar[bool] = True
-    # How messages name the tracker: "GitHub refused the credentials ...".
-    tracker_name: ClassVar[str] = "The tracker"
 
     # --- talking to the tracker ---------------------------------------------------------
 
@@ -102,7 +134,8 @@ class TrackerService(Service):
         )
 
     def check_tracker_response(self, response: requests.Response, method: str, path: str) -> None:
-        """401: the credentials (a configuration error); 404: RemoteNotFound; else RemoteError."""
+        """401: the credentials (a configuration error); gone (``is_gone``): RemoteGone;
+        anything else: RemoteError."""
         status = response.status_code
         if status < 400:
             return
@@ -110,10 +143,9 @@ class TrackerService(Service):
             raise ConfigurationError(
                 f"{self.tracker_name} refused the credentials (HTTP 401) for {method} {path}"
             )
-        body = (response.text or "").strip()
-        if len(body) > ERROR_BODY_LIMIT:
-            body = body[:ERROR_BODY_LIMIT] + "..."
-        error = RemoteNotFound if status == 404 else RemoteError
+        text = (response.text or "").strip()
+        error = RemoteGone if self.is_gone(status, text) else RemoteError
+        body = text if len(text) <= ERROR_BODY_LIMIT else text[:ERROR_BODY_LIMIT] + "..."
         raise error(f"{self.tracker_name}: {method} {path} answered HTTP {status}: {body}")
 
     # --- links -----------------------------------------------------------------------------
@@ -132,20 +164,6 @@ class TrackerService(Service):
             dict(fields),
         )
 
-    def create_or_update(
-        self, linked_id: Any, *, update: Callable[[Any], T], create: Callable[[], T], what: str
-    ) -> T:
-        """Update the linked object; create it when there is no link, or when it vanished."""
-        if linked_id:
-            try:
-                return update(linked_id)
-            except RemoteNotFound:
-                self.logger.warn(
-                    f"The linked {what} {linked_id} is gone from {self.tracker_name}; "
-                    "creating it again"
-                )
-        return create()
-
     # --- text ------------------------------------------------------------------------------
 
     @staticmethod
@@ -161,22 +179,23 @@ class TrackerService(Service):
 
     @staticmethod
     def created_from_aha(record: Any) -> str:
-        return f"Created from Aha! {record.get('url')}"
+        """``Created from Aha! <url>``; empty when the record has no URL to point at."""
+        url = record.get("url")
+        return f"Created from Aha! {url}" if url else ""
 
     def record_text(
         self,
         record: Any,
         *,
+        field: str,
         convert: Callable[[str], str] = _github_markdown,
-        with_origin: bool = True,
     ) -> str:
-        """The description converted from HTML, its attachments, and where it came from."""
+        """The description converted from HTML and its attachments, cut to ``field``'s
+        limit, then where it came from."""
         description = record.get("description") or {}
-        parts = [convert(description.get("body") or "")]
-        parts.append("\n".join(self.attachment_lines(record)))
-        if with_origin:
-            parts.append(self.created_from_aha(record))
-        return "\n\n".join(part for part in parts if part)
+        parts = [convert(description.get("body") or ""), "\n".join(self.attachment_lines(record))]
+        text = "\n\n".join(part for part in parts if part)
+        return self.fit_text(field, text, url=record.get("url"), keep=self.created_from_aha(record))
 
     # --- webhooks --------------------------------------------------------------------------
 

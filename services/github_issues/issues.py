@@ -9,6 +9,7 @@ from services.core.issue_tracking import issue_labels
 if TYPE_CHECKING:
     from services.github_issues.service import GithubIssues
 
+
 class Issues:
     """The issues of the configured repository."""
 
@@ -20,7 +21,7 @@ class Issues:
     def send(self, record: Any, milestone: Any, body: str) -> dict[str, Any]:
         """Update the linked issue, or create one when there is no link or it vanished."""
         fields = {
-            "title": self.service.record_title(record),
+            "title": self.service.fit_title("title", self.service.record_title(record)),
             "body": body,
             "milestone": milestone,
             "labels": issue_labels(record, with_status=self.service.adds_status_labels),

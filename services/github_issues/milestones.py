@@ -45,9 +45,12 @@ class Milestones:
     def fetch(self, number: Any) -> dict[str, Any]:
         return self.service.github_object("GET", self.service.repo_path("milestones", number))
 
+    def title(self, release: Any) -> str:
+        return self.service.fit_title("milestone_title", str(release.get("name") or ""))
+
     def update(self, number: Any, release: Any) -> dict[str, Any]:
         body = {
-            "title": release.get("name"),
+            "title": self.title(release),
             "due_on": due_on(release),
             "state": milestone_state(release),
         }
@@ -56,7 +59,7 @@ class Milestones:
         )
 
     def attach(self, release: Any) -> dict[str, Any]:
-        milestone = self.titled(release.get("name")) or self.create(release)
+        milestone = self.titled(self.title(release)) or self.create(release)
         self.service.write_links(
             release, {"number": milestone.get("number"), "url": milestone.get("html_url")}
         )
@@ -73,9 +76,12 @@ class Milestones:
         return (exact or folded or [None])[0]
 
     def create(self, release: Any) -> dict[str, Any]:
+        description = self.service.fit_text(
+            "milestone_description", "", keep=self.service.created_from_aha(release)
+        )
         body = {
-            "title": release.get("name"),
-            "description": self.service.created_from_aha(release),
+            "title": self.title(release),
+            "description": description,
             "due_on": due_on(release),
             "state": milestone_state(release),
         }

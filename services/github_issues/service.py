@@ -44,6 +44,13 @@ class GithubIssues(TrackerService):
     title = "GitHub Issues"
     caption = "Send features to GitHub Issues"
     tracker_name = "GitHub"
+    # GitHub refuses (422) a longer title or body; milestones take the same.
+    field_limits = {
+        "title": 256,
+        "body": 65_536,
+        "milestone_title": 256,
+        "milestone_description": 65_536,
+    }
     schema = (
         string("username", description="Your GitHub user name."),
         password(
@@ -163,21 +170,24 @@ class GithubIssues(TrackerService):
         milestone = Milestones(self).find_or_attach(feature.release) if feature.release else None
         number = milestone.get("number") if milestone else None
         issues = Issues(self)
-        issues.send(feature, number, issue_body(feature, with_checklist=self.checklist))
+        issues.send(feature, number, self.issue_body(feature, with_checklist=self.checklist))
         if self.checklist:
             return
         for requirement in feature.get("requirements") or []:
-            issues.send(requirement, number, issue_body(requirement, with_checklist=False))
+            issues.send(requirement, number, self.issue_body(requirement, with_checklist=False))
+
+    def issue_body(self, record: Any, *, with_checklist: bool) -> str:
+        return issue_body(record, with_checklist=with_checklist, limit=self.field_limits["body"])
 
     def receive_webhook(self) -> None:
         repository = self.repository()
         event = issue_event(self.payload)
         if event is None:
-            self.logger.info("Ignoring a webhook that is not a GitHub issues event")
+            self.logger.info("Ignoring a webhook that is not a GitHub issues or pull_request event")
             return
         sender = str((event.get("repository") or {}).get("full_name") or "")
         if sender.casefold() != repository.casefold():
-            self.logger.info(f"Ignoring an issues event of {sender}, not of {repository}")
+            self.logger.info(f"Ignoring an event of {sender}, not of {repository}")
             return
         found = self.find_linked_record("number", event.issue.get("number"))
         if found:

@@ -1,7 +1,10 @@
-"""GitHub issues events moving the linked Aha! record: its name, status and tags.
+"""GitHub issues and pull_request events moving the linked Aha! record: its name,
+status and tags.
 
 GitHub sends the event as the JSON body, or (form-encoded hooks) as JSON text
-under ``payload``. The issue is found in Aha! by its ``number`` link.
+under ``payload``. GitHub numbers issues and pull requests alike, so a pull
+request is handled as the issue of its number: found in Aha! by its ``number``
+link, merged or not once closed.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ LABEL_FOLLOWING_ACTIONS = ("closed", "opened", "reopened")
 
 
 def issue_event(payload: Mapping[str, Any]) -> Mash | None:
-    """The issues event a webhook carried; None when it is not one."""
+    """The issues event a webhook carried, a pull_request event read as one (its pull
+    request under ``issue``); None when it is neither."""
     body: Any = payload.get("payload")
     if body is None:
         body = payload
@@ -35,6 +39,8 @@ def issue_event(payload: Mapping[str, Any]) -> Mash | None:
             return None
     if not isinstance(body, Mapping):
         return None
+    if "issue" not in body and isinstance(body.get("pull_request"), Mapping):
+        body = {**body, "issue": body["pull_request"]}
     issue, repository = body.get("issue"), body.get("repository")
     if not (body.get("action") and isinstance(issue, Mapping) and isinstance(repository, Mapping)):
         return None
@@ -78,7 +84,9 @@ class IssueEvent:
     def record_changes(self) -> dict[str, Any]:
         changes: dict[str, Any] = {}
         title = self.issue.get("title")
-        if title and title != self.record.get("name"):
+        # A title GitHub holds cut to its limit is not a rename.
+        sent = self.service.fit_title("title", self.service.record_title(self.record))
+        if title and title not in (self.record.get("name"), sent):
             changes["name"] = title
         new_status = self.status_from_state() or self.status_from_label()
         if new_status:

@@ -74,6 +74,13 @@ class GitlabIssues(TrackerService):
     service_name = "gitlab_issues"
     caption = _caption
     tracker_name = "GitLab"
+    # GitLab refuses a longer title (255) or description (1 MiB), on issues and milestones.
+    field_limits = {
+        "title": 255,
+        "description": 1_048_576,
+        "milestone_title": 255,
+        "milestone_description": 1_048_576,
+    }
     schema = (
         password("private_token", description="A GitLab personal access token with the api scope."),
         string(
@@ -231,13 +238,16 @@ class GitlabIssues(TrackerService):
 
     def attach_milestone(self, project: str, release: Any) -> Any:
         """The milestone titled like the release, else a new one; linked to the release."""
-        title = self.record_title(release)
+        title = self.milestone_title(release)
         found = self.tracker_json("GET", f"{project}/milestones", params={"title": title})
         milestone = next(
             (m for m in found or [] if isinstance(m, Mapping) and m.get("title") == title), None
         )
         if milestone is None:
-            body = {"title": title, "description": self.created_from_aha(release)}
+            description = self.fit_text(
+                "milestone_description", "", keep=self.created_from_aha(release)
+            )
+            body = {"title": title, "description": description}
             due_date = self.due_date(release)
             if due_date:
                 body["due_date"] = due_date
@@ -254,8 +264,11 @@ class GitlabIssues(TrackerService):
         )
         return milestone
 
+    def milestone_title(self, release: Any) -> str:
+        return self.fit_title("milestone_title", self.record_title(release))
+
     def milestone_changes(self, release: Any) -> dict[str, Any]:
-        changes: dict[str, Any] = {"title": self.record_title(release)}
+        changes: dict[str, Any] = {"title": self.milestone_title(release)}
         due_date = self.due_date(release)
         if due_date:
             changes["due_date"] = due_date
@@ -307,10 +320,11 @@ class GitlabIssues(TrackerService):
             record,
             with_checklist=self.requirements_as_checklist(),
             footer=f"Parent: #{parent_iid}" if parent_iid else None,
+            limit=self.field_limits["description"],
         )
         labels = issue_labels(record, with_status=self.add_status_labels())
         return {
-            "title": self.record_title(record),
+            "title": self.fit_title("title", self.record_title(record)),
             "description": description,
             "milestone_id": (milestone or {}).get("id"),
             "labels": ",".join(labels),

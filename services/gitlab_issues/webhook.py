@@ -113,7 +113,9 @@ def record_changes(
     status = record.get("workflow_status") or {}
     changes: dict[str, Any] = {}
     title = attributes.get("title")
-    if title and title != service.record_title(record):
+    sent = service.record_title(record)
+    # A title GitLab holds cut to its limit is not a rename.
+    if title and title not in (sent, service.fit_title("title", sent)):
         changes["name"] = title
     if action in STATE_ACTIONS:
         status_id = service.status_mapping().get(issue_state(attributes))

@@ -1,7 +1,7 @@
 """HaloITSM: tickets from features, statuses back from webhooks, and any endpoint from
 the command line (``aha-services halo get /Tickets --all-pages``)."""
 
-from services.core.entity_cli import entity_group
+from services.core.cli.entity_commands import entity_group
 from services.halo_itsm.client import HaloEntities
 from services.halo_itsm.service import HaloItsm
 

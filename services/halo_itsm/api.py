@@ -7,10 +7,11 @@ Endpoints that do not page answer a plain list.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from services.core.errors import ConfigurationError, RemoteError
+from services.core.tracker import GONE_STATUSES, RemoteGone
 
 if TYPE_CHECKING:
     import requests
@@ -24,12 +25,25 @@ _DETAIL_LIMIT = 500
 _NOT_RECORDS = frozenset({"columns"})
 
 
-class HaloApi:
-    """JSON in and out; a token that HaloITSM refuses is renewed once and the request retried."""
+def _gone_status(status: int, body: str) -> bool:
+    return status in GONE_STATUSES
 
-    def __init__(self, http: HttpClient, auth: HaloAuth):
+
+class HaloApi:
+    """JSON in and out; a token that HaloITSM refuses is renewed once and the request retried.
+
+    An answer that ``is_gone`` says names a deleted record raises RemoteGone.
+    """
+
+    def __init__(
+        self,
+        http: HttpClient,
+        auth: HaloAuth,
+        is_gone: Callable[[int, str], bool] = _gone_status,
+    ):
         self.http = http
         self.auth = auth
+        self.is_gone = is_gone
 
     def url(self, path: str) -> str:
         """``path`` under ``<base_uri>/api``; the token never leaves that site."""
@@ -127,7 +141,8 @@ class HaloApi:
                 f"HaloITSM denied {method} {url} (HTTP 403): the API application lacks "
                 f"the permission{detail}"
             )
-        raise RemoteError(f"HaloITSM answered HTTP {status} to {method} {url}{detail}")
+        error = RemoteGone if self.is_gone(status, response.text or "") else RemoteError
+        raise error(f"HaloITSM answered HTTP {status} to {method} {url}{detail}")
 
 
 def page_records(answer: Any, path: str = "") -> tuple[list, int | None]:

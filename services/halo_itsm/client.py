@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
 
 class HaloEntities(PathEntities):
-    """Subscribe (GET, following Halo's pagination) and publish (POST, DELETE)."""
+    """Subscribe (GET, following Halo's pagination) and publish (POST, PUT, DELETE)."""
 
-    PUBLISH_METHODS = ("POST", "DELETE")
+    PUBLISH_METHODS = ("POST", "PUT", "DELETE")
     api: HaloApi
 
     @classmethod

@@ -20,6 +20,7 @@ from services.core import (
     select,
     string,
 )
+from services.core.tracker import GoneRecords
 from services.halo_itsm.auth import (
     AUTH_TYPES,
     CLIENT_CREDENTIALS,
@@ -42,8 +43,9 @@ def ticket_types(meta_data: Any, data: Any) -> list[list[Any]]:
     ]
 
 
-class HaloItsm(Service):
+class HaloItsm(GoneRecords, Service):
     title = "HaloITSM"
+    tracker_name = "HaloITSM"
     service_name = "halo_itsm"
     caption = "Send features to HaloITSM as tickets and follow their status"
     schema = (
@@ -123,7 +125,7 @@ class HaloItsm(Service):
         from services.halo_itsm.api import HaloApi
         from services.halo_itsm.auth import HaloAuth
 
-        return HaloApi(self.http, HaloAuth(self.credentials(), self.http))
+        return HaloApi(self.http, HaloAuth(self.credentials(), self.http), is_gone=self.is_gone)
 
     def receive_installed(self) -> None:
         """Log in, so that wrong credentials show at once, and keep the ticket types."""
@@ -155,8 +157,8 @@ class HaloItsm(Service):
             self.save_ticket("requirements", requirement, parent_id=ticket_id)
 
     def save_ticket(self, resource_type: str, record: Mash, parent_id: Any = None) -> Any:
-        """Create the record's ticket, or update the one it is linked to; returns its id."""
-        linked_id = self.get_integration_field(record.get("integration_fields"), "id")
+        """Update the record's linked ticket, or create one when there is no link or the
+        ticket is gone; returns its id."""
         ticket: dict[str, Any] = {
             "summary": record.get("name") or record.get("reference_num"),
             "details_html": ticket_details(record),
@@ -166,13 +168,23 @@ class HaloItsm(Service):
             ticket["tickettype_id"] = ticket_type
         if parent_id is not None:
             ticket["parent_id"] = parent_id
-        if linked_id:
-            ticket["id"] = _halo_id(linked_id)
-        ticket_id = saved_ticket_id(self.halo.post("/Tickets", [ticket]))
+        return self.create_or_update(
+            self.get_integration_field(record.get("integration_fields"), "id"),
+            update=lambda linked_id: self.update_ticket(linked_id, ticket, record),
+            create=lambda: self.create_ticket(resource_type, ticket, record),
+            what="ticket",
+        )
+
+    def update_ticket(self, linked_id: Any, ticket: dict[str, Any], record: Mash) -> Any:
+        ticket_id = saved_ticket_id(
+            self.halo.post("/Tickets", [{**ticket, "id": _halo_id(linked_id)}])
+        )
+        self.logger.info(f"Updated HaloITSM ticket {ticket_id} from {record.get('reference_num')}")
+        return ticket_id
+
+    def create_ticket(self, resource_type: str, ticket: dict[str, Any], record: Mash) -> Any:
         reference = record.get("reference_num")
-        if linked_id:
-            self.logger.info(f"Updated HaloITSM ticket {ticket_id} from {reference}")
-            return ticket_id
+        ticket_id = saved_ticket_id(self.halo.post("/Tickets", [ticket]))
         self.api.create_integration_fields(
             resource_type,
             reference,

@@ -10,6 +10,7 @@ from services.core import (
     ConfigurationError,
     InvalidUrlError,
     RemoteError,
+    address_guard,
     install_button,
     password,
     select,
@@ -20,7 +21,6 @@ from services.redmine.textile import html_to_textile
 
 PAGE_SIZE = 100
 MAX_PROJECT_PAGES = 100
-SUBJECT_LIMIT = 255  # Redmine refuses longer subjects
 TEXT_FORMATTINGS = [["Textile", "textile"], ["Markdown (CommonMark)", "common_mark"]]
 # Redmine answers 422 to an upload larger than its own attachment size limit.
 UPLOAD_TOO_LARGE = 422
@@ -60,6 +60,9 @@ class Redmine(TrackerService):
     title = "Redmine"
     caption = _caption
     tracker_name = "Redmine"
+    # Redmine's validations: an issue subject of 255 characters, a version name of 60 and a
+    # version description of 255. An issue description has no limit of Redmine's own.
+    field_limits = {"subject": 255, "version_name": 60, "version_description": 255}
     schema = (
         string(
             "redmine_url", description="Address of your Redmine, e.g. https://redmine.example.com"
@@ -78,7 +81,8 @@ class Redmine(TrackerService):
         select(
             "tracker",
             collection=_in_redmine_order("trackers"),
-            description="Redmine tracker that new issues should use.",
+            description="Redmine tracker that new issues should use. When none is chosen, "
+            "Redmine uses the project's default tracker.",
         ),
         select(
             "issue_priority",
@@ -108,6 +112,16 @@ class Redmine(TrackerService):
             raise ConfigurationError("The Redmine API key (api_key) is not set")
         # The key travels in a header of its own: refuse it over plain http like Authorization.
         return {"headers": {"X-Redmine-API-Key": str(api_key)}}
+
+    def check_connection(self) -> None:
+        """Refuse an unusable Redmine URL or API key before files are downloaded for it."""
+        from services.core.http import refuse_plain_http_credentials
+
+        self.tracker_request_options()
+        parts = address_guard.split_url(self.base_url())
+        addresses = address_guard.guard_host(parts.hostname or "", parts.port)
+        if parts.scheme == "http":
+            refuse_plain_http_credentials(parts.hostname or "", addresses)
 
     def require_settings(self, *names: str) -> None:
         """Fail before any write when a setting the event needs is empty."""
@@ -176,9 +190,11 @@ class Redmine(TrackerService):
     def version_body(self, release: Any) -> dict[str, Any]:
         return {
             "version": {
-                "name": release.get("name"),
+                "name": self.fit_title("version_name", str(release.get("name") or "")),
                 "due_date": release.get("release_date"),
-                "description": self.created_from_aha(release),
+                "description": self.fit_text(
+                    "version_description", "", keep=self.created_from_aha(release)
+                ),
             }
         }
 
@@ -205,16 +221,27 @@ class Redmine(TrackerService):
         return version_id
 
     def ensure_version(self, release: Any) -> Any:
-        """The version a feature's issues go in: the linked one, else a new one."""
+        """The version a feature's issues go in: the linked one while Redmine has it,
+        else a new one."""
         if not release:
             return None
-        return self.link(release, "id") or self.create_version(release)
+        return self.create_or_update(
+            self.link(release, "id"),
+            update=self.existing_version,
+            create=lambda: self.create_version(release),
+            what="version",
+        )
+
+    def existing_version(self, version_id: Any) -> Any:
+        """The linked version's id, once Redmine has shown that it still has it."""
+        self.tracker_json("GET", f"/versions/{_segment(version_id)}.json")
+        return version_id
 
     # --- issues ----------------------------------------------------------------------------
 
     def send_feature(self, feature: Any) -> None:
         """The release's version, the feature's issue, then one issue per requirement."""
-        self.require_settings("project", "tracker")
+        self.require_settings("project")
         version_id = self.ensure_version(feature.get("release"))
         parent_id = self.send_issue(feature, version_id)
         for requirement in feature.get("requirements") or []:
@@ -233,9 +260,10 @@ class Redmine(TrackerService):
     ) -> dict[str, Any]:
         fields = {
             "project_id": _redmine_id(self.data.project),
-            "tracker_id": _redmine_id(self.data.tracker),
+            # Without a chosen tracker, Redmine takes the project's default one.
+            "tracker_id": _redmine_id(self.data.get("tracker") or None),
             "priority_id": _redmine_id(self.data.get("issue_priority") or None),
-            "subject": self.record_title(record)[:SUBJECT_LIMIT],
+            "subject": self.fit_title("subject", self.record_title(record)),
             "description": self.issue_description(record),
             "fixed_version_id": _redmine_id(version_id),
             "parent_issue_id": _redmine_id(parent_id),
@@ -246,8 +274,8 @@ class Redmine(TrackerService):
     def issue_description(self, record: Any) -> str:
         """The description in the chosen text formatting, attachments, and the Aha! link."""
         if self.data.get("text_formatting") == "common_mark":
-            return self.record_text(record)
-        return self.record_text(record, convert=html_to_textile)
+            return self.record_text(record, field="description")
+        return self.record_text(record, field="description", convert=html_to_textile)
 
     def create_issue(self, record: Any, version_id: Any, parent_id: Any) -> Any:
         uploads = self.upload_attachments(record, already_there=())
@@ -275,6 +303,7 @@ class Redmine(TrackerService):
 
     def upload_attachments(self, record: Any, already_there: Iterable[str]) -> list[dict[str, Any]]:
         """Upload tokens for the record's files whose names the issue does not hold yet."""
+        self.check_connection()
         description = record.get("description") or {}
         seen = set(already_there)
         uploads = []

@@ -28,6 +28,9 @@ class SlackWebhookService(ChatService):
     abstract: ClassVar[bool] = True
     webhook_settings = ("url", "webhook_url")
     missing_webhook_hint = "use the Add to Slack button to pick a channel"
+    # Slack cuts a message's text after 40,000 characters and documents no other limit for
+    # attachments: the whole message is kept within that too.
+    field_limits = {"text": 40_000, "message": 40_000}
 
     def chat_error(self, response: requests.Response) -> RemoteError:
         if response.status_code != 404 and slack_error_code(response) == "invalid_token":

@@ -36,6 +36,9 @@ POSITIONS = ("top", "bottom")
 DEFAULT_POSITION = "bottom"
 # Cards are due at the end of a working day (UTC) of the release date.
 DUE_TIME = "T17:00:00.000Z"
+# Trello answers 400 with one of these plain-text bodies for an id it does not know,
+# as it does for a card or checklist item that was deleted.
+GONE_BODIES = ("invalid id", "invalid objectid", "could not find")
 REQUIRED_SETTINGS = {
     "board": "The Trello board (board) is not set: choose one in the integration settings",
     "list_for_new_features": (
@@ -68,6 +71,8 @@ class Trello(TrackerService):
     title = "Trello"
     caption = "Send features to a Trello board"
     tracker_name = "Trello"
+    # Trello refuses longer card names, descriptions, checklist item names and comments.
+    field_limits = {"name": 16_384, "desc": 16_384, "check_item_name": 16_384, "comment": 16_384}
     schema = (
         oauth_button(
             request_token_url="https://trello.com/1/OAuthGetRequestToken",
@@ -111,6 +116,12 @@ class Trello(TrackerService):
         return {
             "headers": {"Authorization": f'OAuth oauth_consumer_key="{key}", oauth_token="{token}"'}
         }
+
+    def is_gone(self, status: int, body: str) -> bool:
+        """404 and 410, and Trello's 400 for an id that names nothing (any more)."""
+        return super().is_gone(status, body) or (
+            status == 400 and body.strip().lower().startswith(GONE_BODIES)
+        )
 
     # --- events -----------------------------------------------------------------------------
 
@@ -179,8 +190,10 @@ class Trello(TrackerService):
     def card_fields(self, feature: Any) -> dict[str, Any]:
         description = (feature.get("description") or {}).get("body")
         return {
-            "name": self.record_title(feature),
-            "desc": html_to_markdown(description, github=True),
+            "name": self.fit_title("name", self.record_title(feature)),
+            "desc": self.fit_text(
+                "desc", html_to_markdown(description, github=True), url=feature.get("url")
+            ),
             "due": self.due(feature),
         }
 
@@ -220,11 +233,13 @@ class Trello(TrackerService):
         if not card_id:
             raise RemoteError("Trello: POST /cards answered no card id")
         self.write_links(feature, {"id": card_id, "url": answer.get("url")})
-        self.tracker_request(
-            "POST",
-            f"/cards/{_segment(card_id)}/actions/comments",
-            json={"text": self.created_from_aha(feature)},
-        )
+        origin = self.created_from_aha(feature)
+        if origin:
+            self.tracker_request(
+                "POST",
+                f"/cards/{_segment(card_id)}/actions/comments",
+                json={"text": self.fit_text("comment", "", keep=origin)},
+            )
         self.watch_card(card_id)
         return Card(str(card_id), created=True)
 
@@ -240,15 +255,15 @@ class Trello(TrackerService):
 
     # --- requirements ---------------------------------------------------------------------------
 
-    @staticmethod
-    def check_item_name(requirement: Any) -> str:
-        """``<name>. <description text>`` on one line."""
+    def check_item_name(self, requirement: Any) -> str:
+        """``<name>. <description text>`` on one line, within Trello's limit."""
         description = (requirement.get("description") or {}).get("body")
         parts = [
             _one_line(str(requirement.get("name") or "")),
             _one_line(html_to_plain(description)),
         ]
-        return ". ".join(part for part in parts if part) or str(requirement.get("reference_num"))
+        name = ". ".join(part for part in parts if part) or str(requirement.get("reference_num"))
+        return self.fit_title("check_item_name", name)
 
     def sync_requirement(self, card: Card, requirement: Any) -> None:
         name = self.check_item_name(requirement)

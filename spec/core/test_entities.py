@@ -2,11 +2,14 @@ import json
 
 import click
 import pytest
+import requests
 from click.testing import CliRunner
 from responses import matchers
 
-from services.core import ConfigurationError, cli
+from services.core import ConfigurationError
 from services.core.aha_api import AhaApi
+from services.core.cli import app as cli
+from services.core.cli import token_store
 from services.core.entities import AhaEntities, EntityParams, fill_path
 from services.core.http import HttpClient
 from services.core.logger import EventLogger
@@ -99,14 +102,22 @@ def test_publish_refuses_other_methods(entities, mocked_http):
     assert len(mocked_http.calls) == 0
 
 
+@pytest.fixture(autouse=True)
+def token_file(tmp_path, monkeypatch):
+    """No spec reads the user's own stored Aha! token."""
+    path = tmp_path / "config" / "token.json"
+    monkeypatch.setattr(token_store, "default_token_path", lambda: path)
+    return path
+
+
 @pytest.fixture
 def aha_env(monkeypatch):
     monkeypatch.setenv("AHA_DOMAIN", "acme")
     monkeypatch.setenv("AHA_API_TOKEN", "aha-token-cli-0001")
 
 
-def run(*args):
-    return CliRunner().invoke(cli.main, list(args))
+def run(*args, **kwargs):
+    return CliRunner().invoke(cli.main, list(args), **kwargs)
 
 
 def test_cli_get_with_all_pages(aha_env, mocked_http):
@@ -140,14 +151,22 @@ def test_cli_uses_aha_api_url_when_set(monkeypatch, mocked_http):
 
 
 @pytest.mark.parametrize(
-    ("env", "missing"), [({}, "AHA_DOMAIN"), ({"AHA_DOMAIN": "acme"}, "AHA_API_TOKEN")]
+    ("env", "missing"),
+    [
+        ({}, "AHA_DOMAIN (or AHA_API_URL) is not set"),
+        ({"AHA_DOMAIN": "acme"}, "AHA_API_TOKEN is not set"),
+        ({"AHA_DOMAIN": "acme", "AHA_API_TOKEN": "x" * 12}, "AHA_DOMAIN is not set"),
+    ],
 )
 def test_cli_names_a_missing_setting_and_exits_2(monkeypatch, mocked_http, env, missing):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    if "AHA_API_TOKEN" in env:
+        monkeypatch.delenv("AHA_DOMAIN")
     result = run("aha", "get", "/api/v1/me")
     assert result.exit_code == 2
-    assert f"{missing} is not set" in result.output
+    assert f"Error: {missing}" in result.stderr
+    assert "Usage:" not in result.stderr
     assert len(mocked_http.calls) == 0
 
 
@@ -157,20 +176,38 @@ def test_cli_missing_path_parameter_is_a_usage_error(aha_env, mocked_http):
     assert "Missing path parameter for /api/v1/goals/{goal_id}/comments: goal_id" in result.output
 
 
-def test_cli_reports_an_aha_error_and_exits_1(aha_env, mocked_http):
+def test_cli_reports_an_aha_error_and_exits_3(aha_env, mocked_http):
     mocked_http.get(f"{BASE}/api/v1/goals/1/comments", status=404, json={"error": "Not found"})
     result = run("aha", "get", GOAL_COMMENTS, "--path", "goal_id=1")
-    assert result.exit_code == 1
-    assert "=> 404 Not found" in result.output
+    assert result.exit_code == 3
+    assert "=> 404 Not found" in result.stderr
     assert "aha-token-cli-0001" not in result.output
+
+
+def test_cli_without_dns_is_a_network_failure_not_a_usage_error(monkeypatch, mocked_http):
+    monkeypatch.setenv("AHA_API_URL", "https://nowhere.invalid")
+    monkeypatch.setenv("AHA_API_TOKEN", "aha-token-cli-0001")
+    result = run("aha", "get", "/api/v1/me")
+    assert result.exit_code == 3
+    assert "Could not resolve host nowhere.invalid" in result.stderr
+    assert "Usage:" not in result.output
+    assert len(mocked_http.calls) == 0
+
+
+def test_cli_connection_refused_is_a_network_failure(aha_env, mocked_http):
+    mocked_http.get(f"{BASE}/api/v1/me", body=requests.ConnectionError("connection refused"))
+    result = run("aha", "get", "/api/v1/me")
+    assert result.exit_code == 3
+    assert "Could not connect to acme.aha.io" in result.stderr
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["aha", "get", "/x", "--path", "novalue"], "expected name=value"),
-        (["aha", "post", "/x", "--payload", "{bad"], "malformed JSON"),
-        (["aha", "post", "/x", "--payload", "@/no/such.json"], "no such file"),
+        (["aha", "post", "/x", "--payload", "{bad"], "malformed JSON at line 1, column 2"),
+        (["aha", "post", "/x", "--payload", "@/no/such.json"], "no such file: /no/such.json"),
+        (["aha", "put", "/x", "--payload", "{}", "--payload", "{"], "malformed JSON"),
     ],
 )
 def test_cli_bad_arguments(aha_env, mocked_http, args, message):
@@ -178,6 +215,19 @@ def test_cli_bad_arguments(aha_env, mocked_http, args, message):
     assert result.exit_code == 2
     assert message in result.output
     assert len(mocked_http.calls) == 0
+
+
+def test_cli_payload_from_standard_input(aha_env, mocked_http):
+    mocked_http.put(f"{BASE}/api/v1/features/F-1", json={"feature": {"id": "F-1"}})
+    body = '{"feature": {"name": "Renamed"}}'
+    result = run(
+        "aha", "put", "/api/v1/features/{id}", "--path", "id=F-1", "--payload", "-", input=body
+    )
+    assert result.exit_code == 0, result.output
+    call = mocked_http.calls[0]
+    assert (call.request.method, call.request.url) == ("PUT", f"{BASE}/api/v1/features/F-1")
+    assert request_json(call) == {"feature": {"name": "Renamed"}}
+    assert call.request.headers["Authorization"] == "Bearer aha-token-cli-0001"
 
 
 def test_service_modules_can_offer_commands(monkeypatch):

@@ -74,3 +74,22 @@ def test_issue_body_orders_its_parts(feature):
     assert parts[-2] == "Created from Aha! https://acme.aha.io/features/ACME-12"
     assert parts[-1] == "Parent: #7"
     assert "- [ ] Export as CSV" in body
+
+
+def test_an_issue_body_is_cut_before_its_origin_and_footer_lines():
+    feature = json_fixture("create_feature_event.json")["feature"]
+    feature["description"]["body"] = "<p>" + "invoice " * 200 + "</p>"
+    body = issue_body(feature, with_checklist=True, footer="Parent: #7", limit=500)
+    assert len(body) <= 500
+    assert body.endswith(
+        "… (truncated: the full text is in Aha! https://acme.aha.io/features/ACME-12)\n\n"
+        "Created from Aha! https://acme.aha.io/features/ACME-12\n\nParent: #7"
+    )
+
+
+def test_an_issue_body_of_a_record_without_a_url_has_no_origin_line():
+    feature = json_fixture("create_feature_event.json")["feature"]
+    del feature["url"]
+    body = issue_body(feature, with_checklist=False, footer="Parent: #7")
+    assert "Created from" not in body and "None" not in body
+    assert body.endswith("Parent: #7")

@@ -7,8 +7,11 @@ from services.core.logger import (
     LOG_DATE_FORMAT,
     LOG_FORMAT,
     EventLogger,
+    SafeFormatter,
     Severity,
     configure_logging,
+    escape_controls,
+    escaping,
 )
 from services.core.redaction import Redactor
 
@@ -151,3 +154,80 @@ def test_configure_logging_is_idempotent(services_logging, capsys):
     assert len(services_logging.handlers) == 1
     EventLogger("services.y").info("once")
     assert capsys.readouterr().err.count("once") == 1
+
+
+FORGED = "x\n[2026-01-01 00:00:00.000] ERROR   services.redmine: forged line"
+
+
+def test_a_value_cannot_forge_a_log_line(services_logging, capsys):
+    configure_logging()
+    EventLogger("services.webhooks").info(f"Webhooks ignoring event :{FORGED}")
+    logging.getLogger("services.proxy").warning("event %s", "\x1b[2J\x1b[31mred\r\u2028")
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith(
+        "Webhooks ignoring event :x\\n[2026-01-01 00:00:00.000] ERROR   "
+        "services.redmine: forged line"
+    )
+    assert lines[1].endswith("event \\x1b[2J\\x1b[31mred\\r\\u2028")
+
+
+def test_escape_controls_leaves_plain_text_alone():
+    assert escape_controls("café: 10 €, tab\tend") == "café: 10 €, tab\\tend"
+    assert escape_controls("plain") == "plain"
+    assert escape_controls("\x00\x7f\x9b") == "\\x00\\x7f\\x9b"
+
+
+def test_a_traceback_is_fenced_below_its_line(services_logging, capsys):
+    configure_logging()
+    try:
+        raise KeyError(FORGED)
+    except KeyError:
+        logging.getLogger("services.proxy").exception("failed on %s", "a\nb")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].endswith("services.proxy: failed on a\\nb")
+    assert lines[1] == "  | Traceback (most recent call last):"
+    assert all(line.startswith("  | ") for line in lines[1:])
+    assert any("forged line" in line for line in lines[1:])
+
+
+def test_details_are_fenced_like_a_traceback(services_logging, capsys):
+    configure_logging()
+    logging.getLogger("services.events").error("one", extra={"details": "two\nthree\x1b"})
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[1:] == ["  | two", "  | three\\x1b"]
+
+
+def test_escaping_keeps_another_formatter_s_format():
+    base = logging.Formatter("%(levelname)s <%(message)s>", "%Y")
+    formatter = escaping(base)
+    record = logging.LogRecord("gunicorn.error", logging.INFO, "", 0, "GET %s", ("/\n",), None)
+    assert isinstance(formatter, SafeFormatter)
+    assert formatter.format(record) == "INFO <GET /\\n>"
+    assert formatter.datefmt == "%Y"
+
+
+@pytest.mark.parametrize(
+    ("value", "level"),
+    [("info", logging.INFO), ("WARNING", logging.WARNING), ("warn", logging.WARNING),
+     ("fatal", logging.CRITICAL), ("30", 30), ("", logging.DEBUG)],
+)
+def test_the_log_level_setting_sets_the_level(services_logging, monkeypatch, value, level):
+    monkeypatch.setenv("AHA_SERVICES_LOG_LEVEL", value)
+    configure_logging()
+    assert services_logging.level == level
+
+
+def test_a_log_level_setting_that_is_no_level_is_said_and_debug_used(
+    services_logging, monkeypatch, capsys
+):
+    monkeypatch.setenv("AHA_SERVICES_LOG_LEVEL", "loud")
+    configure_logging()
+    assert services_logging.level == logging.DEBUG
+    assert "AHA_SERVICES_LOG_LEVEL='loud' is not a log level" in capsys.readouterr().err
+
+
+def test_an_explicit_level_wins_over_the_setting(services_logging, monkeypatch):
+    monkeypatch.setenv("AHA_SERVICES_LOG_LEVEL", "error")
+    configure_logging(logging.INFO)
+    assert services_logging.level == logging.INFO

@@ -178,3 +178,33 @@ def test_to_plain_passes_other_values_through():
     assert to_plain("text") == "text"
     assert to_plain(None) is None
     assert type(to_plain(mash({"l": [1]}).l)) is list
+
+
+@pytest.mark.parametrize("make", [mash, frozen_mash])
+def test_a_missing_key_is_empty_as_text(make):
+    data = make({"server_url": "https://foo.example.com", "nested": {}})
+    assert f"{data.missing}/api" == "/api"
+    assert f"{data.missing.deeper:>4}|" == "    |"
+    assert str(data.missing) == ""
+    assert format(data.missing) + "/x" == "/x"
+    assert data.missing + "/api" == "/api"
+    assert "base" + data.missing == "base"
+    assert f"{data.server_url}/api" == "https://foo.example.com/api"
+
+
+@pytest.mark.parametrize("make", [mash, frozen_mash])
+def test_a_missing_key_stays_falsy_and_chains(make):
+    data = make({"a": {"b": 1}})
+    assert not data.missing and not data.missing.deeper.still
+    assert data.a.missing.deeper == {}
+    assert data.to_dict() == {"a": {"b": 1}}
+
+
+def test_a_present_empty_object_keeps_its_text():
+    assert str(mash({"nested": {}}).nested) == "{}"
+    assert str(mash({"nested": {"a": 1}}).nested) == "{'a': 1}"
+
+
+def test_a_missing_key_of_read_only_data_stays_read_only():
+    with pytest.raises(BoxError):
+        frozen_mash({}).missing.x = 1

@@ -5,7 +5,7 @@ from importlib.metadata import EntryPoint
 import pytest
 
 from services.core import registry as registry_module
-from services.core.registry import load_registry
+from services.core.registry import Registry, load_registry
 
 
 @pytest.fixture
@@ -41,6 +41,11 @@ def plugin_package(tmp_path, monkeypatch):
         """,
         "_private.py": """
             raise RuntimeError("never imported")
+        """,
+        "quits.py": """
+            import sys
+
+            sys.exit("quits: no configuration file")
         """,
     }
     for name, text in files.items():
@@ -119,3 +124,75 @@ def test_configuration_document_has_the_wire_shape():
         "name": "hook_url",
         "options": {"description": "The URL that receives each event as an HTTP POST of JSON."},
     }
+
+
+def test_a_module_that_exits_on_import_is_a_load_failure(plugin_package):
+    registry = load_registry(plugin_package, use_entry_points=False)
+    quits = [f for f in registry.failures if f.source == "fakeplugins.quits"]
+    assert len(quits) == 1
+    assert quits[0].message == "SystemExit: quits: no configuration file"
+    assert sorted(registry.services) == ["alpha", "beta"]
+
+
+def test_an_entry_point_that_exits_on_load_is_a_load_failure(plugin_package, monkeypatch):
+    points = [EntryPoint("quitter", "fakeplugins.quits", "aha_services")]
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: points)
+    registry = load_registry(plugin_package, use_entry_points=True)
+    assert any(
+        f.source.startswith("entry point quitter") and "SystemExit" in f.message
+        for f in registry.failures
+    )
+
+
+def test_an_interrupt_while_loading_still_stops(plugin_package, monkeypatch):
+    real_import = registry_module.importlib.import_module
+
+    def interrupted(name):
+        if name == "fakeplugins.alpha":
+            raise KeyboardInterrupt
+        return real_import(name)
+
+    monkeypatch.setattr(registry_module.importlib, "import_module", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        load_registry(plugin_package, use_entry_points=False)
+
+
+def test_the_proxy_serves_the_others_when_a_module_exits(plugin_package):
+    from proxy.app import create_app
+
+    registry = load_registry(plugin_package, use_entry_points=False)
+    answer = create_app(registry).test_client().get("/configuration")
+    assert answer.status_code == 200
+    names = [s["service_name"] for s in answer.get_json()["services"]]
+    assert names == ["alpha", "beta"]
+
+
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [
+        ("fakeplugins.quits", "quits"),
+        ("services.halo_itsm", "halo_itsm"),
+        ("entry point jira (acme_jira.service)", "jira"),
+    ],
+)
+def test_a_failure_is_found_by_the_service_name_it_would_have(source, name):
+    registry = Registry()
+    registry.fail(source, RuntimeError("boom"))
+    assert registry.failure_for(name).source == source
+    assert registry.failure_for("other") is None
+
+
+def test_a_service_is_named_after_its_class_unless_it_says_otherwise():
+    from services.core import Service
+
+    class PongService(Service):
+        pass
+
+    class Ping(Service):
+        service_name = "pinger"
+
+    registry = Registry()
+    registry.add(PongService, "pong")
+    registry.add(Ping, "ping")
+    assert sorted(registry.services) == ["pinger", "pong_service"]
+    assert PongService.title == "Pong Service"

@@ -6,9 +6,11 @@ from box import BoxError
 
 from services.core import (
     ConfigurationError,
+    InvalidUrlError,
     RemoteError,
     Service,
     TimeLimitExceeded,
+    number,
     password,
     string,
     time_limit,
@@ -125,11 +127,49 @@ def test_data_cannot_be_changed_by_the_service():
         GithubIssues({"server_url": "https://ok.example.com"}).receive("change_data")
 
 
-def test_an_event_runs_under_the_configured_time_limit():
-    started = time.monotonic()
-    with pytest.raises(TimeLimitExceeded, match="0.2 s"):
-        GithubIssues({"timeout": "0.2"}).receive("slow")
-    assert time.monotonic() - started < 1.5
+def test_an_event_runs_under_the_configured_time_limit(monkeypatch):
+    limits = []
+    monkeypatch.setattr(
+        "services.core.service.run_with_time_limit",
+        lambda function, seconds, what: limits.append((seconds, what)),
+    )
+    GithubIssues({"timeout": "20"}).receive("slow")
+    GithubIssues({"timeout": 600}).receive("slow")
+    assert limits == [(20.0, "Github Issues :slow"), (600.0, "Github Issues :slow")]
+
+
+@pytest.mark.parametrize("timeout", ["inf", "nan", "1e308", "-1", "0", "abc", 0.5, 601, True, [5]])
+def test_a_timeout_setting_out_of_range_is_a_configuration_error(timeout):
+    with pytest.raises(ConfigurationError, match="timeout setting must be a number from 1 to 600"):
+        GithubIssues({"timeout": timeout}).receive("slow")
+
+
+def test_an_unset_timeout_setting_reads_as_the_default():
+    service = GithubIssues({"timeout": ""})
+    assert service._time_limit(service.receive_slow, None) == 310.0
+    assert service._time_limit(service.receive_slow, 42.0) == 42.0
+
+
+class Poller(Service):
+    schema = (number("interval", minimum=5, maximum=60), number("timeout", minimum=1, maximum=30))
+
+    def receive_poll(self):
+        self.meta_data.polled = True
+
+
+@pytest.mark.parametrize("settings", [{"interval": "4"}, {"interval": "Infinity"}, {"timeout": 31}])
+def test_every_number_setting_is_checked_before_an_event_runs(settings):
+    service = Poller(settings)
+    with pytest.raises(ConfigurationError, match=f"The {next(iter(settings))} setting") as raised:
+        service.receive("poll")
+    assert "polled" not in service.meta_data
+    assert repr(next(iter(settings.values()))) in str(raised.value)
+
+
+def test_a_service_may_bound_its_timeout_setting_itself():
+    service = Poller({"interval": "5", "timeout": "30"})
+    assert service._time_limit(service.receive_poll, None) == 30.0
+    assert Poller({"interval": 60}).receive("poll").meta_data.polled is True
 
 
 def test_a_method_can_have_a_shorter_time_limit():
@@ -143,7 +183,6 @@ def test_the_default_time_limit_is_310_seconds():
     service = GithubIssues()
     assert service._time_limit(service.receive_slow, None) == 310.0
     assert service._time_limit(service.receive_quick, None) == 0.1
-    assert GithubIssues({"timeout": "nonsense"})._time_limit(service.receive_slow, None) == 310.0
 
 
 def test_the_deadline_reaches_the_http_client():
@@ -230,3 +269,36 @@ def test_no_secret_leaves_in_an_error_text():
 
 def test_the_end_of_an_event_is_not_a_remote_error_to_swallow():
     assert not issubclass(TimeLimitExceeded, RemoteError)
+
+
+class Notifier(Service):
+    schema = (string("hook_url"), string("status_page"))
+    url_settings = ("status_page",)
+
+    def receive_create_feature(self):
+        self.api.create_comment("features", "ACME-1", None, "hello")
+
+
+@pytest.mark.parametrize("name", ["hook_url", "status_page"])
+def test_an_address_setting_is_guarded_before_the_event_sends_anything(mocked_http, name):
+    settings = {
+        "aha_account_domain": "acme",
+        "aha_api_token": "aha-token-1234",
+        "hook_url": "https://hooks.example.com/aha",
+        "status_page": "https://status.example.com/",
+        name: "http://10.0.0.7/hook",
+    }
+    with pytest.raises(InvalidUrlError, match=rf"^{name}: Refused address"):
+        Notifier(settings).receive("create_feature")
+    assert len(mocked_http.calls) == 0
+
+
+def test_address_settings_are_the_url_named_strings_and_the_declared_ones():
+    assert Notifier.address_settings() == ["hook_url", "status_page"]
+
+
+def test_a_value_that_is_not_an_http_address_is_left_to_the_service(mocked_http):
+    mocked_http.post("https://acme.aha.io/api/v1/features/ACME-1/comments", json={})
+    settings = {"aha_account_domain": "acme", "aha_api_token": "t0k3n-aha", "hook_url": "hooks"}
+    Notifier(settings).receive("create_feature")
+    assert len(mocked_http.calls) == 1

@@ -1,7 +1,7 @@
 import pytest
 
 from services.core import ConfigurationError, InvalidUrlError, RemoteError, password, string
-from services.core.tracker import RemoteNotFound, TrackerService, labelled, tracker_url
+from services.core.tracker import RemoteGone, TrackerService, labelled, tracker_url
 from spec.conftest import json_fixture, request_json
 
 BASE = "https://ghe.example.com/api/v3/"
@@ -55,7 +55,7 @@ def test_a_401_is_a_configuration_error_naming_the_tracker(tracker, mocked_http)
 def test_a_404_is_remote_not_found_and_other_errors_are_remote_errors(tracker, mocked_http):
     mocked_http.get("https://ghe.example.com/api/v3/gone", status=404, json={"message": "Gone"})
     mocked_http.put("https://ghe.example.com/api/v3/busy", status=500, body="x" * 600)
-    with pytest.raises(RemoteNotFound, match='GET /gone answered HTTP 404: {"message": "Gone"}'):
+    with pytest.raises(RemoteGone, match='GET /gone answered HTTP 404: {"message": "Gone"}'):
         tracker.tracker_request("GET", "/gone")
     with pytest.raises(RemoteError) as raised:
         tracker.tracker_request("PUT", "/busy")
@@ -111,7 +111,7 @@ def test_create_or_update_creates_without_a_link_or_when_the_object_vanished(tra
     assert tracker.create_or_update(None, update=lambda n: "u", create=lambda: "c", what="x") == "c"
 
     def vanished(number):
-        raise RemoteNotFound("gone")
+        raise RemoteGone("gone")
 
     assert tracker.create_or_update("7", update=vanished, create=lambda: "c", what="issue") == "c"
     assert "linked issue 7 is gone from Fake tracker" in tracker.logger.messages[-1]["message"]
@@ -129,7 +129,7 @@ def test_record_text():
     from services.core.mash import mash
 
     feature = mash(json_fixture("create_feature_event.json")["feature"])
-    text = Tracker().record_text(feature)
+    text = Tracker().record_text(feature, field="body")
     assert text.startswith("Finance teams need to export **all invoices** of a quarter at once.")
     assert "mockup.png (https://cdn.aha.io/attachments/0001/mockup.png?1699999001)" in text
     assert text.endswith("Created from Aha! https://acme.aha.io/features/ACME-12")
@@ -208,3 +208,71 @@ def test_a_caller_can_accept_an_error_status_to_handle_it(tracker, mocked_http):
     mocked_http.post("https://ghe.example.com/api/v3/uploads", status=422, body="too large")
     response = tracker.tracker_request("POST", "/uploads", accept=(422,), data=b"x")
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_404_and_410_both_say_gone(tracker, mocked_http, status):
+    mocked_http.patch(
+        "https://ghe.example.com/api/v3/issues/7",
+        status=status,
+        json={"message": "This issue was deleted"},
+    )
+    with pytest.raises(RemoteGone, match=f"PATCH /issues/7 answered HTTP {status}"):
+        tracker.tracker_request("PATCH", "/issues/7")
+
+
+class BodyCodedTracker(Tracker):
+    """A tracker that says "gone" with a 400 and a body of its own."""
+
+    def is_gone(self, status, body):
+        return super().is_gone(status, body) or (status == 400 and body == "no such record")
+
+
+def test_a_tracker_extends_what_counts_as_gone_and_create_or_update_follows(user_data, mocked_http):
+    tracker = BodyCodedTracker({**user_data, "server_url": BASE, "api_token": "tracker-token-456"})
+    mocked_http.put("https://ghe.example.com/api/v3/cards/9", status=400, body="no such record")
+    mocked_http.put("https://ghe.example.com/api/v3/cards/8", status=400, body="bad due date")
+    created = tracker.create_or_update(
+        "9",
+        update=lambda n: tracker.tracker_request("PUT", f"/cards/{n}"),
+        create=lambda: "new card",
+        what="card",
+    )
+    assert created == "new card"
+    assert "The linked card 9 is gone from Fake tracker" in tracker.logger.messages[-1]["message"]
+    with pytest.raises(RemoteError) as raised:
+        tracker.create_or_update(
+            "8",
+            update=lambda n: tracker.tracker_request("PUT", f"/cards/{n}"),
+            create=lambda: "new card",
+            what="card",
+        )
+    assert not isinstance(raised.value, RemoteGone)
+
+
+def test_record_text_is_cut_to_the_fields_limit_before_its_origin_line():
+    from services.core.mash import mash
+
+    class Limited(Tracker):
+        field_limits = {"body": 300}
+
+    feature = mash(json_fixture("create_feature_event.json")["feature"])
+    feature.description.body = "<p>" + "invoice " * 100 + "</p>"
+    text = Limited().record_text(feature, field="body")
+    assert len(text) <= 300
+    assert text.endswith(
+        "… (truncated: the full text is in Aha! https://acme.aha.io/features/ACME-12)\n\n"
+        "Created from Aha! https://acme.aha.io/features/ACME-12"
+    )
+    assert Tracker().record_text(feature, field="body").count("invoice") == 100
+
+
+def test_a_record_without_a_url_has_no_created_from_line():
+    from services.core.mash import mash
+
+    feature = mash(json_fixture("create_feature_event.json")["feature"])
+    feature.url = None
+    assert TrackerService.created_from_aha(feature) == ""
+    assert TrackerService.created_from_aha({"reference_num": "ACME-R-3"}) == ""
+    text = Tracker().record_text(feature, field="body")
+    assert "Created from" not in text and "None" not in text

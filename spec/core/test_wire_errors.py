@@ -13,8 +13,8 @@ from services.core import (
     RemoteError,
     Service,
     TimeLimitExceeded,
-    cli,
 )
+from services.core.cli import app as cli
 from services.core.errors import wire_class_name
 from services.core.events import handle_event, run_event
 from services.core.registry import load_registry

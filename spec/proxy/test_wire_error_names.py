@@ -16,7 +16,7 @@ from services.core import (
 )
 from services.core.aha_api import NotFound
 from services.core.registry import load_registry
-from services.core.tracker import RemoteNotFound
+from services.core.tracker import RemoteGone
 
 
 class RefusedRedirect(InvalidUrlError):
@@ -27,7 +27,7 @@ RAISED = {
     "missing": (lambda: MissingSetting("The Server URL is not set"), "ConfigurationError"),
     "configuration": (lambda: ConfigurationError("Project 7 does not exist"), "ConfigurationError"),
     "remote": (lambda: RemoteError("GET /x answered HTTP 502"), "RemoteError"),
-    "not_found": (lambda: RemoteNotFound("GET /issues/9 answered HTTP 404"), "RemoteError"),
+    "not_found": (lambda: RemoteGone("GET /issues/9 answered HTTP 404"), "RemoteError"),
     "aha": (lambda: NotFound("GET", "/api/v1/features/X-1", 404, {}), "RemoteError"),
     "url": (lambda: RefusedRedirect("Refused redirect to http://10.0.0.1/"), "InvalidUrlError"),
     "too_slow": (lambda: TimeLimitExceeded("Past the time limit of 5s"), "RemoteError"),

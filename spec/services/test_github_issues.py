@@ -617,3 +617,151 @@ def test_other_events_are_ignored(settings, mocked_http):
         "update_release",
         "webhook",
     ]
+
+
+# --- gone records, field limits, records without a URL --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "answer"),
+    [
+        (410, {"message": "This issue was deleted", "documentation_url": "https://docs.github.com"}),
+        (404, {"message": "Not Found", "documentation_url": "https://docs.github.com"}),
+    ],
+)
+def test_an_issue_github_says_is_deleted_is_created_and_linked_again(
+    settings, mocked_http, status, answer
+):
+    payload = json_fixture("update_feature_event.json")
+    payload["feature"].update(release=None, requirements=[])
+    linked(payload["feature"], number="7", sent_from_aha=True)
+    mocked_http.patch(f"{REPO_API}/issues/7", status=status, json=answer)
+    mocked_http.post(f"{REPO_API}/issues", status=201, json=issue(531))
+    mocked_http.post(f"{AHA}/features/ACME-12/integrations/4242/fields", json={})
+    service = GithubIssues(settings, payload)
+    service.receive("update_feature")
+    assert len(mocked_http.calls) == 3
+    github_call(mocked_http.calls[0], "PATCH", f"{REPO_API}/issues/7")
+    github_call(
+        mocked_http.calls[1],
+        "POST",
+        f"{REPO_API}/issues",
+        {
+            "title": "Bulk export of invoices",
+            "body": FEATURE_BODY,
+            "milestone": None,
+            "labels": ["finance", "export"],
+        },
+    )
+    aha_fields_call(
+        mocked_http.calls[2],
+        "features/ACME-12",
+        {
+            "number": 531,
+            "url": "https://github.com/acme-finance/ledger/issues/531",
+            "sent_from_aha": True,
+        },
+    )
+    assert {
+        "severity": 2,
+        "message": "The linked issue 7 is gone from GitHub; creating it again",
+    } in service.logger.messages
+
+
+def test_a_deleted_milestone_is_made_again(settings, mocked_http):
+    payload = json_fixture("update_release_event.json")
+    linked(payload["release"], number="7")
+    mocked_http.patch(f"{REPO_API}/milestones/7", status=410, json={"message": "Gone"})
+    mocked_http.get(f"{REPO_API}/milestones?state=all", json=[])
+    mocked_http.post(f"{REPO_API}/milestones", json={"number": 9, "html_url": "https://g/m/9"})
+    mocked_http.post(f"{AHA}/releases/ACME-R-3/integrations/4242/fields", json={})
+    GithubIssues(settings, payload).receive("update_release")
+    assert [c.request.method for c in mocked_http.calls] == ["PATCH", "GET", "POST", "POST"]
+    aha_fields_call(
+        mocked_http.calls[3], "releases/ACME-R-3", {"number": 9, "url": "https://g/m/9"}
+    )
+
+
+def test_other_refusals_of_a_linked_issue_are_not_taken_for_gone(settings, mocked_http):
+    payload = json_fixture("update_feature_event.json")
+    payload["feature"].update(release=None, requirements=[])
+    mocked_http.patch(f"{REPO_API}/issues/318", status=422, json={"message": "Validation Failed"})
+    with pytest.raises(RemoteError, match="PATCH /repos/acme-finance/ledger/issues/318 .* 422"):
+        GithubIssues(settings, payload).receive("update_feature")
+    assert len(mocked_http.calls) == 1
+
+
+def test_a_description_longer_than_github_takes_is_cut_keeping_the_origin_line(
+    settings, mocked_http
+):
+    payload = json_fixture("create_feature_event.json")
+    payload["feature"].update(release=None, requirements=[], name="Ledger " * 60)
+    payload["feature"]["description"]["body"] = "<p>" + "invoice " * 11_000 + "</p>"
+    mocked_http.post(f"{REPO_API}/issues", status=201, json=issue(540))
+    mocked_http.post(f"{AHA}/features/ACME-12/integrations/4242/fields", json={})
+    GithubIssues(settings, payload).receive("create_feature")
+    github_call(mocked_http.calls[0], "POST", f"{REPO_API}/issues")
+    sent = request_json(mocked_http.calls[0])
+    assert len(sent["body"]) <= 65_536
+    assert len(sent["body"]) > 65_000
+    assert sent["body"].startswith("invoice invoice")
+    assert sent["body"].endswith(
+        "… (truncated: the full text is in Aha! https://acme.aha.io/features/ACME-12)"
+        "\n\nCreated from Aha! https://acme.aha.io/features/ACME-12"
+    )
+    assert len(sent["title"]) == 256
+    assert sent["title"] == ("Ledger " * 60)[:255] + "…"
+    assert GithubIssues.field_limits == {
+        "title": 256,
+        "body": 65_536,
+        "milestone_title": 256,
+        "milestone_description": 65_536,
+    }
+
+
+def test_a_release_title_longer_than_a_milestone_takes_is_cut_and_looked_for_cut(
+    settings, mocked_http
+):
+    payload = json_fixture("create_release_event.json")
+    payload["release"]["name"] = "Winter " * 50
+    cut = ("Winter " * 50)[:255].rstrip() + "…"
+    mocked_http.get(f"{REPO_API}/milestones?state=all", json=[{"number": 4, "title": cut}])
+    mocked_http.post(f"{AHA}/releases/ACME-R-3/integrations/4242/fields", json={})
+    GithubIssues(settings, payload).receive("create_release")
+    assert [c.request.method for c in mocked_http.calls] == ["GET", "POST"]
+    assert request_json(mocked_http.calls[1])["integration_fields"][0] == {
+        "name": "number",
+        "value": 4,
+    }
+
+
+def test_a_release_without_a_url_gets_no_created_from_line(settings, mocked_http):
+    payload = json_fixture("create_release_event.json")
+    del payload["release"]["url"]
+    mocked_http.get(f"{REPO_API}/milestones?state=all", json=[])
+    mocked_http.post(f"{REPO_API}/milestones", json=json_fixture("github_issues/milestone.json"))
+    mocked_http.post(f"{AHA}/releases/ACME-R-3/integrations/4242/fields", json={})
+    GithubIssues(settings, payload).receive("create_release")
+    github_call(
+        mocked_http.calls[1],
+        "POST",
+        f"{REPO_API}/milestones",
+        {
+            "title": "Winter launch",
+            "description": "",
+            "due_on": "2026-12-18T00:00:00Z",
+            "state": "open",
+        },
+    )
+
+
+def test_an_issue_for_a_record_without_a_url_ends_with_its_text(settings, mocked_http):
+    payload = json_fixture("create_feature_event.json")
+    payload["feature"].update(release=None, requirements=[], url=None)
+    payload["feature"]["description"]["attachments"] = []
+    mocked_http.post(f"{REPO_API}/issues", status=201, json=issue(541))
+    mocked_http.post(f"{AHA}/features/ACME-12/integrations/4242/fields", json={})
+    GithubIssues(settings, payload).receive("create_feature")
+    body = request_json(mocked_http.calls[0])["body"]
+    assert "Created from" not in body and "None" not in body
+    assert body.endswith("* CSV\n* PDF bundle")

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from services.core import MissingSetting
+from services.core import InvalidUrlError, MissingSetting
 from services.github_issues import GithubIssues
 from spec.conftest import json_fixture, request_json
 from spec.services.test_github_issues import BASIC, REPO_API, TOKEN
@@ -131,7 +131,7 @@ def test_an_event_of_another_repository_is_ignored(settings, mocked_http):
     service = GithubIssues(settings, body)
     service.receive("webhook")
     assert len(mocked_http.calls) == 0
-    assert "Ignoring an issues event of acme-finance/other" in str(service.logger.messages)
+    assert "Ignoring an event of acme-finance/other, not of" in str(service.logger.messages)
 
 
 @pytest.mark.parametrize("missing", ["action", "issue", "repository"])
@@ -321,4 +321,104 @@ def test_the_put_goes_to_the_configured_aha_base(settings, mocked_http, monkeypa
 def test_a_webhook_without_a_repository_setting_is_a_configuration_error(settings, mocked_http):
     with pytest.raises(MissingSetting, match="Repository"):
         GithubIssues({**settings, "repository": ""}, event("closed")).receive("webhook")
+    assert len(mocked_http.calls) == 0
+
+
+# --- pull requests --------------------------------------------------------------------------
+
+
+def pull_request_event(action="closed", merged=True, **pull_request):
+    """GitHub's pull_request event for number 318, with another action or merge state."""
+    body = json_fixture("github_issues/pull_request_event.json")
+    body["action"] = action
+    closed = action == "closed"
+    body["pull_request"].update(
+        state="closed" if closed else "open",
+        merged=closed and merged,
+        merged_at=body["pull_request"]["merged_at"] if closed and merged else None,
+        closed_at=body["pull_request"]["closed_at"] if closed else None,
+        **pull_request,
+    )
+    return body
+
+
+@pytest.mark.parametrize("merged", [True, False])
+def test_a_closed_pull_request_moves_the_feature_merged_or_not(settings, mocked_http, merged):
+    linked_search(mocked_http)
+    mocked_http.put(FEATURE_PUT, json=aha_answer("Shipped"))
+    GithubIssues(settings, pull_request_event("closed", merged=merged)).receive("webhook")
+    assert mocked_http.calls[0].request.url == SEARCH
+    assert the_put(mocked_http) == {"feature": {"workflow_status": SHIPPED}}
+    assert github_calls(mocked_http) == []
+
+
+def test_a_reopened_pull_request_moves_the_feature_back(settings, mocked_http):
+    linked_search(mocked_http, search_answer(workflow_status={"id": SHIPPED, "name": "Shipped"}))
+    mocked_http.put(FEATURE_PUT, json=aha_answer("In development"))
+    GithubIssues(settings, pull_request_event("reopened")).receive("webhook")
+    assert the_put(mocked_http) == {"feature": {"workflow_status": IN_DEVELOPMENT}}
+
+
+def test_an_edited_pull_request_title_renames_the_feature(settings, mocked_http):
+    linked_search(mocked_http)
+    mocked_http.put(FEATURE_PUT, json={})
+    body = pull_request_event("edited", title="Quarterly invoice export")
+    body["changes"] = {"title": {"from": "Bulk export of invoices"}}
+    GithubIssues(settings, body).receive("webhook")
+    assert the_put(mocked_http) == {"feature": {"name": "Quarterly invoice export"}}
+
+
+def test_a_pull_request_event_as_form_encoded_payload_text(settings, mocked_http):
+    linked_search(mocked_http)
+    mocked_http.put(FEATURE_PUT, json=aha_answer("Shipped"))
+    body = {"payload": json.dumps(pull_request_event("closed", merged=False))}
+    GithubIssues(settings, body).receive("webhook")
+    assert the_put(mocked_http) == {"feature": {"workflow_status": SHIPPED}}
+
+
+def test_status_labels_of_a_closed_pull_request_are_set_right_on_its_issue(settings, mocked_http):
+    settings["add_status_labels"] = True
+    linked_search(mocked_http)
+    mocked_http.put(FEATURE_PUT, json=aha_answer("Shipped"))
+    mocked_http.patch(f"{REPO_API}/issues/318", json={"number": 318})
+    GithubIssues(settings, pull_request_event("closed")).receive("webhook")
+    (patch,) = github_calls(mocked_http)
+    assert (patch.request.method, patch.request.url) == ("PATCH", f"{REPO_API}/issues/318")
+    assert patch.request.headers["Authorization"] == BASIC
+    assert request_json(patch) == {"labels": ["finance", "export", "Aha!:Shipped"]}
+
+
+def test_a_pull_request_of_another_repository_is_ignored(settings, mocked_http):
+    body = pull_request_event("closed")
+    body["repository"]["full_name"] = "acme-finance/other"
+    GithubIssues(settings, body).receive("webhook")
+    assert len(mocked_http.calls) == 0
+
+
+def test_a_pull_request_event_without_its_pull_request_is_ignored(settings, mocked_http):
+    body = pull_request_event("closed")
+    del body["pull_request"]
+    service = GithubIssues(settings, body)
+    service.receive("webhook")
+    assert len(mocked_http.calls) == 0
+    assert "not a GitHub issues or pull_request event" in str(service.logger.messages)
+
+
+def test_a_title_github_holds_cut_to_its_limit_is_not_a_rename(settings, mocked_http):
+    long_name = "Export " * 50
+    linked_search(mocked_http, search_answer(name=long_name))
+    GithubIssues(settings, event("edited", title=long_name[:255] + "…")).receive("webhook")
+    assert [c.request.method for c in mocked_http.calls] == ["GET"]
+
+
+def test_a_refused_server_url_stops_the_webhook_before_aha_is_asked_or_changed(
+    mocked_http, settings
+):
+    linked_search(mocked_http)
+    refused = {**settings, "server_url": "http://127.0.0.1:9/api/v3"}
+    service = GithubIssues(refused, event())
+
+    with pytest.raises(InvalidUrlError, match=r"^server_url: .*127\.0\.0\.1"):
+        service.receive("webhook")
+
     assert len(mocked_http.calls) == 0

@@ -662,3 +662,83 @@ def test_a_created_object_without_ids_is_a_remote_error(user_data, mocked_http):
             "create_release"
         )
     assert len(mocked_http.calls) == 2
+
+
+# --- gone records, field limits, records without a URL --------------------------------------
+
+
+def test_a_linked_issue_answering_410_is_created_again(user_data, mocked_http):
+    event = payload(
+        "update_feature_event.json",
+        release=None,
+        integration_fields=[link("number", "318")],
+        requirements=[],
+    )
+    mocked_http.put(f"{PROJECT}/issues/318", status=410, json={"message": "410 Gone"})
+    mocked_http.post(f"{PROJECT}/issues", json=issue(62))
+    mocked_http.post(f"{AHA}/features/ACME-12/integrations/4242/fields", json={})
+    service = gitlab_issues(user_data, event)
+    service.receive("update_feature")
+    assert sent(mocked_http) == [
+        ("PUT", f"{PROJECT}/issues/318"),
+        ("POST", f"{PROJECT}/issues"),
+        ("POST", f"{AHA}/features/ACME-12/integrations/4242/fields"),
+    ]
+    assert_gitlab_auth(mocked_http.calls[1])
+    assert request_json(mocked_http.calls[1])["title"] == "Bulk export of invoices"
+    assert request_json(mocked_http.calls[2]) == fields_body(
+        id=880062, number=62, url="https://gitlab.example.com/finance/invoicing/-/issues/62"
+    )
+    assert {
+        "severity": 2,
+        "message": "The linked issue 318 is gone from GitLab; creating it again",
+    } in service.logger.messages
+
+
+def test_a_milestone_answering_410_on_update_is_attached_again(user_data, mocked_http):
+    event = with_milestone_link(json_fixture("update_release_event.json"))
+    mocked_http.put(f"{PROJECT}/milestones/771", status=410, json={"message": "410 Gone"})
+    mocked_http.get(f"{PROJECT}/milestones?title=Winter+launch", json=[])
+    mocked_http.post(f"{PROJECT}/milestones", json=json_fixture("gitlab_issues/milestone.json"))
+    mocked_http.post(f"{AHA}/releases/ACME-R-3/integrations/4242/fields", json={})
+    gitlab_issues(user_data, event).receive("update_release")
+    assert [method for method, _ in sent(mocked_http)] == ["PUT", "GET", "POST", "POST"]
+
+
+def test_a_title_and_description_longer_than_gitlab_takes_are_cut(user_data, mocked_http):
+    event = payload("create_feature_event.json", release=None, requirements=[])
+    event["feature"]["name"] = "Invoices " * 40
+    event["feature"]["description"]["body"] = "<p>" + "x" * 1_100_000 + "</p>"
+    mocked_http.post(f"{PROJECT}/issues", json=issue(63))
+    mocked_http.post(f"{AHA}/features/ACME-12/integrations/4242/fields", json={})
+    gitlab_issues(user_data, event).receive("create_feature")
+    body = request_json(mocked_http.calls[0])
+    assert len(body["title"]) == 255 and body["title"].endswith("…")
+    assert len(body["description"]) <= 1_048_576
+    assert body["description"].endswith(
+        "… (truncated: the full text is in Aha! https://acme.aha.io/features/ACME-12)\n\n"
+        "Created from Aha! https://acme.aha.io/features/ACME-12"
+    )
+    assert GitlabIssues.field_limits == {
+        "title": 255,
+        "description": 1_048_576,
+        "milestone_title": 255,
+        "milestone_description": 1_048_576,
+    }
+
+
+def test_a_release_without_a_url_makes_a_milestone_without_a_created_from_line(
+    user_data, mocked_http
+):
+    event = json_fixture("create_release_event.json")
+    del event["release"]["url"]
+    mocked_http.get(f"{PROJECT}/milestones", json=[])
+    mocked_http.post(f"{PROJECT}/milestones", json=json_fixture("gitlab_issues/milestone.json"))
+    mocked_http.post(f"{AHA}/releases/ACME-R-3/integrations/4242/fields", json={})
+    gitlab_issues(user_data, event).receive("create_release")
+    assert sent(mocked_http)[1] == ("POST", f"{PROJECT}/milestones")
+    assert request_json(mocked_http.calls[1]) == {
+        "title": "Winter launch",
+        "description": "",
+        "due_date": "2026-12-18",
+    }

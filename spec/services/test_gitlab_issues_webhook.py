@@ -268,3 +268,13 @@ def test_a_failing_label_fix_is_a_remote_error_without_the_token(user_data, mock
     ) as raised:
         service.receive("webhook")
     assert TOKEN not in str(raised.value)
+
+
+def test_a_title_gitlab_holds_cut_to_its_limit_is_not_a_rename(user_data, mocked_http):
+    long_name = "Invoices " * 40
+    hook = body("close")
+    hook["object_attributes"]["title"] = long_name[:254] + "…"
+    mocked_http.get(SEARCH, json=search_answer(name=long_name))
+    service = receive(user_data, hook)
+    assert sent(mocked_http) == [("GET", SEARCH)]
+    assert service.logger.messages[-1]["message"] == "No change for feature ACME-12"

@@ -250,3 +250,19 @@ def test_the_webhook_key_and_token_never_reach_the_log(mocked_http):
     assert "chat.googleapis.com" in logged
     assert CHAT_KEY not in logged
     assert CHAT_TOKEN not in logged
+
+
+def test_a_card_larger_than_google_chat_takes_is_cut_with_a_link_to_the_record(mocked_http):
+    mocked_http.post(URL, json={"name": "spaces/AAA/messages/1"})
+    payload = json_fixture("google_hangouts_chat/audit_event.json")
+    description = next(c for c in payload["audit"]["changes"] if c["field_name"] == "Description")
+    description["value"] = "<p>" + "Lumen dims the lights at dusk. " * 1_500 + "</p>"
+    GoogleHangoutsChat(SETTINGS, payload).receive("audit")
+    assert len(mocked_http.calls[0].request.body) <= 32_000
+    widgets = only_call(mocked_http)["cards"][0]["sections"][1]["widgets"]
+    content = widgets[-1]["keyValue"]["content"]
+    assert content.startswith("<p>Lumen dims the lights at dusk.")
+    assert content.endswith(
+        "… (truncated: the full text is in Aha! https://acme.aha.io/features/LUMEN-17)"
+    )
+    assert GoogleHangoutsChat.field_limits == {"text": 4_096, "message": 32_000}

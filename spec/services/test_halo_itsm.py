@@ -630,3 +630,40 @@ def test_the_proxy_answer_holds_no_secret_and_no_token(mocked_http, user_data):
     failed = run_event(HaloItsm, "installed", user_data=settings(user_data))
     assert failed["exception"]["exception_class"] == "ConfigurationError"
     assert CLIENT_SECRET not in json.dumps(failed)
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_a_linked_ticket_that_is_gone_is_created_and_linked_again(mocked_http, user_data, status):
+    token_answer(mocked_http)
+    mocked_http.post(f"{API}/Tickets", status=status, json={"message": "Ticket not found"})
+    mocked_http.post(f"{API}/Tickets", json=[{"id": 5130}])
+    mocked_http.post(f"{AHA}/features/OPS-41/integrations/4242/fields", json={})
+    payload = json_fixture("halo_itsm/update_feature_event.json")
+    payload["feature"]["requirements"] = []
+    service = HaloItsm(settings(user_data), payload)
+    service.receive("update_feature")
+    refused, created = calls_to(mocked_http, f"{API}/Tickets")
+    assert refused.request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert request_json(refused)[0]["id"] == 5120
+    assert created.request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert "id" not in request_json(created)[0]
+    assert request_json(created)[0]["summary"] == "Self-service password reset (phase 1)"
+    (link,) = calls_to(mocked_http, f"{AHA}/features/OPS-41/integrations/4242/fields")
+    assert request_json(link)["integration_fields"] == [
+        {"name": "id", "value": "5130"},
+        {"name": "url", "value": f"{BASE}/ticket?id=5130"},
+    ]
+    assert {
+        "severity": Severity.WARN,
+        "message": "The linked ticket 5120 is gone from HaloITSM; creating it again",
+    } in service.logger.messages
+
+
+def test_other_refusals_of_a_linked_ticket_are_errors(mocked_http, user_data):
+    token_answer(mocked_http)
+    mocked_http.post(f"{API}/Tickets", status=400, json={"message": "Summary is required"})
+    payload = json_fixture("halo_itsm/update_feature_event.json")
+    payload["feature"]["requirements"] = []
+    with pytest.raises(RemoteError, match="HTTP 400 .*Summary is required"):
+        HaloItsm(settings(user_data), payload).receive("update_feature")
+    assert len(calls_to(mocked_http, f"{API}/Tickets")) == 1

@@ -154,8 +154,8 @@ def test_delete_takes_path_and_query(entities, mocked_http):
 
 
 def test_other_methods_are_refused(entities, mocked_http):
-    with pytest.raises(ConfigurationError, match="Publish with POST, DELETE, not PUT"):
-        entities.publish("put", "/Tickets", EntityParams(payload={}))
+    with pytest.raises(ConfigurationError, match="Publish with POST, PUT, DELETE, not PATCH"):
+        entities.publish("patch", "/Tickets", EntityParams(payload={}))
     assert len(mocked_http.calls) == 0
 
 
@@ -220,7 +220,7 @@ def test_the_password_grant_needs_halo_password(monkeypatch):
 
 def test_the_package_offers_the_halo_command():
     assert [command.name for command in cli_commands] == ["halo"]
-    assert sorted(cli_commands[0].commands) == ["delete", "get", "post"]
+    assert sorted(cli_commands[0].commands) == ["delete", "get", "post", "put"]
     assert "halo" in cli.main.list_commands(None)
 
 

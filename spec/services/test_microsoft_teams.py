@@ -286,3 +286,26 @@ def test_the_workflow_signature_never_reaches_the_log(mocked_http):
     logged = " ".join(str(m["message"]) for m in service.logger.messages)
     assert "logic.azure.com" in logged
     assert SIGNATURE not in logged
+
+
+@pytest.mark.parametrize(
+    ("settings", "url"), [(CONNECTOR, CONNECTOR_URL), (WORKFLOW, WORKFLOW_URL)]
+)
+def test_a_card_larger_than_teams_takes_is_cut_with_a_link_to_the_record(
+    mocked_http, settings, url
+):
+    mocked_http.post(url, body="1")
+    payload = audit_payload()
+    description = next(c for c in payload["audit"]["changes"] if c["field_name"] == "Description")
+    description["value"] = "Technicians must keep working offline. " * 1_500
+    MicrosoftTeams(settings, payload).receive("audit")
+    assert len(mocked_http.calls[0].request.body) <= 28_000
+    card = only_call(mocked_http, url)
+    if settings is CONNECTOR:
+        facts = card["sections"][0]["facts"]
+    else:
+        facts = card["attachments"][0]["content"]["body"][2]["facts"]
+    value = facts[2]["value"]
+    assert value.startswith("Technicians must keep working offline.")
+    assert value.endswith(f"… (truncated: the full text is in Aha! {RECORD_URL})")
+    assert MicrosoftTeams.field_limits == {"message": 28_000}

@@ -33,6 +33,15 @@ def settings(user_data):
     }
 
 
+VERSION_CHECK = ("GET", f"{REDMINE}/versions/41.json")
+
+
+@pytest.fixture(autouse=True)
+def linked_version(mocked_http):
+    """Version 41, which the release of ``feature_event`` is linked to, is still in Redmine."""
+    mocked_http.get(f"{REDMINE}/versions/41.json", body=raw_fixture("redmine/version.json"))
+
+
 def redmine_fixture(name):
     return json_fixture(f"redmine/{name}")
 
@@ -403,6 +412,7 @@ def test_create_feature_creates_issues_for_the_feature_and_its_requirements(sett
     service = Redmine(settings, feature_event())
     service.receive("create_feature")
     assert requests_made(mocked_http) == [
+        VERSION_CHECK,
         ("GET", MOCKUP),
         ("POST", f"{REDMINE}/uploads.json"),
         ("GET", COLUMNS),
@@ -418,7 +428,7 @@ def test_create_feature_creates_issues_for_the_feature_and_its_requirements(sett
     ]
     assert_redmine_auth(mocked_http)
     calls = mocked_http.calls
-    assert request_json(calls[4]) == {
+    assert request_json(calls[5]) == {
         "issue": {
             "project_id": 7,
             "tracker_id": 2,
@@ -429,13 +439,13 @@ def test_create_feature_creates_issues_for_the_feature_and_its_requirements(sett
             "uploads": [upload("mockup.png", "image/png"), upload("columns.csv", "text/csv")],
         }
     }
-    assert request_json(calls[5]) == {
+    assert request_json(calls[6]) == {
         "integration_fields": [
             {"name": "id", "value": 1204},
             {"name": "url", "value": f"{REDMINE}/issues/1204"},
         ]
     }
-    assert request_json(calls[8]) == {
+    assert request_json(calls[9]) == {
         "issue": {
             "project_id": 7,
             "tracker_id": 2,
@@ -449,11 +459,11 @@ def test_create_feature_creates_issues_for_the_feature_and_its_requirements(sett
             "uploads": [upload("csv-sample.csv", "text/csv")],
         }
     }
-    second = request_json(calls[10])["issue"]
+    second = request_json(calls[11])["issue"]
     assert second["subject"] == "Bundle the PDFs in one zip & name it by quarter"
     assert (second["parent_issue_id"], second["fixed_version_id"]) == (1204, 41)
     assert "uploads" not in second
-    assert request_json(calls[11])["integration_fields"][0] == {"name": "id", "value": 1206}
+    assert request_json(calls[12])["integration_fields"][0] == {"name": "id", "value": 1206}
     uploads = upload_calls(mocked_http)
     assert [c.request.body for c in uploads] == [b"\x89PNG-mockup", b"id,total\n", b"a,b\n"]
     assert {c.request.headers["Content-Type"] for c in uploads} == {"application/octet-stream"}
@@ -508,7 +518,7 @@ def test_common_mark_formatting_sends_markdown(settings, mocked_http):
     payload["feature"]["requirements"] = []
     payload["feature"]["description"]["attachments"] = []
     Redmine(settings, payload).receive("create_feature")
-    assert request_json(mocked_http.calls[0])["issue"]["description"] == (
+    assert request_json(mocked_http.calls[1])["issue"]["description"] == (
         "Finance teams need to export **all invoices** of a quarter at once. "
         "See [the spec](https://wiki.example.com/export).\n\n"
         "* CSV\n* PDF bundle\n\n"
@@ -537,6 +547,7 @@ def test_update_feature_updates_linked_issues_and_uploads_only_new_files(setting
     service = Redmine(settings, linked_feature_event())
     service.receive("update_feature")
     assert requests_made(mocked_http) == [
+        VERSION_CHECK,
         ("GET", f"{REDMINE}/issues/318.json?include=attachments"),
         ("GET", COLUMNS),
         ("POST", f"{REDMINE}/uploads.json"),
@@ -547,7 +558,7 @@ def test_update_feature_updates_linked_issues_and_uploads_only_new_files(setting
         ("POST", fields_url("requirements", "ACME-12-2")),
     ]
     assert_redmine_auth(mocked_http)
-    assert request_json(mocked_http.calls[3]) == {
+    assert request_json(mocked_http.calls[4]) == {
         "issue": {
             "project_id": 7,
             "tracker_id": 2,
@@ -557,10 +568,10 @@ def test_update_feature_updates_linked_issues_and_uploads_only_new_files(setting
             "uploads": [upload("columns.csv", "text/csv")],
         }
     }
-    requirement = request_json(mocked_http.calls[5])["issue"]
+    requirement = request_json(mocked_http.calls[6])["issue"]
     assert (requirement["parent_issue_id"], "uploads" in requirement) == (318, False)
     assert "priority_id" not in requirement
-    created = request_json(mocked_http.calls[6])["issue"]
+    created = request_json(mocked_http.calls[7])["issue"]
     assert (created["parent_issue_id"], created["priority_id"]) == (318, 3)
     assert_no_secret(service)
 
@@ -573,6 +584,7 @@ def test_create_feature_on_a_linked_feature_updates_instead_of_duplicating(setti
     mocked_http.put(f"{REDMINE}/issues/318.json", status=204)
     Redmine(settings, payload).receive("create_feature")
     assert requests_made(mocked_http) == [
+        VERSION_CHECK,
         ("GET", f"{REDMINE}/issues/318.json?include=attachments"),
         ("PUT", f"{REDMINE}/issues/318.json"),
     ]
@@ -599,14 +611,29 @@ def test_a_linked_issue_that_vanished_is_created_again(settings, mocked_http):
     assert "linked issue 318 is gone" in messages and "linked issue 319 is gone" in messages
 
 
-@pytest.mark.parametrize("missing", ["project", "tracker"])
-def test_a_feature_without_project_or_tracker_is_refused_before_any_write(
-    settings, mocked_http, missing
-):
-    del settings[missing]
-    with pytest.raises(ConfigurationError, match=f"The Redmine {missing} is not set"):
+def test_a_feature_without_a_project_is_refused_before_any_write(settings, mocked_http):
+    del settings["project"]
+    with pytest.raises(ConfigurationError, match="The Redmine project is not set"):
         Redmine(settings, feature_event(release_id=None)).receive("create_feature")
     assert len(mocked_http.calls) == 0
+
+
+@pytest.mark.parametrize("tracker", [None, ""])
+def test_without_a_tracker_redmine_uses_the_projects_default(settings, mocked_http, tracker):
+    settings["tracker"] = tracker
+    mock_creation(mocked_http, ids=(1204,))
+    payload = feature_event()
+    payload["feature"]["requirements"] = []
+    payload["feature"]["description"]["attachments"] = []
+    Redmine(settings, payload).receive("create_feature")
+    assert requests_made(mocked_http) == [
+        VERSION_CHECK,
+        ("POST", f"{REDMINE}/issues.json"),
+        ("POST", fields_url("features", "ACME-12")),
+    ]
+    issue = request_json(mocked_http.calls[1])["issue"]
+    assert "tracker_id" not in issue
+    assert (issue["project_id"], issue["subject"]) == (7, "Bulk export of invoices")
 
 
 def test_an_issue_refused_by_credentials_is_a_configuration_error(settings, mocked_http):
@@ -627,7 +654,7 @@ def test_a_server_error_stops_the_event_with_a_remote_error(settings, mocked_htt
     with pytest.raises(RemoteError) as raised:
         Redmine(settings, payload).receive("create_feature")
     assert str(raised.value) == f"Redmine: POST /issues.json answered HTTP 500: {'x' * 500}..."
-    assert requests_made(mocked_http) == [("POST", f"{REDMINE}/issues.json")]
+    assert requests_made(mocked_http) == [VERSION_CHECK, ("POST", f"{REDMINE}/issues.json")]
 
 
 def test_files_redmine_or_aha_cannot_hand_over_are_skipped_with_a_warning(settings, mocked_http):
@@ -659,7 +686,7 @@ def test_a_download_from_a_private_address_is_skipped(settings, mocked_http):
     mock_creation(mocked_http, ids=(1204,))
     service = Redmine(settings, payload)
     service.receive("create_feature")
-    assert requests_made(mocked_http)[0] == ("POST", f"{REDMINE}/issues.json")
+    assert requests_made(mocked_http)[:2] == [VERSION_CHECK, ("POST", f"{REDMINE}/issues.json")]
     assert "Attachment secret.txt was not sent to Redmine" in str(service.logger.messages)
 
 
@@ -671,6 +698,23 @@ def test_an_upload_error_stops_the_event(settings, mocked_http):
     with pytest.raises(RemoteError, match="POST /uploads.json answered HTTP 503: maintenance"):
         Redmine(settings, payload).receive("create_feature")
     assert not any(c.request.url == f"{REDMINE}/issues.json" for c in mocked_http.calls)
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "message"),
+    [
+        ({"redmine_url": "http://127.0.0.1:9/"}, InvalidUrlError, "127.0.0.1"),
+        ({"redmine_url": "http://redmine.example.com"}, InvalidUrlError, "plain http"),
+        ({"api_key": ""}, ConfigurationError, "api_key"),
+    ],
+)
+def test_a_feature_with_files_downloads_nothing_for_an_unusable_redmine(
+    settings, mocked_http, changes, error, message
+):
+    settings.update(changes)
+    with pytest.raises(error, match=message):
+        Redmine(settings, feature_event()).receive("create_feature")
+    assert len(mocked_http.calls) == 0
 
 
 def test_an_answer_without_an_issue_id_is_a_remote_error(settings, mocked_http):
@@ -721,3 +765,89 @@ def test_through_the_proxy_links_are_found_and_the_key_is_redacted(settings, moc
     assert answer["exception"]["exception_class"].endswith("RemoteError")
     assert "PUT /issues/318.json answered HTTP 500" in answer["exception"]["message"]
     assert API_KEY not in json.dumps(answer)
+
+
+# --- gone records, field limits, records without a URL --------------------------------------
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_a_feature_whose_linked_version_is_gone_gets_a_new_version(settings, mocked_http, status):
+    mocked_http.replace("GET", f"{REDMINE}/versions/41.json", status=status, body="")
+    mocked_http.post(
+        f"{REDMINE}/projects/7/versions.json",
+        status=201,
+        body=raw_fixture("redmine/version_created.json"),
+    )
+    mocked_http.post(fields_url("releases", "ACME-R-3"), json={})
+    mock_creation(mocked_http, ids=(1204,))
+    payload = feature_event()
+    payload["feature"]["requirements"] = []
+    payload["feature"]["description"]["attachments"] = []
+    service = Redmine(settings, payload)
+    service.receive("create_feature")
+    assert requests_made(mocked_http) == [
+        VERSION_CHECK,
+        ("POST", f"{REDMINE}/projects/7/versions.json"),
+        ("POST", fields_url("releases", "ACME-R-3")),
+        ("POST", f"{REDMINE}/issues.json"),
+        ("POST", fields_url("features", "ACME-12")),
+    ]
+    assert_redmine_auth(mocked_http)
+    assert request_json(mocked_http.calls[1]) == VERSION_BODY
+    assert request_json(mocked_http.calls[3])["issue"]["fixed_version_id"] == 58
+    assert "The linked version 41 is gone from Redmine" in str(service.logger.messages)
+
+
+def test_a_linked_issue_answering_410_is_created_again(settings, mocked_http):
+    payload = linked_feature_event()
+    payload["feature"]["requirements"] = []
+    payload["feature"]["description"]["attachments"] = []
+    mocked_http.get(f"{REDMINE}/issues/318.json?include=attachments", status=410, body="")
+    mock_creation(mocked_http, ids=(1310,))
+    Redmine(settings, payload).receive("update_feature")
+    assert requests_made(mocked_http) == [
+        VERSION_CHECK,
+        ("GET", f"{REDMINE}/issues/318.json?include=attachments"),
+        ("POST", f"{REDMINE}/issues.json"),
+        ("POST", fields_url("features", "ACME-12")),
+    ]
+
+
+def test_subjects_and_version_names_longer_than_redmine_takes_are_cut(settings, mocked_http):
+    mocked_http.post(
+        f"{REDMINE}/projects/7/versions.json",
+        status=201,
+        body=raw_fixture("redmine/version_created.json"),
+    )
+    mocked_http.post(fields_url("releases", "ACME-R-3"), json={})
+    mock_creation(mocked_http, ids=(1204,))
+    payload = feature_event(release_id=None)
+    payload["feature"]["requirements"] = []
+    payload["feature"]["description"]["attachments"] = []
+    payload["feature"]["name"] = "Invoices " * 40
+    payload["feature"]["release"]["name"] = "Winter launch " * 10
+    payload["feature"]["release"]["url"] = "https://acme.aha.io/releases/" + "R" * 300
+    Redmine(settings, payload).receive("create_feature")
+    version = request_json(mocked_http.calls[0])["version"]
+    assert version["name"] == ("Winter launch " * 10)[:59] + "…"
+    assert len(version["description"]) <= 255 and version["description"].endswith("…")
+    subject = request_json(mocked_http.calls[2])["issue"]["subject"]
+    assert len(subject) == 255 and subject.endswith("…")
+    assert Redmine.field_limits == {"subject": 255, "version_name": 60, "version_description": 255}
+
+
+def test_a_release_without_a_url_makes_a_version_without_a_created_from_line(
+    settings, mocked_http
+):
+    mocked_http.post(
+        f"{REDMINE}/projects/7/versions.json",
+        status=201,
+        body=raw_fixture("redmine/version_created.json"),
+    )
+    mocked_http.post(fields_url("releases", "ACME-R-3"), json={})
+    payload = json_fixture("create_release_event.json")
+    del payload["release"]["url"]
+    Redmine(settings, payload).receive("create_release")
+    assert request_json(mocked_http.calls[0]) == {
+        "version": {"name": "Winter launch", "due_date": "2026-12-18", "description": ""}
+    }

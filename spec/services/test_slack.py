@@ -229,3 +229,28 @@ def test_a_connection_failure_answer_keeps_the_webhook_path_out(mocked_http):
     assert message.startswith("Could not connect to hooks.slack.com: HTTPSConnectionPool")
     assert message.endswith("with url: [FILTERED]")
     assert "q8Zr3kLmN5pW7xYtV2bC4dHs" not in str(answer)
+
+
+def test_a_change_longer_than_slack_takes_is_cut_with_a_link_to_the_record(mocked_http):
+    mocked_http.post(URL, body="ok")
+    payload = several_changes()
+    description = next(c for c in payload["audit"]["changes"] if c["field_name"] == "Description")
+    description["value"] = "<p>" + "Invoices need a quarterly export. " * 2_000 + "</p>"
+    Slack({"url": URL}, payload).receive("audit")
+    call = mocked_http.calls[0]
+    assert (call.request.method, call.request.url) == ("POST", URL)
+    assert len(call.request.body) <= 40_000
+    fields = request_json(call)["attachments"][0]["fields"]
+    value = next(f["value"] for f in fields if f["title"] == "Description")
+    assert value.startswith("Invoices need a quarterly export.")
+    assert value.endswith(
+        "… (truncated: the full text is in Aha! https://acme.aha.io/features/BILL-88)"
+    )
+    assert [f["title"] for f in fields] == [
+        "Workflow status",
+        "Assigned to user",
+        "Description",
+        "Score",
+        "Tags",
+    ]
+    assert Slack.field_limits == {"text": 40_000, "message": 40_000}

@@ -559,3 +559,84 @@ def test_secrets_never_reach_the_answer_or_the_logs(mocked_http, user_data):
     assert "answered HTTP 500" in answer["exception"]["message"]
     assert TOKEN not in text and "trello-oauth-secret-77ab" not in text
     assert "[FILTERED]" in answer["exception"]["message"]
+
+
+# --- gone records, field limits, records without a URL --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "answer"),
+    [(400, "invalid id"), (410, "gone"), (404, "The requested resource was not found.")],
+)
+def test_a_card_trello_no_longer_knows_is_created_again(mocked_http, user_data, status, answer):
+    mock_new_card(mocked_http)
+    mocked_http.get(f"{API}/cards/{CARD}", status=status, body=answer)
+    service = receive(user_data, "update_feature", feature_payload(card_id=CARD, item_id=ITEM_1))
+    assert calls_of(mocked_http)[:3] == [
+        ("GET", f"{API}/cards/{CARD}"),
+        ("POST", f"{API}/cards"),
+        ("POST", f"{AHA}/features/ACME-12/integrations/4242/fields"),
+    ]
+    assert_trello_auth(mocked_http)
+    assert body_of(mocked_http, "POST", f"{AHA}/features/ACME-12/integrations/4242/fields") == [
+        {
+            "integration_fields": [
+                {"name": "id", "value": CARD},
+                {"name": "url", "value": CARD_URL},
+            ]
+        }
+    ]
+    assert f"The linked card {CARD} is gone from Trello; creating it again" in [
+        m["message"] for m in service.logger.messages
+    ]
+
+
+def test_a_checklist_item_answered_with_invalid_id_is_created_again(mocked_http, user_data):
+    mock_linked_card(mocked_http)
+    mocked_http.replace(
+        "PUT", f"{API}/cards/{CARD}/checkItem/{ITEM_1}", status=400, body="invalid id"
+    )
+    mocked_http.replace("POST", f"{API}/checklists/{CHECKLIST}/checkItems", json={"id": ITEM_2})
+    receive(user_data, "update_feature", feature_payload(card_id=CARD, item_id=ITEM_1))
+    items = body_of(mocked_http, "POST", f"{API}/checklists/{CHECKLIST}/checkItems")
+    assert items == [{"name": ITEM_1_NAME}, {"name": ITEM_2_NAME}]
+
+
+def test_other_400_answers_are_errors_not_gone_cards(mocked_http, user_data):
+    mock_linked_card(mocked_http)
+    mocked_http.replace("PUT", f"{API}/cards/{CARD}", status=400, body="invalid value for due")
+    with pytest.raises(RemoteError, match="answered HTTP 400: invalid value for due"):
+        receive(user_data, "update_feature", feature_payload(card_id=CARD, item_id=ITEM_1))
+    assert not body_of(mocked_http, "POST", f"{API}/cards")
+
+
+def test_names_and_descriptions_longer_than_trello_takes_are_cut(mocked_http, user_data):
+    mock_new_card(mocked_http)
+    payload = feature_payload()
+    payload["feature"]["name"] = "Invoices " * 2_000
+    payload["feature"]["description"]["body"] = "<p>" + "invoice " * 3_000 + "</p>"
+    payload["feature"]["requirements"][0]["name"] = "Row " * 5_000
+    receive(user_data, "create_feature", payload)
+    card = body_of(mocked_http, "POST", f"{API}/cards")[0]
+    assert len(card["name"]) == 16_384 and card["name"].endswith("…")
+    assert len(card["desc"]) <= 16_384
+    assert card["desc"].endswith(
+        "… (truncated: the full text is in Aha! https://acme.aha.io/features/ACME-12)"
+    )
+    item = body_of(mocked_http, "POST", f"{API}/checklists/{NEW_CHECKLIST}/checkItems")[0]
+    assert len(item["name"]) == 16_384 and item["name"].endswith("…")
+    assert Trello.field_limits == {
+        "name": 16_384,
+        "desc": 16_384,
+        "check_item_name": 16_384,
+        "comment": 16_384,
+    }
+
+
+def test_a_feature_without_a_url_gets_no_created_from_comment(mocked_http, user_data):
+    mock_new_card(mocked_http)
+    payload = feature_payload()
+    del payload["feature"]["url"]
+    receive(user_data, "create_feature", payload)
+    assert ("POST", f"{API}/cards/{CARD}/actions/comments") not in calls_of(mocked_http)
+    assert body_of(mocked_http, "POST", f"{API}/cards")

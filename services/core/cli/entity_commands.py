@@ -1,22 +1,21 @@
-"""Command-line groups for entity clients: ``aha-services aha get /api/v1/...``."""
+"""Command-line groups for entity clients: ``aha-services aha get /api/v1/...``.
+
+A service module builds its own group with ``entity_group`` (HaloITSM's ``halo``) and
+lists it in ``cli_commands``; the main command gives it ``-v``/``-q`` and the exit codes.
+"""
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import click
 
+from services.core.cli.exits import run_reporting
+from services.core.cli.json_input import JSON_VALUE
 from services.core.entities import EntityParams, PathEntities
-from services.core.errors import AhaServiceError, ConfigurationError, MissingSetting
-from services.core.logger import configure_logging
 from services.core.redaction import Redactor
-
-EXIT_FAILED = 1
-EXIT_MISSING_SETTING = 2
 
 
 def parse_pairs(pairs: Iterable[str], option: str) -> dict[str, str]:
@@ -30,39 +29,9 @@ def parse_pairs(pairs: Iterable[str], option: str) -> dict[str, str]:
     return result
 
 
-def read_json(source: str | None, option: str) -> Any:
-    """JSON from ``@file``, ``-`` (standard input) or the text itself."""
-    if source is None:
-        return None
-    if source == "-":
-        text = sys.stdin.read()
-    elif source.startswith("@"):
-        path = Path(source[1:])
-        if not path.is_file():
-            raise click.BadParameter(f"no such file: {path}", param_hint=option)
-        text = path.read_text()
-    else:
-        text = source
-    try:
-        return json.loads(text)
-    except ValueError as error:
-        raise click.BadParameter(f"malformed JSON: {error}", param_hint=option) from error
-
-
 def _run(call: Callable[[], Any]) -> None:
-    """Print the result as JSON; errors as text, redacted, with the exit code they call for."""
-    redact = Redactor()
-    try:
-        result = call()
-    except MissingSetting as error:
-        click.echo(f"Error: {redact(error)}", err=True)
-        sys.exit(EXIT_MISSING_SETTING)
-    except ConfigurationError as error:
-        raise click.UsageError(redact(error)) from error
-    except AhaServiceError as error:
-        click.echo(f"Error: {redact(error)}", err=True)
-        sys.exit(EXIT_FAILED)
-    click.echo(json.dumps(result, indent=2))
+    """Print the result as JSON; an error as redacted text, with its exit code."""
+    click.echo(json.dumps(run_reporting(call, Redactor()), indent=2))
 
 
 def entity_group(
@@ -75,9 +44,8 @@ def entity_group(
     """A group with ``get`` (subscribe) and one command per publish method."""
 
     @click.group(name=name, help=help_text)
-    @click.option("-v", "--verbose", is_flag=True, help="Log every request on stderr.")
-    def group(verbose: bool) -> None:
-        configure_logging(10 if verbose else 30)
+    def group() -> None:
+        pass
 
     @group.command("get")
     @click.argument("entity")
@@ -108,14 +76,12 @@ def _publish_command(method: str, client_factory: Callable[[], PathEntities]) ->
     @click.argument("entity")
     @click.option("--path", "path_pairs", multiple=True, help="A path value: name=value.")
     @click.option("--query", "query_pairs", multiple=True, help="A query value: name=value.")
-    @click.option("--payload", help="The JSON body: @file, - or the JSON itself.")
+    @click.option("--payload", type=JSON_VALUE, help="The JSON body: @file, - or JSON text.")
     def publish(
-        entity: str, path_pairs: tuple[str, ...], query_pairs: tuple[str, ...], payload: str | None
+        entity: str, path_pairs: tuple[str, ...], query_pairs: tuple[str, ...], payload: Any
     ) -> None:
         params = EntityParams(
-            parse_pairs(path_pairs, "--path"),
-            parse_pairs(query_pairs, "--query"),
-            read_json(payload, "--payload"),
+            parse_pairs(path_pairs, "--path"), parse_pairs(query_pairs, "--query"), payload
         )
         _run(lambda: client_factory().publish(method, entity, params))
 

@@ -1,0 +1,56 @@
+"""HTTPS_PROXY, HTTP_PROXY and NO_PROXY reach every outbound request, as requests reads them."""
+
+import pytest
+
+from services.core import ConfigurationError, InvalidUrlError
+from services.core.http import HttpClient
+from services.core.logger import EventLogger
+
+PROXY = "http://proxy.corp.example:3128"
+
+
+@pytest.fixture
+def proxy_environment(monkeypatch):
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", PROXY)
+    monkeypatch.setenv("NO_PROXY", "direct.example.com")
+
+
+def test_requests_go_through_the_configured_proxy(proxy_environment, mocked_http):
+    mocked_http.get("https://acme.aha.io/api/v1/me", json={})
+    http = HttpClient(EventLogger())
+    http.get("https://acme.aha.io/api/v1/me")
+    assert http.session.trust_env is True
+    call = mocked_http.calls[0]
+    assert (call.request.method, call.request.url) == ("GET", "https://acme.aha.io/api/v1/me")
+    assert call.request.req_kwargs["proxies"].get("https") == PROXY
+
+
+def test_no_proxy_hosts_are_reached_directly(proxy_environment, mocked_http):
+    mocked_http.get("https://direct.example.com/x", json={})
+    HttpClient(EventLogger()).get("https://direct.example.com/x")
+    assert "https" not in mocked_http.calls[0].request.req_kwargs["proxies"]
+
+
+def test_the_guard_still_checks_the_target_behind_a_proxy(proxy_environment, mocked_http):
+    with pytest.raises(InvalidUrlError, match="10.1.2.3 is not a public address"):
+        HttpClient(EventLogger()).get("https://intranet.example.com/x")
+    with pytest.raises(InvalidUrlError, match="not a public address"):
+        HttpClient(EventLogger()).get("https://192.168.1.10/x")
+    assert len(mocked_http.calls) == 0
+
+
+def test_a_name_only_the_proxy_can_resolve_is_left_to_the_proxy(proxy_environment, mocked_http):
+    mocked_http.get("https://nowhere.invalid/x", json={"ok": True})
+    answer = HttpClient(EventLogger()).get("https://nowhere.invalid/x")
+    assert answer.json() == {"ok": True}
+    assert mocked_http.calls[0].request.req_kwargs["proxies"].get("https") == PROXY
+
+
+def test_without_a_proxy_a_name_that_does_not_resolve_is_an_error(monkeypatch, mocked_http):
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigurationError, match="Could not resolve host nowhere.invalid"):
+        HttpClient(EventLogger()).get("https://nowhere.invalid/x")
+    assert len(mocked_http.calls) == 0

@@ -1,0 +1,74 @@
+import pytest
+
+from proxy.framing import Framing, expects_continue, request_framing
+from proxy.reloader import changed_files, snapshot
+from proxy.worker import json_answer
+
+
+def framing(data, max_body=100):
+    return request_framing(data, max_body=max_body, max_line=4094, max_head=16384)
+
+
+HEAD = b"POST /send_event HTTP/1.1\r\nHost: x\r\n"
+CHUNKED = HEAD + b"Transfer-Encoding: chunked\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"GET /configuration HTTP/1.1\r\nHost: x", Framing.INCOMPLETE),
+        (b"GET /configuration HTTP/1.1\r\nHost: x\r\n\r\n", Framing.READY),
+        (HEAD + b"Content-Length: 5\r\n\r\n{}", Framing.INCOMPLETE),
+        (HEAD + b"content-length:5\r\n\r\n{\"a\"}", Framing.READY),
+        (HEAD + b"Content-Length: 101\r\n\r\n", Framing.TOO_LARGE),
+        (HEAD + b"Content-Length: -5\r\n\r\n", Framing.READY),
+        (HEAD + b"Content-Length: 5\r\nContent-Length: 6\r\n\r\n", Framing.READY),
+        (CHUNKED + b"2\r\n{}\r\n", Framing.INCOMPLETE),
+        (CHUNKED + b"2\r\n{}\r\n0\r\n\r\n", Framing.READY),
+        (CHUNKED + b"2\r\n{}\r\n0\r\nX-T: 1\r\n", Framing.INCOMPLETE),
+        (CHUNKED + b"65\r\n", Framing.TOO_LARGE),
+        (CHUNKED + b"0x2\r\n", Framing.READY),
+        (HEAD + b"Transfer-Encoding: gzip\r\n\r\n", Framing.READY),
+        (b"GET /" + b"a" * 5000, Framing.READY),
+        (b"GET / HTTP/1.1\r\nX: " + b"a" * 17000, Framing.READY),
+    ],
+)
+def test_a_request_is_handed_on_once_whole(data, expected):
+    assert framing(data) is expected
+
+
+def test_a_chunked_body_is_counted_across_chunks():
+    chunks = b"".join(b"20\r\n" + b"x" * 32 + b"\r\n" for _ in range(4))
+    assert framing(CHUNKED + b"" + chunks) is Framing.TOO_LARGE
+
+
+def test_expect_continue_is_seen_once_the_head_is_whole():
+    assert expects_continue(HEAD + b"Expect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+    assert not expects_continue(HEAD + b"Expect: 100-continue\r\n")
+    assert not expects_continue(HEAD + b"\r\n")
+
+
+def test_a_server_answer_is_json_and_closes():
+    answer = json_answer(413, 'too "big"')
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0] == b"HTTP/1.1 413 Request Entity Too Large"
+    assert b"Content-Type: application/json" in head
+    assert b"Connection: close" in head
+    assert body == b'{"error": "too \\"big\\""}'
+    assert f"Content-Length: {len(body)}".encode() in head
+
+
+def test_the_reloader_sees_changed_added_and_removed_files(tmp_path):
+    (tmp_path / "kept.py").write_text("a = 1")
+    (tmp_path / "gone.py").write_text("b = 1")
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "kept.py").write_text("")
+    (tmp_path / "notes.txt").write_text("")
+    before = snapshot([tmp_path])
+    assert sorted(before) == [str(tmp_path / "gone.py"), str(tmp_path / "kept.py")]
+    (tmp_path / "kept.py").write_text("a = 22")
+    (tmp_path / "gone.py").unlink()
+    (tmp_path / "new.py").write_text("")
+    assert changed_files(before, snapshot([tmp_path])) == [
+        str(tmp_path / name) for name in ("gone.py", "kept.py", "new.py")
+    ]
