@@ -8,10 +8,11 @@ from urllib.parse import urlsplit
 
 from services.core import ConfigurationError, password, string, switched_on
 from services.core.errors_by_status import raise_for_status
-from services.core.tracker import RemoteNotFound, TrackerService
+from services.core.tracker import RemoteGone, TrackerService
 from services.jira import schema
 from services.jira.errors import describe_400, refuse_anonymous
 from services.jira.project_data import ProjectData
+from services.jira.text import FIELD_LIMITS
 from services.jira.webhook import JiraWebhook
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ class Jira(TrackerService):
     service_name = "jira"
     caption = schema.caption
     tracker_name = "Jira"
+    field_limits = FIELD_LIMITS
     schema = (
         schema.SERVER_URL,
         string(
@@ -101,7 +103,7 @@ class Jira(TrackerService):
                 answer, self.meta_data.get("fields") or {}, self.sent_from_mapping
             ),
             permission=PERMISSIONS.get(method.upper(), "Administer Jira"),
-            gone=RemoteNotFound,
+            gone=RemoteGone,
         )
 
     @property

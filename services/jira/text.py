@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from services.core.markup import display_name
+from services.core.text_limits import cut_title, text_length, truncation_note
 from services.jira.wiki import html_to_wiki
 
 SUMMARY_LIMIT = 255
@@ -19,13 +20,7 @@ FIELD_LIMITS = {
     "description": TEXT_LIMIT,
     "comment": TEXT_LIMIT,
 }
-ELLIPSIS = "…"
 _BLOCKS = re.compile(r"\{(code|noformat|quote|panel)(?::[^}]*)?\}")
-
-
-def cut_title(text: str, limit: int) -> str:
-    """``text`` within ``limit`` characters, ending with an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + ELLIPSIS
 
 
 def _close_blocks(text: str) -> str:
@@ -49,15 +44,12 @@ def _close_blocks(text: str) -> str:
 
 
 def cut_wiki(text: str, limit: int, url: Any = None) -> str:
-    """Wiki markup within ``limit``, cut with a note pointing at the whole text in Aha!."""
-    if len(text) <= limit:
+    """Wiki markup within ``limit``, cut with the core's note pointing at the whole text
+    in Aha!, no block, link or image left open by the cut."""
+    if text_length(text) <= limit:
         return text
-    note = (
-        f"{ELLIPSIS} (truncated: the full text is in Aha! {url})"
-        if url
-        else f"{ELLIPSIS} (truncated)"
-    )
-    return _close_blocks(text[: limit - len(note) - 2]) + "\n\n" + note
+    note = truncation_note(str(url) if url else None)
+    return _close_blocks(text[: limit - text_length(note) - 2]) + "\n\n" + note
 
 
 def summary(record: Any) -> str:

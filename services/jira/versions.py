@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from services.core import RemoteError
-from services.jira.text import SUMMARY_LIMIT, cut_title
+from services.core.text_limits import cut_title
+from services.jira.text import SUMMARY_LIMIT
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

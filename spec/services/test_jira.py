@@ -196,7 +196,7 @@ def test_missing_connection_settings_fail_before_any_request(settings, mocked_ht
     assert len(mocked_http.calls) == 0
 
 
-@pytest.mark.parametrize("url", ["acme.atlassian.net", "ftp://acme.atlassian.net", "https://"])
+@pytest.mark.parametrize("url", ["acme.atlassian.net", "ftp://acme.atlassian.net", "jira"])
 def test_a_server_url_that_is_not_http_is_refused(settings, mocked_http, url):
     settings["server_url"] = url
     with pytest.raises(ConfigurationError, match="server_url"):
