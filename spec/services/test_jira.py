@@ -876,3 +876,86 @@ def test_the_webhook_warns_when_no_record_is_linked(settings, mocked_http):
     service.receive("webhook")
     assert "PAY-17" in str(service.logger.messages)
     assert [c.request.method for c in mocked_http.calls] == ["GET"]
+
+
+# --- initiatives, rank, mapping, cut markup ---------------------------------------------------
+
+
+def test_an_initiative_becomes_an_epic_once_and_the_feature_its_child(settings, mocked_http):
+    settings.update(send_initiatives=True, dont_send_releases="1", send_tags="0")
+    payload = feature_payload(requirements=False)
+    feature = payload["feature"]
+    feature["initiative"] = {
+        "id": "1",
+        "reference_num": "ACME-S-3",
+        "name": "Self-serve finance",
+        "integration_fields": [],
+    }
+    feature["description"]["attachments"] = []
+    feature["assigned_to_user"] = feature["created_by_user"] = None
+    created = iter([("10300", "PAY-30"), ("10234", "PAY-17")])
+    mocked_http.add_callback(
+        "POST",
+        f"{API}/issue",
+        callback=lambda request: (
+            201,
+            {},
+            json.dumps(dict(zip(("id", "key"), next(created), strict=True))),
+        ),
+    )
+    mocked_http.post(fields_url("initiatives", "ACME-S-3"), json={})
+    mock_aha_writes(mocked_http)
+    service_for(settings, payload).receive("create_feature")
+    epic, story = [
+        request_json(c)["fields"] for c in mocked_http.calls if c.request.url == f"{API}/issue"
+    ]
+    assert epic["issuetype"] == {"id": EPIC}
+    assert epic["customfield_10011"] == "Self-serve finance"
+    assert story["customfield_10014"] == "PAY-30"
+    write = next(
+        c for c in mocked_http.calls if c.request.url == fields_url("initiatives", "ACME-S-3")
+    )
+    assert {"name": "key", "value": "PAY-30"} in request_json(write)["integration_fields"]
+
+
+def test_a_new_issue_is_ranked_after_its_aha_neighbour(settings, mocked_http):
+    settings.update(dont_send_releases="1", send_tags="0")
+    payload = feature_payload(requirements=False)
+    feature = payload["feature"]
+    feature["description"]["attachments"] = []
+    feature["assigned_to_user"] = feature["created_by_user"] = None
+    mocked_http.post(f"{API}/issue", status=201, body=raw_fixture("jira/issue_created.json"))
+    mocked_http.post(fields_url("features", "ACME-12"), json={})
+    neighbour = {
+        "direction": "before",
+        "integration_fields": [{"name": "key", "value": "PAY-3", "integration_id": 4242}],
+    }
+    mocked_http.get(f"{AHA}/features/ACME-12/integrations/4242/adjacent_fields", json=neighbour)
+    mocked_http.put(f"{JIRA}/rest/agile/1.0/issue/rank", status=204)
+    service_for(settings, payload).receive("create_feature")
+    rank = next(c for c in mocked_http.calls if "/rest/agile/" in c.request.url)
+    assert request_json(rank) == {"issues": ["PAY-17"], "rankAfterIssue": "PAY-3"}
+    assert rank.request.headers["Authorization"] == BASIC
+
+
+def test_a_mapped_number_that_is_not_one_names_both_fields(settings, mocked_http):
+    settings.update(
+        dont_send_releases="1",
+        field_mapping=[{"aha_field": "revenue", "jira_field": "customfield_10061"}],
+    )
+    payload = feature_payload(requirements=False)
+    payload["feature"]["custom_fields"] = [{"key": "revenue", "value": "a lot"}]
+    payload["feature"]["assigned_to_user"] = payload["feature"]["created_by_user"] = None
+    with pytest.raises(ConfigurationError, match="revenue.*Revenue impact"):
+        service_for(settings, payload).receive("create_feature")
+    assert len(mocked_http.calls) == 0
+
+
+def test_cut_wiki_markup_leaves_no_block_open():
+    from services.jira.text import cut_wiki
+
+    text = "intro\n\n{code}\n" + "x = 1\n" * 100 + "{code}"
+    cut = cut_wiki(text, 200, "https://acme.aha.io/features/ACME-12")
+    assert len(cut) <= 200
+    assert "{code}" not in cut
+    assert cut.startswith("intro") and cut.endswith("https://acme.aha.io/features/ACME-12)")
