@@ -12,8 +12,6 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import requests
-
 from services.core import ConfigurationError, password, string
 from services.core.jwt import encode_hs256, query_string_hash
 from services.jira import schema
@@ -22,12 +20,15 @@ from services.jira.service import Jira
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import requests
+
 DEFAULT_APP_KEY = "io.aha.connect"
 TOKEN_LIFETIME = 180
 
 
-class ConnectJwt(requests.auth.AuthBase):
-    """Signs each request, on each hop, for its own method, path and query."""
+class ConnectJwt:
+    """Signs each request, on each hop, for its own method, path and query (requests calls
+    an ``auth`` object with the prepared request)."""
 
     def __init__(self, app_key: str, secret: str, base_path: str, clock: Callable[[], float]):
         self.app_key, self.secret, self.base_path, self.clock = app_key, secret, base_path, clock
