@@ -167,10 +167,18 @@ def _answers(server: LiveServer) -> bool:
         return False
 
 
+def _holds(condition: Callable[[], bool]) -> bool:
+    """The condition's answer; a connection reset while workers restart means not yet."""
+    try:
+        return condition()
+    except ConnectionError:
+        return False
+
+
 def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> float:
     """Poll ``condition`` until it holds; the seconds it took. Raises after ``seconds``."""
     started = time.monotonic()
-    while not condition():
+    while not _holds(condition):
         if time.monotonic() - started > seconds:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)

@@ -1,0 +1,35 @@
+"""Aha! comments as comments on the linked Jira issue."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from services.jira.text import TEXT_LIMIT, cut_wiki
+from services.jira.wiki import html_to_wiki
+
+if TYPE_CHECKING:
+    from services.jira.service import Jira
+
+
+def comment_body(comment: Any) -> str:
+    """Who wrote it and where, a blank line, then the comment as wiki markup."""
+    user = (comment.get("user") or {}).get("name") or "someone"
+    url = comment.get("url") or ""
+    header = (
+        f"Comment added by {user} in [Aha!|{url}]" if url else f"Comment added by {user} in Aha!"
+    )
+    return f"{header}\n\n" + cut_wiki(
+        html_to_wiki(comment.get("body") or ""), TEXT_LIMIT - len(header) - 2, url
+    )
+
+
+def send_comment(service: Jira, comment: Any, commentable: Any) -> None:
+    """Posted to the issue the commented record is linked to; nothing when it is not linked."""
+    issue_id = service.link(commentable or {}, "id")
+    if not issue_id:
+        service.logger.info("The commented record is not linked to a Jira issue; comment not sent")
+        return
+    path = f"/issue/{quote(str(issue_id), safe='')}/comment"
+    service.tracker_json("POST", path, json={"body": comment_body(comment)})
+    service.logger.info(f"Added a comment to Jira issue {issue_id}")
