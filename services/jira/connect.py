@@ -26,6 +26,11 @@ DEFAULT_APP_KEY = "io.aha.connect"
 TOKEN_LIFETIME = 180
 
 
+def connect_caption(workspace_type: str) -> str:
+    records = "activities" if workspace_type == "marketing_workspace" else "features"
+    return f"Send {records} to Jira Cloud through an Atlassian Connect app"
+
+
 class ConnectJwt:
     """Signs each request, on each hop, for its own method, path and query (requests calls
     an ``auth`` object with the prepared request)."""
@@ -63,10 +68,7 @@ class JiraConnect(Jira):
     )
     white_listed = (*(name for name in Jira.white_listed if name != "username"), "app_key")
 
-    @staticmethod
-    def caption(workspace_type: str) -> str:
-        records = "activities" if workspace_type == "marketing_workspace" else "features"
-        return f"Send {records} to Jira Cloud through an Atlassian Connect app"
+    caption = connect_caption
 
     def tracker_request_options(self) -> dict[str, Any]:
         secret = self.data.get("shared_secret")

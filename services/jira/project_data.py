@@ -131,7 +131,9 @@ class ProjectData:
                     self.service.check_tracker_response(response, "GET", path)
                 return None
             page = response.json() if response.content.strip() else {}
-            values = next((page[key] for key in keys if isinstance(page.get(key), list)), [])
+            values: list[Any] = next(
+                (page[key] for key in keys if isinstance(page.get(key), list)), []
+            )
             items.extend(values)
             size = page.get("maxResults") or len(values)
             total = page.get("total")
@@ -192,7 +194,7 @@ class ProjectData:
             )
             or {}
         )
-        project = next(
+        project: dict[str, Any] = next(
             (
                 p
                 for p in answer.get("projects") or []

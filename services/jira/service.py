@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from services.core import ConfigurationError, password, string, switched_on
@@ -17,6 +17,8 @@ from services.jira.webhook import JiraWebhook
 
 if TYPE_CHECKING:
     import requests
+
+    from services.jira.issues import IssueSync
 
 API_PATH = "/rest/api/2"
 # What a call needs, by method, when Jira answers 403 without a lockout.
@@ -45,7 +47,7 @@ class Jira(TrackerService):
         ),
         *schema.project_fields(),
     )
-    white_listed = (
+    white_listed: ClassVar[tuple[str, ...]] = (
         "server_url",
         "username",
         "project",
@@ -172,7 +174,7 @@ class Jira(TrackerService):
 
     # --- parts -----------------------------------------------------------------------------
 
-    def issues(self):  # type: ignore[no-untyped-def]
+    def issues(self) -> IssueSync:
         from services.jira.issues import IssueSync
 
         self.require_connection()

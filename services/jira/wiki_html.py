@@ -197,7 +197,7 @@ class Walk:
         return "\n" + "\n".join([first, *rest]) + "\n"
 
     def tag_a(self, node: Tag, ctx: Context) -> str:
-        href = (node.get("href") or "").strip()
+        href = text_of(node, "href").strip()
         content = self.children(node, replace(ctx, one_line=True))
         if not href:
             name = safe_name(node.get("name"))
@@ -209,15 +209,15 @@ class Walk:
         return f"[{content}|{target}]"
 
     def tag_img(self, node: Tag, ctx: Context) -> str:
-        src = (node.get("src") or "").strip()
+        src = text_of(node, "src").strip()
         if src.startswith("data:"):  # Jira shows none, and it would fill the field
-            return rules.escape(plain(node.get("alt") or ""))
+            return rules.escape(plain(text_of(node, "alt")))
         if not src:
             return ""
         emoticon = _EMOTICON.search(src)
         if emoticon and emoticon.group(1) in EMOTICONS:
             return EMOTICONS[emoticon.group(1)]
-        values = ((key, plain(node.get(key) or "").strip()) for key in _IMAGE_ATTRIBUTES)
+        values = ((key, plain(text_of(node, key)).strip()) for key in _IMAGE_ATTRIBUTES)
         attributes = ", ".join(
             f"{key}={re.sub(r'[,|!]', '', value)}" for key, value in values if value
         )
@@ -227,11 +227,11 @@ class Walk:
     def tag_span(self, node: Tag, ctx: Context) -> str:
         if "checklist-item__indicator" in (node.get("class") or ()):
             return ""
-        colour = _STYLE_COLOUR.search(node.get("style") or "")
+        colour = _STYLE_COLOUR.search(text_of(node, "style"))
         return self.coloured(node, ctx, colour.group(1) if colour else None)
 
     def tag_font(self, node: Tag, ctx: Context) -> str:
-        return self.coloured(node, ctx, node.get("color"))
+        return self.coloured(node, ctx, text_of(node, "color") or None)
 
     def coloured(self, node: Tag, ctx: Context, value: str | None) -> str:
         colour = None if ctx.coloured else rules.jira_colour(value)
@@ -257,6 +257,14 @@ class Walk:
         # An empty cell would read as part of a header's "||"; HTML's own caps on spans.
         colspan, rowspan = span(node, "colspan", 1000), span(node, "rowspan", 65534)
         return Cell(node.name == "th", content or " ", colspan, rowspan)
+
+
+def text_of(node: Tag, name: str) -> str:
+    """An attribute's value as text; a multi-valued one (``class``) joined by spaces."""
+    value = node.get(name)
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else " ".join(value)
 
 
 def plain(text: str) -> str:

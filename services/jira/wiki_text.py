@@ -121,7 +121,7 @@ def wrap_paragraphs(content: str, opening: str, closing: str) -> str:
             pieces.append(piece)
             continue
         start = piece.index(core)
-        pieces.append(f"{piece[:start]}{opening}{core}{closing}{piece[start + len(core):]}")
+        pieces.append(f"{piece[:start]}{opening}{core}{closing}{piece[start + len(core) :]}")
     return "\n\n".join(pieces)
 
 

@@ -454,9 +454,7 @@ def test_jira_emoticons_become_their_codes(extension):
 def test_emoticons_with_another_extension_stay_images():
     check(
         emoticon_html("oft"),
-        " ".join(
-            f"!https://example.net/images/icons/emoticons/{name}.oft!" for name in EMOTICONS
-        ),
+        " ".join(f"!https://example.net/images/icons/emoticons/{name}.oft!" for name in EMOTICONS),
     )
 
 
