@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from proxy import settings
@@ -15,11 +16,17 @@ from services.core.registry import Registry, default_registry
 _log = logging.getLogger("services.proxy")
 
 
+class _OrderedJSON(DefaultJSONProvider):
+    """Answers keep their keys in the order the service wrote them."""
+
+    sort_keys = False
+
+
 def create_app(registry: Registry | None = None) -> Flask:
     """Build the proxy; ``registry`` defaults to every service this process can load."""
     configure_logging()
     app = Flask(__name__)
-    app.json.sort_keys = False
+    app.json = _OrderedJSON(app)
     # gunicorn's worker refuses a larger body before reading it; this covers other servers.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body()
     registry = default_registry() if registry is None else registry
@@ -34,11 +41,12 @@ def create_app(registry: Registry | None = None) -> Flask:
     app.register_blueprint(blueprint)
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
-        return jsonify(error=error.description or error.name), error.code
+    def http_error(error: HTTPException) -> tuple[Response, int]:
+        # Flask hands over only exceptions that carry a status code.
+        return jsonify(error=error.description or error.name), error.code or 500
 
     @app.errorhandler(Exception)
-    def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
+    def unexpected_error(error: Exception) -> tuple[Response, int]:
         _log.exception("Unexpected error in the proxy")
         return jsonify(error=f"Internal error: {type(error).__name__}"), 500
 

@@ -38,7 +38,7 @@ def request_framing(
             len(data) > max_line + 2 and data.find(b"\r\n", 0, max_line + 2) < 0
         )
         return Framing.READY if too_long else Framing.INCOMPLETE
-    head = bytes(data[:end + 2])
+    head = bytes(data[: end + 2])
     body_start = end + len(_HEAD_END)
     encodings = _TRANSFER_ENCODING.findall(head)
     if encodings:
@@ -59,7 +59,7 @@ def request_framing(
 def expects_continue(data: bytes | bytearray) -> bool:
     """Whether the request's head (complete in ``data``) asks for ``100 Continue``."""
     end = data.find(_HEAD_END)
-    return end >= 0 and _EXPECT_CONTINUE.search(bytes(data[:end + 2])) is not None
+    return end >= 0 and _EXPECT_CONTINUE.search(bytes(data[: end + 2])) is not None
 
 
 def _chunked(data: bytes | bytearray, position: int, max_body: int) -> Framing:

@@ -5,6 +5,7 @@ starts workers on freshly imported service code.
 """
 
 import os
+from typing import Any
 
 from proxy import reloader, settings
 
@@ -46,7 +47,7 @@ settings.max_body()
 settings.request_timeout()
 
 
-def when_ready(server):
+def when_ready(server: Any) -> None:
     """Once the arbiter is up: watch the sources, unless reloading is off."""
     if settings.reload_enabled():
         reloader.watch(server)

@@ -97,8 +97,8 @@ class ProxyWorker(ThreadWorker):
         self.max_body = settings.max_body()
         self.request_timeout = settings.request_timeout()
         self.max_line = self.cfg.limit_request_line or 8190
-        self.max_head = (
-            self.max_line + self.cfg.limit_request_fields * (self.cfg.limit_request_field_size + 2)
+        self.max_head = self.max_line + self.cfg.limit_request_fields * (
+            self.cfg.limit_request_field_size + 2
         )
         self.waiting: set[ProxyConn] = set()
         self._next_expiry = 0.0
@@ -228,8 +228,9 @@ class ProxyWorker(ThreadWorker):
             return
         self.stop_waiting(conn)
         if framing is Framing.TOO_LARGE:
-            self.log.warning("Refused a request from %s: body over %d bytes",
-                             _address(conn), self.max_body)
+            self.log.warning(
+                "Refused a request from %s: body over %d bytes", _address(conn), self.max_body
+            )
             self.answer_and_close(
                 conn, 413, f"The request body is larger than {self.max_body} bytes"
             )
@@ -246,15 +247,18 @@ class ProxyWorker(ThreadWorker):
         for conn in [c for c in self.waiting if c.deadline <= now]:
             if conn.pending and not conn.lingering:
                 self.stop_waiting(conn)
-                self.log.warning("Dropped a request from %s: not received within %g s",
-                                 _address(conn), self.request_timeout)
+                self.log.warning(
+                    "Dropped a request from %s: not received within %g s",
+                    _address(conn),
+                    self.request_timeout,
+                )
                 self.answer_and_close(
                     conn, 408, f"The request did not arrive within {self.request_timeout:g} s"
                 )
             else:
                 self.close_now(conn)
 
-    def finish_request(self, conn: ProxyConn, future: Future) -> None:  # type: ignore[override]
+    def finish_request(self, conn: ProxyConn, future: Future) -> None:
         """Back on the main loop once a thread is done with the connection."""
         try:
             keep = not future.cancelled() and future.exception() is None and future.result()
@@ -306,7 +310,7 @@ class ProxyWorker(ThreadWorker):
 
     # -- in a thread -----------------------------------------------------------------
 
-    def handle(self, conn: ProxyConn) -> bool:  # type: ignore[override]
+    def handle(self, conn: ProxyConn) -> bool:
         """Parse the request read by the main loop and run the app; whether to keep alive."""
         request = None
         try:

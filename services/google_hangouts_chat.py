@@ -94,5 +94,5 @@ def _html_formatter() -> Any:
     from bs4.formatter import EntitySubstitution, HTMLFormatter
 
     return HTMLFormatter(
-        entity_substitution=EntitySubstitution.substitute_xml, void_element_close_prefix=None
+        entity_substitution=EntitySubstitution.substitute_xml, void_element_close_prefix=""
     )

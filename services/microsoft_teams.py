@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from services.core import RemoteError, audit_filter, install_button, select, string
 from services.core.chat import INSTALLED_TEXT, ChatService
+from services.core.markup import code_safe_markdown
 
 if TYPE_CHECKING:
     import requests
@@ -224,9 +225,9 @@ def teams_markdown(value: Any) -> str:
 
 @cache
 def _markdown_converter() -> Any:
-    from markdownify import ATX, MarkdownConverter
+    from markdownify import ATX
 
-    return MarkdownConverter(
+    return code_safe_markdown()(
         heading_style=ATX,
         bullets="*",
         escape_underscores=False,

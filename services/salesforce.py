@@ -78,6 +78,24 @@ def allowed_local_base(host: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}" if exempt else None
 
 
+# Where Salesforce's own answers may send the token: its API and identity hosts.
+SALESFORCE_DOMAINS = ("salesforce.com", "force.com", "salesforce.mil")
+
+
+def salesforce_url(url: str, what: str) -> str:
+    """A URL that Salesforce's answer named, when it is on a Salesforce host (or on a
+    host ``AHA_SERVICES_ALLOWED_HOSTS`` names, a local fake); the token never goes to
+    any other address an answer may name, and over https only, as every credential."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().rstrip(".")
+    on_salesforce = any(
+        host == domain or host.endswith(f".{domain}") for domain in SALESFORCE_DOMAINS
+    )
+    if on_salesforce or allowed_local_base(f"{parts.scheme}://{parts.netloc}"):
+        return url
+    raise RemoteError(f"Salesforce's answer names an {what} outside Salesforce: {url}")
+
+
 def json_object(response: requests.Response) -> dict[str, Any]:
     """The JSON object Salesforce answered, or a RemoteError."""
     try:
@@ -243,7 +261,7 @@ class Salesforce(Service):
         if not token or not instance_url:
             raise RemoteError("Salesforce's token answer has no access token or instance URL")
         self.keep_secret(token)
-        return str(token), str(instance_url).rstrip("/")
+        return str(token), salesforce_url(str(instance_url).rstrip("/"), "instance URL")
 
     def check_token(self, token: str, instance_url: str) -> None:
         """Read the API's resources, then the identity they point at, as the token's owner."""
@@ -253,7 +271,7 @@ class Salesforce(Service):
         identity = json_object(resources).get("identity")
         if not identity:
             raise RemoteError("Salesforce's API answer names no identity URL")
-        self.salesforce_request("GET", str(identity), token)
+        self.salesforce_request("GET", salesforce_url(str(identity), "identity URL"), token)
 
     def salesforce_request(
         self, method: str, url: str, token: str, **kwargs: Any

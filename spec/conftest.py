@@ -48,9 +48,7 @@ def json_fixture(name: str) -> Any:
 
 # Variables the project reads by name: the proxy's and the host's settings, the command
 # line's accounts, gunicorn's sizing.
-PROJECT_VARIABLES = frozenset(
-    {"PORT", "HOST", "WEB_CONCURRENCY", "PROXY_THREADS", "CONSOLE_PORT"}
-)
+PROJECT_VARIABLES = frozenset({"PORT", "HOST", "WEB_CONCURRENCY", "PROXY_THREADS", "CONSOLE_PORT"})
 # Prefixes of the others: AHA_API_URL, AHA_SERVICES_*, HALO_BASE_URI, ...
 PROJECT_PREFIXES = ("AHA_", "HALO_")
 # Names whose values are redacted as secrets wherever they appear.

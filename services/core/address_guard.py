@@ -14,7 +14,7 @@ import re
 import socket
 from collections.abc import Callable
 from functools import lru_cache
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from services.core.errors import ConfigurationError, InvalidUrlError
 
@@ -28,7 +28,7 @@ _LEGACY_IPV4 = re.compile(r"(?i)^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,
 
 def system_resolve(host: str, port: int | None) -> list[IPAddress]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
 # Replaced in specs by a fake, so that no test reaches DNS.
@@ -101,6 +101,7 @@ _IPV6_BLOCKS: tuple[tuple[str, str | None], ...] = (
     ("::/128", "unspecified"),
     ("::1/128", "loopback"),
     ("::ffff:0:0/96", "IPv4-mapped"),
+    ("64:ff9b::/96", None),  # NAT64, judged by the IPv4 address it embeds
     ("64:ff9b:1::/48", "local-use IPv4/IPv6 translation"),
     ("100::/64", "discard-only"),
     ("100:0:0:1::/64", "dummy prefix"),
@@ -108,6 +109,7 @@ _IPV6_BLOCKS: tuple[tuple[str, str | None], ...] = (
     ("2001::/32", "Teredo"),
     ("2001:1::1/128", None),  # Port Control Protocol anycast
     ("2001:1::2/128", None),  # TURN anycast
+    ("2001:1::3/128", None),  # DNS-SD service registration protocol anycast
     ("2001:2::/48", "benchmarking"),
     ("2001:3::/32", None),  # AMT
     ("2001:4:112::/48", None),  # AS112-v6
@@ -115,6 +117,7 @@ _IPV6_BLOCKS: tuple[tuple[str, str | None], ...] = (
     ("2001:20::/28", None),  # ORCHIDv2
     ("2001:30::/28", None),  # drone remote ID entity tags
     ("2001:db8::/32", "documentation"),
+    ("2002::/16", None),  # 6to4, judged by the IPv4 address it embeds
     ("3fff::/20", "documentation"),
     ("5f00::/16", "segment routing SIDs"),
     ("fc00::/7", "unique local"),
@@ -140,14 +143,27 @@ _BLOCKS = {4: _ranges(_IPV4_BLOCKS), 6: _ranges(_IPV6_BLOCKS)}
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
-def special_purpose_block(address: IPAddress) -> str | None:
-    """The special-purpose block (name and range) that keeps ``address`` from being
-    globally reachable, or None."""
+def _registry_entry(address: IPAddress) -> tuple[bool, str | None]:
+    """Whether a registry entry covers ``address``, and the block that keeps it from being
+    globally reachable (None for an entry that is globally reachable)."""
     value = int(address)
     for first, last, name in _BLOCKS[address.version]:
         if first <= value <= last:
-            return name
-    return None
+            return True, name
+    return False, None
+
+
+def special_purpose_block(address: IPAddress) -> str | None:
+    """The special-purpose block (name and range) that keeps ``address`` from being
+    globally reachable, or None."""
+    return _registry_entry(address)[1]
+
+
+def _own_reason(address: IPAddress) -> str | None:
+    """Why an address is refused for itself: the registry decides where it has an entry,
+    ``ipaddress``'s flags elsewhere (its tables call NAT64 and some anycast reserved)."""
+    listed, block = _registry_entry(address)
+    return block if listed else _python_flag(address)
 
 
 def _python_flag(ip: IPAddress) -> str | None:
@@ -177,11 +193,11 @@ def _embedded_ipv4(address: IPAddress) -> list[tuple[str, IPAddress]]:
 def refusal_reason(address: IPAddress) -> str | None:
     """Why the guard refuses ``address`` (for its own block or the IPv4 address it
     embeds), or None for a public address."""
-    reason = special_purpose_block(address) or _python_flag(address)
+    reason = _own_reason(address)
     if reason:
         return reason
     for kind, ip in _embedded_ipv4(address):
-        inner = special_purpose_block(ip) or _python_flag(ip)
+        inner = _own_reason(ip)
         if inner:
             return f"{kind} form of {ip}: {inner}"
     return None
@@ -262,7 +278,7 @@ def guard_url(url: str) -> str:
     return url
 
 
-def split_url(url: str):
+def split_url(url: str) -> SplitResult:
     """Parse an http(s) URL, refusing anything else with InvalidUrlError."""
     try:
         parts = urlsplit(str(url or "").strip())

@@ -10,6 +10,7 @@ that the event's time limit can only shorten.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -36,12 +37,13 @@ READ_TIMEOUT = 310.0
 DOWNLOAD_LIMIT = 25 * 1024 * 1024
 MAX_PAGES = 100
 _LOGGED_BODY_LIMIT = 2000
+_NOT_JSON_SHOWN = 200
 
 
-class _PinnedConnectionMixin:
+class _PinnedConnectionMixin(HTTPConnection):
     """Checks the address at connect time and connects to exactly that address."""
 
-    def _new_conn(self):  # type: ignore[no-untyped-def]
+    def _new_conn(self) -> socket.socket:
         addresses = address_guard.guard_host(self.host, self.port)
         if not addresses:
             return super()._new_conn()
@@ -79,16 +81,23 @@ class GuardedAdapter(HTTPAdapter):
             "https": _GuardedHTTPSPool,
         }
 
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any):  # type: ignore[override]
+    def send(
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> requests.Response:
         url = request.url or ""
         parts = address_guard.split_url(url)
         proxy = select_proxy(url, kwargs.get("proxies") or {})
         addresses = address_guard.guard_host(
             parts.hostname or "", parts.port, behind_proxy=bool(proxy)
         )
-        if parts.scheme == "http" and "Authorization" in request.headers:
+        if parts.scheme == "http" and carries_credential_header(request.headers):
             refuse_plain_http_credentials(parts.hostname or "", addresses)
         return super().send(request, *args, **kwargs)
+
+
+def carries_credential_header(headers: Mapping[str, Any]) -> bool:
+    """Authorization, or any header named like a credential (PRIVATE-TOKEN, X-Api-Key, ...)."""
+    return any(value and redirects.is_credential_header(name) for name, value in headers.items())
 
 
 def refuse_plain_http_credentials(
@@ -213,8 +222,10 @@ class HttpClient:
             addresses = address_guard.guard_host(parts.hostname or "", parts.port)
         except InvalidUrlError as error:
             raise InvalidUrlError(redact(f"{hop.moved}, which is refused: {error}")) from None
-        # Credential headers are dropped on the way to another origin; a body cannot be.
-        if sends_credentials and (hop.same_origin or redirects.has_body(options)):
+        # Credential headers are dropped on the way to another origin; a body cannot be,
+        # nor a secret the new URL itself carries (an API key in its query).
+        carried = redirects.has_body(options) or redact(hop.url) != hop.url
+        if sends_credentials and (hop.same_origin or carried):
             if parts.scheme == "http":
                 refuse_plain_http_credentials(parts.hostname or "", addresses, moved)
             if not hop.same_origin:
@@ -250,6 +261,13 @@ class HttpClient:
                 )
             except requests.exceptions.RequestException as error:
                 raise self._transport_error(error, host) from error
+            except UnicodeEncodeError as error:  # http.client sends headers in Latin-1
+                raise ConfigurationError(
+                    f"A header for {host} holds characters HTTP headers cannot carry "
+                    f"({error.reason}); check the settings for a key or token pasted with "
+                    "other text",
+                    error,
+                ) from None
             self._log_response(response, time.monotonic() - started, options.get("stream", False))
             wait = policy.wait_for(response.status_code, response.headers)
             if wait is None:
@@ -292,6 +310,11 @@ class HttpClient:
             return RemoteError(redact(f"Timed out waiting for {host}: {error}"), error)
         if isinstance(error, requests.exceptions.InvalidURL):
             return InvalidUrlError(redact(f"URL is empty or invalid: {error}"), error)
+        if isinstance(error, requests.exceptions.InvalidHeader):
+            # A header value from the settings: a key pasted with a line break or blanks.
+            return ConfigurationError(
+                redact(f"A header for {host} is not valid; check the settings: {error}"), error
+            )
         return RemoteError(redact(f"Request to {host} failed: {error}"), error)
 
     def _log_response(self, response: requests.Response, elapsed: float, streamed: bool) -> None:
@@ -329,12 +352,22 @@ class HttpClient:
         first_params = kwargs.get("params")
         items: list[Any] = []
         next_url: str | None = url
-        for _ in range(max_pages):
+        read: set[str] = set()
+        for pages_read in range(max_pages):
             if not next_url:
                 return items
+            if next_url in read:
+                # A server whose links go round in circles would repeat the same items.
+                self.logger.warn(
+                    f"The next page of {url} is {next_url}, a page already read; "
+                    f"stopped after {pages_read} pages"
+                )
+                return items
+            read.add(next_url)
             response = self.get(next_url, **kwargs)
+            read.add(response.url)
             check(response)
-            page = response.json()
+            page = json_body(response, self.remote_name or "The server")
             if not isinstance(page, list):
                 raise RemoteError(f"Expected a list from {response.request.method} {next_url}")
             items.extend(page)
@@ -377,6 +410,19 @@ class HttpClient:
 
     def delete(self, url: str, **kwargs: Any) -> requests.Response:
         return self.request("DELETE", url, **kwargs)
+
+
+def json_body(response: requests.Response, remote: str = "The server") -> Any:
+    """A response's JSON; a body that is not JSON (a proxy's login page, an HTML error)
+    is the third party's failure, a RemoteError naming the request and the body's start."""
+    try:
+        return response.json()
+    except ValueError:
+        start = " ".join(response.text[:_NOT_JSON_SHOWN].split())
+        raise RemoteError(
+            f"{remote} answered {response.request.method} {response.url} "
+            f"(HTTP {response.status_code}) with a body that is not JSON: {start!r}"
+        ) from None
 
 
 def json_or_text(response: requests.Response) -> Any:

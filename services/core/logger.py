@@ -107,9 +107,9 @@ def level_from_environment(default: int = logging.DEBUG) -> int:
         return default
     if text.isdigit():
         return int(text)
-    level = logging.getLevelName({"WARN": "WARNING", "FATAL": "CRITICAL"}.get(
-        text.upper(), text.upper()
-    ))
+    level = logging.getLevelName(
+        {"WARN": "WARNING", "FATAL": "CRITICAL"}.get(text.upper(), text.upper())
+    )
     if isinstance(level, int):
         return level
     logging.getLogger("services").warning(

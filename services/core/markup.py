@@ -10,7 +10,15 @@ import html as html_lib
 import re
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bs4 import Tag
+    from markdownify import MarkdownConverter
+    from mistune import Markdown as MarkdownRenderer
+
+    # A markdownify ``convert_<tag>`` method, as a value shared by several tags.
+    _Convert = Callable[[Any, Tag, str, set[str]], str]
 
 DISPLAY_NAME_LIMIT = 200
 
@@ -39,92 +47,110 @@ def slack_entities(text: str) -> str:
 
 
 @cache
+def code_safe_markdown() -> type[MarkdownConverter]:
+    """markdownify's converter, escaping nothing inside a code span that the text types
+    with backticks: every Markdown a service writes is built on it."""
+    from markdownify import MarkdownConverter
+
+    class CodeSafeMarkdown(MarkdownConverter):
+        def escape(self, text: str | None, parent_tags: set[str]) -> str:
+            escape = super().escape  # type: ignore[misc]  # markdownify's stub omits escape
+            return escape_outside_code(text or "", lambda part: escape(part, parent_tags))
+
+    return CodeSafeMarkdown
+
+
+@cache
 def _converters() -> dict[str, Any]:
     from markdownify import ATX, MarkdownConverter
 
-    class Markdown(MarkdownConverter):
+    # A base class made on first use (markdownify is imported lazily), which mypy
+    # cannot follow.
+    class Markdown(code_safe_markdown()):  # type: ignore[misc]
         """Markdown; GitHub flavour adds ``~~strikethrough~~``."""
 
-        def escape(self, text, parent_tags):  # type: ignore[no-untyped-def]
-            escape = super().escape
-            return escape_outside_code(text or "", lambda part: escape(part, parent_tags))
+        def __init__(self, github: bool, **options: Any) -> None:
+            super().__init__(**options)
+            self.github = github
 
-        def convert_del(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_del(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             if not text.strip():
                 return text
-            return f"~~{text}~~" if self.options["github"] else text
+            return f"~~{text}~~" if self.github else text
 
         convert_s = convert_del
         convert_strike = convert_del
 
+    def _wrap(mark: str) -> _Convert:
+        def convert(self: Any, el: Tag, text: str, parent_tags: set[str]) -> str:
+            stripped = text.strip()
+            return f"{mark}{stripped}{mark}" if stripped else text
+
+        return convert
+
+    def _keep_text(self: Any, el: Tag, text: str, parent_tags: set[str]) -> str:
+        return text
+
+    _bare: _Convert = _keep_text
+
     class Plain(MarkdownConverter):
         """Formatted plain text: structure kept, markup dropped, links as ``text (url)``."""
 
-        def escape(self, text, parent_tags):  # type: ignore[no-untyped-def]
+        def escape(self, text: str | None, parent_tags: set[str]) -> str:
             return text or ""
 
-        def convert_a(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_a(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             href = el.get("href")
             if not href or href == text:
                 return text
-            return f"{text} ({href})" if text else href
-
-        def _bare(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
-            return text
+            return f"{text} ({href})" if text else str(href)
 
         convert_b = convert_strong = convert_i = convert_em = convert_code = _bare
         convert_del = convert_s = convert_strike = convert_sub = convert_sup = _bare
 
-        def convert_hN(self, n, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_hN(self, n: int, el: Tag, text: str, parent_tags: set[str]) -> str:
             return f"\n\n{text.strip()}\n\n" if text.strip() else ""
 
-        def convert_img(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
-            return el.attrs.get("alt", "") or ""
+        def convert_img(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+            return str(el.get("alt") or "")
 
-        def convert_pre(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_pre(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             return f"\n\n{text}\n\n" if text else ""
 
-        def convert_br(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_br(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             return "\n"
 
     class Slack(Plain):
         """Slack's mrkdwn: links as ``<url|text>``, emphasis kept, ``& < >`` as entities
         (in code too: they are Slack's control characters, not Markdown escapes)."""
 
-        def escape(self, text, parent_tags):  # type: ignore[no-untyped-def]
+        def escape(self, text: str | None, parent_tags: set[str]) -> str:
             return slack_entities(text or "")
 
-        def convert_a(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_a(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             href = el.get("href")
             if not href:
                 return text
             return f"<{href}|{text}>" if text.strip() else f"<{href}>"
 
-        def _wrap(mark: str):  # type: ignore[no-untyped-def]
-            def convert(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
-                stripped = text.strip()
-                return f"{mark}{stripped}{mark}" if stripped else text
-
-            return convert
-
         convert_b = convert_strong = _wrap("*")
         convert_i = convert_em = _wrap("_")
         convert_del = convert_s = convert_strike = _wrap("~")
 
-        def convert_code(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_code(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             if "pre" in parent_tags:
                 return slack_entities(text)
             stripped = text.strip()
             return f"`{slack_entities(stripped)}`" if stripped else text
 
-        def convert_pre(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_pre(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             if not text:
                 return ""
             if el.find("code") is None:
                 text = slack_entities(text)
             return f"\n\n```\n{text.strip(chr(10))}\n```\n\n"
 
-    common = {"heading_style": ATX, "bullets": "*", "strip_document": "strip"}
+    common: dict[str, Any] = {"heading_style": ATX, "bullets": "*", "strip_document": "strip"}
     return {
         "markdown": lambda github: Markdown(github=github, escape_underscores=False, **common),
         "plain": Plain(**common),
@@ -161,7 +187,7 @@ def html_to_slack(html: str | None) -> str:
 
 
 @cache
-def _markdown_renderer():  # type: ignore[no-untyped-def]
+def _markdown_renderer() -> MarkdownRenderer:
     import mistune
 
     return mistune.create_markdown(
@@ -180,7 +206,8 @@ def markdown_to_html(markdown: str | None) -> str:
     if not markdown:
         return ""
     source = re.sub(r"[ \t]+$", "", str(markdown), flags=re.MULTILINE)
-    rendered = _markdown_renderer()(source)
+    # The HTML renderer gives text (other renderers give a token list).
+    rendered = str(_markdown_renderer()(source))
     # Newlines between tags would turn into blank lines in Aha!'s editor; code keeps its own.
     pieces = _PRE_BLOCK.split(rendered)
     return "".join(p if p.startswith("<pre") else re.sub(r"\n\s*", "", p) for p in pieces)

@@ -3,6 +3,12 @@
 A missing key is also empty as text, as a missing Hashie::Mash key (nil) is in Ruby:
 ``f"{data.server_url}/api"`` gives ``"/api"``, never ``"{}/api"``.
 
+A read-only mash holds its lists as ``FrozenList``: a tuple, so nothing can append to
+it or assign an item, that compares equal to the list it was built from
+(``data.labels == ["a"]``), as the mash compares equal to its dict. Read-only values
+hash like tuples of the same items, so equal ones hash alike; a mutable mash does not
+hash at all.
+
 python-box is imported on first use: the proxy answers ``/configuration`` and
 ignored events without building a single mash.
 """
@@ -12,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, SupportsIndex, overload
 
 if TYPE_CHECKING:
     from box import Box as Mash
@@ -25,6 +31,7 @@ def __getattr__(name: str) -> Any:
 
         return Box
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 @cache
 def _missing_class() -> type:
@@ -57,7 +64,7 @@ def _missing(box_instance: Any) -> Any:
     return _missing_class()(frozen_box=box_instance._box_config["frozen_box"], **_OPTIONS)
 
 
-_OPTIONS = {
+_OPTIONS: dict[str, Any] = {
     "default_box": True,
     "default_box_attr": _missing,
     # Reading a missing key must not add it: meta_data goes back to Aha! whole.
@@ -65,6 +72,47 @@ _OPTIONS = {
     # An explicit null stays null, so JSON round trips unchanged.
     "default_box_none_transform": False,
 }
+
+
+class FrozenList(tuple[Any, ...]):
+    """A read-only list: equal to a list (or a tuple) with equal items, sliced into
+    another FrozenList, and shown as a list."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, list):
+            return list(self) == other
+        return super().__eq__(other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    # Equal to a tuple of the same items, so it hashes as one; a list does not hash.
+    __hash__ = tuple.__hash__
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> Any: ...
+    @overload
+    def __getitem__(self, index: slice) -> FrozenList: ...
+    def __getitem__(self, index: SupportsIndex | slice) -> Any:
+        item = super().__getitem__(index)
+        return FrozenList(item) if isinstance(index, slice) else item
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
+def _freeze(value: Any) -> Any:
+    """Lists (at any depth) as FrozenLists, and the dicts inside them as read-only mashes;
+    python-box would store the lists as plain tuples."""
+    if isinstance(value, Mapping):
+        return {key: _freeze(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return FrozenList(
+            frozen_mash(item) if isinstance(item, Mapping) else _freeze(item) for item in value
+        )
+    return value
 
 
 def mash(value: Mapping[str, Any] | None = None) -> Mash:
@@ -78,14 +126,18 @@ def frozen_mash(value: Mapping[str, Any] | None = None) -> Mash:
     """A read-only mash (``data``): a service cannot change the user's configuration."""
     from box import Box
 
-    return Box(dict(value or {}), frozen_box=True, **_OPTIONS)
+    return Box(_freeze(value or {}), frozen_box=True, **_OPTIONS)
 
 
 def to_plain(value: Any) -> Any:
     """Plain dicts and lists, ready for JSON."""
     from box import Box, BoxList
 
+    if isinstance(value, FrozenList):
+        return [to_plain(item) for item in value]
     if isinstance(value, Box):
+        if value._box_config["frozen_box"]:
+            return {key: to_plain(item) for key, item in value.items()}
         return value.to_dict()
     if isinstance(value, BoxList):
         return value.to_list()

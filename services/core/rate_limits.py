@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import email.utils
 import math
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -27,6 +28,8 @@ BACKOFF = 1.0
 # The longest wait outside an event (the command line), which has no time limit.
 LONGEST_WAIT_WITHOUT_EVENT = 300.0
 _EPOCH_SECONDS_FROM = 1_000_000_000  # a reset below this is a number of seconds from now
+# Retry-After in seconds: whole ones as HTTP has it, or with a fraction as some servers send.
+_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
 def sleep(seconds: float) -> None:
@@ -63,10 +66,13 @@ def is_rate_limit(status: int, headers: Mapping[str, str]) -> bool:
 
 
 def parse_reset(value: str) -> float | None:
-    """Seconds until a reset given as epoch seconds, seconds from now, or an ISO 8601 time."""
+    """Seconds until a reset given as epoch seconds, seconds from now, or an ISO 8601 time;
+    None for anything else (``nan``, ``inf`` and numbers no clock reaches included)."""
     text = value.strip()
     try:
         number = float(text)
+        if not math.isfinite(number):
+            return None
     except ValueError:
         try:
             moment = datetime.fromisoformat(text)
@@ -86,7 +92,7 @@ class RateLimitRetry(Retry):
     def parse_retry_after(self, retry_after: str) -> float:
         """Seconds, or an HTTP date read against ``now()``."""
         text = retry_after.strip()
-        if text.isdigit():
+        if _SECONDS.fullmatch(text) and math.isfinite(float(text)):
             return float(text)
         moment = email.utils.parsedate_tz(text)
         if moment is None:
@@ -143,7 +149,10 @@ def check_wait(
     bound = LONGEST_WAIT_WITHOUT_EVENT if time_left is None else time_left
     if wait < bound:
         return
-    resets = datetime.fromtimestamp(now() + wait, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        resets = datetime.fromtimestamp(now() + wait, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):  # beyond what a date can say
+        resets = "a time no calendar reaches"
     within = (
         f"the {seconds_text(bound)} s this command waits at most"
         if time_left is None

@@ -34,9 +34,7 @@ _SENSITIVE_NAME = (
 # In a query string or a form body, including its first parameter.
 # ``sig`` signs Azure and Power Automate URLs (a Teams workflow webhook).
 # Also ``oauth_token="..."`` inside an ``Authorization: OAuth ...`` header.
-_SENSITIVE_PARAM = re.compile(
-    rf"(?i)((?:^|[?&;,\s])(?:sig|{_SENSITIVE_NAME})=\"?)[^&#\s\"',]*"
-)
+_SENSITIVE_PARAM = re.compile(rf"(?i)((?:^|[?&;,\s])(?:sig|{_SENSITIVE_NAME})=\"?)[^&#\s\"',]*")
 # A JSON member, escaped quotes inside the value included; a bare "key" is often a name.
 _SENSITIVE_JSON = re.compile(
     r'(?i)("[\w.-]*(?:token|secret|password|passwd|api_?key|credential)[\w.-]*"\s*:\s*")'
@@ -73,8 +71,8 @@ def _repr_forms(text: str | bytes) -> set[str]:
     prefix = 2 if isinstance(text, bytes) else 1
     alone = repr(text)[prefix:-1]
     # Followed by both quote characters, ``repr`` escapes every single quote.
-    tail = b"\"'" if isinstance(text, bytes) else "\"'"
-    both = repr(text + tail)[prefix:-4]  # type: ignore[operator]
+    with_quotes = text + b"\"'" if isinstance(text, bytes) else text + "\"'"
+    both = repr(with_quotes)[prefix:-4]
     return {alone, both}
 
 

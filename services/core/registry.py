@@ -11,6 +11,7 @@ import importlib
 import inspect
 import pkgutil
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
@@ -42,7 +43,7 @@ class Registry:
     def get(self, service_name: str) -> type[Service] | None:
         return self.services.get(str(service_name))
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[type[Service]]:
         return iter(sorted(self.services.values(), key=lambda s: s.service_name))
 
     def __len__(self) -> int:

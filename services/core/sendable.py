@@ -58,6 +58,8 @@ def _value(value: Any, path: str, problems: list[str], seen: tuple[int, ...], de
     inner = (*seen, id(value))
     if isinstance(value, Mapping):
         return _object(value, path, problems, inner, depth)
-    items = (_value(item, f"{path}[{index}]", problems, inner, depth + 1)
-             for index, item in enumerate(value))
+    items = (
+        _value(item, f"{path}[{index}]", problems, inner, depth + 1)
+        for index, item in enumerate(value)
+    )
     return [item for item in items if item is not _LEFT_OUT]

@@ -56,7 +56,8 @@ class Service:
     """
 
     title: ClassVar[str] = "Service"
-    service_name: ClassVar[str] = "service"
+    # A class attribute that one instance may override (the proxy names itself per event).
+    service_name: str = "service"
     caption: ClassVar[str | Callable[[str], str]] = ""
     category: ClassVar[str] = "Development"
     schema: ClassVar[tuple[Field, ...]] = ()
@@ -100,7 +101,7 @@ class Service:
         # Kept as given and turned into mashes on first use: an ignored event reads none.
         self._sources = {"data": data or {}, "payload": payload or {}, "meta_data": meta_data or {}}
         if service_name:
-            self.service_name = service_name  # type: ignore[misc]
+            self.service_name = service_name
         self.logger = logger or EventLogger(f"services.{type(self).service_name}")
         for secret in self.secret_values(self._sources["data"]):
             self.logger.redactor.add(secret)
@@ -292,6 +293,7 @@ class Service:
             self.logger.debug(f"Settings: {self.loggable_data()}")
         limit = self._time_limit(handler, timeout)
         self.deadline = time.monotonic() + limit
+
         def checked_handler() -> Any:
             self.check_address_settings()
             return handler()
@@ -312,6 +314,9 @@ class Service:
 def _transport_error(error: OSError) -> AhaServiceError:
     import requests
 
+    if isinstance(error, requests.exceptions.JSONDecodeError):
+        # requests' JSON errors are OSErrors too, but the third party, not a setting, failed.
+        return RemoteError(f"An answer that should be JSON is not: {error}", error)
     if isinstance(error, requests.exceptions.Timeout) and not isinstance(
         error, requests.exceptions.ConnectTimeout
     ):

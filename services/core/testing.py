@@ -118,7 +118,7 @@ def unhandled_events(service: type[Service]) -> list[str]:
     return [e for e in (*STANDARD_EVENTS, UNKNOWN_EVENT) if not service.responds_to_event(e)]
 
 
-def url_settings(service: type[Service], settings: Mapping[str, Any] = ()) -> list[str]:
+def url_settings(service: type[Service], settings: Iterable[str] = ()) -> list[str]:
     """Schema strings named like a URL, server or host, and such names among ``settings``.
 
     ``callback_url`` fields are left out: Aha! fills them with its own address, which
@@ -128,7 +128,7 @@ def url_settings(service: type[Service], settings: Mapping[str, Any] = ()) -> li
     return names + [name for name in settings if is_url_like(name) and name not in names]
 
 
-def secret_names(service: type[Service], data: Mapping[str, Any] = ()) -> list[str]:
+def secret_names(service: type[Service], data: Iterable[str] = ()) -> list[str]:
     """The settings never to be shown: password fields, ``secret_settings``, the Aha! token,
     and any setting in ``data`` named like a token, a secret or a password."""
     names = [f.name for f in service.schema if f.is_secret]
@@ -183,7 +183,9 @@ def plausible_value(entry: Field) -> Any:
     return None
 
 
-def plausible_settings(service: type[Service], overrides: Mapping[str, Any] = ()) -> dict[str, Any]:
+def plausible_settings(
+    service: type[Service], overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Every setting filled in as a user would, secrets as markers, ``overrides`` last."""
     data: dict[str, Any] = dict(AHA_KEYS, aha_api_token=marker("aha_api_token"))
     for entry in service.schema:
@@ -191,7 +193,7 @@ def plausible_settings(service: type[Service], overrides: Mapping[str, Any] = ()
         if value is not None:
             data[entry.name] = value
     data.update({name: marker(name) for name in service.secret_settings})
-    data.update(overrides)
+    data.update(overrides or {})
     return data
 
 
@@ -284,10 +286,13 @@ class EventRunner:
         return Outcome(answer, raised[0] if raised else None, calls, self.caplog.text)
 
 
-def _cases(generate: Callable[[StandardServiceTests, type[Service]], Iterable[str]]):
+def _cases(
+    generate: Callable[[StandardServiceTests, type[Service]], Iterable[str]],
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Run the marked check for each service, once per event that ``generate`` names."""
 
     def mark(check: Callable[..., None]) -> Callable[..., None]:
+        # A function attribute, read back when pytest generates the cases.
         check.standard_cases = generate  # type: ignore[attr-defined]
         return check
 

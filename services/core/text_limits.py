@@ -3,7 +3,9 @@ instead of being refused for ever.
 
 A service declares its limits as data (``field_limits``: field -> maximum length);
 the helpers here cut a title with an ellipsis, a body with a note saying where the
-whole text is, and the strings of a JSON message until its encoding fits.
+whole text is, and the strings of a JSON message until its encoding fits. A cut
+never leaves a tag, an entity or a Markdown link unfinished, nor a code block open:
+the note after it must show as text.
 
 Lengths are counted in UTF-16 code units: never fewer than characters, so a limit
 in characters holds too, and the unit that JavaScript-based services count in.
@@ -12,6 +14,7 @@ in characters holds too, and the unit that JavaScript-based services count in.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -19,8 +22,13 @@ ELLIPSIS = "…"
 # Strings shorter than this are never cut to make a JSON message fit.
 SHORTEST_CUT = 100
 _MAX_ROUNDS = 50
-# A cut may end inside an HTML tag or entity; both are dropped from the end of the text.
-_ENTITY_LENGTH = 10
+# What a cut may leave unfinished at the end of a text, dropped from it: an HTML tag (or
+# Slack's ``<url|text>``), an entity, a Markdown link or image whose target is cut.
+_OPEN_TAG = re.compile(r"<[A-Za-z/!][^<>\n]*$")
+_OPEN_ENTITY = re.compile(r"&#?[A-Za-z0-9]{0,8}$")
+_OPEN_LINK = re.compile(r"!?\[[^\[\]\n]*\]\([^)\n]*$")
+# A Markdown code fence: three or more backticks or tildes, indented at most three spaces.
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
 def text_length(text: str) -> int:
@@ -45,14 +53,41 @@ def _prefix(text: str, units: int) -> str:
 
 
 def _clean_end(text: str) -> str:
-    """The cut text without a tag or an entity left open at its end, nor trailing blanks."""
-    opened = text.rfind("<")
-    if opened > text.rfind(">"):
-        text = text[:opened]
-    ampersand = text.rfind("&")
-    if ampersand >= 0 and ";" not in text[ampersand:] and len(text) - ampersand < _ENTITY_LENGTH:
-        text = text[:ampersand]
+    """The cut text without a tag, an entity or a Markdown link left open at its end, nor
+    trailing blanks. A ``<`` or ``&`` that starts no tag or entity (``a < b``, ``R&D team``)
+    is text, and what follows it stays."""
+    for unfinished in (_OPEN_TAG, _OPEN_ENTITY, _OPEN_LINK):
+        text = unfinished.sub("", text)
     return text.rstrip()
+
+
+def _open_fence(text: str) -> str | None:
+    """The fence (```` ``` ```` or ``~~~``) of a Markdown code block left open at the end
+    of ``text``, or None."""
+    fence: str | None = None
+    for line in text.splitlines():
+        marker = _FENCE.match(line)
+        if not marker:
+            continue
+        run = marker[1]
+        if fence is None:
+            fence = run
+        elif run[0] == fence[0] and len(run) >= len(fence) and not line.strip()[len(run) :]:
+            fence = None
+    return fence
+
+
+def _cut(text: str, units: int) -> str:
+    """The longest clean start of ``text`` within ``units``; a code block it cuts is
+    closed, so that what follows the cut is not shown as code."""
+    cut = _clean_end(_prefix(text, units))
+    fence = _open_fence(cut)
+    if fence is None:
+        return cut
+    closing = f"\n{fence}\n"
+    cut = _clean_end(_prefix(text, units - text_length(closing)))
+    fence = _open_fence(cut)
+    return f"{cut}\n{fence}\n" if fence else cut
 
 
 def truncation_note(url: str | None) -> str:
@@ -66,7 +101,7 @@ def cut_title(text: str, limit: int | None) -> str:
     """``text`` within ``limit``, ending with an ellipsis when it had to be cut."""
     if limit is None or text_length(text) <= limit:
         return text
-    return _clean_end(_prefix(text, limit - 1)) + ELLIPSIS
+    return _cut(text, limit - 1) + ELLIPSIS
 
 
 def cut_text(
@@ -89,7 +124,7 @@ def cut_text(
     for note in dict.fromkeys((truncation_note(url), truncation_note(None))):
         room = limit - text_length(note) - text_length(tail)
         if room >= 0:
-            return _clean_end(_prefix(text, room)) + note + tail
+            return _cut(text, room) + note + tail
     return cut_title(whole, limit)
 
 

@@ -21,6 +21,7 @@ def time_limit(seconds: float) -> Callable[[F], F]:
     """Give one ``receive_<event>`` method a shorter limit than the service's default."""
 
     def mark(method: F) -> F:
+        # A function attribute, which typeshed does not declare; receive() reads it back.
         method.time_limit = float(seconds)  # type: ignore[attr-defined]
         return method
 

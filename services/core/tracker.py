@@ -120,8 +120,10 @@ class TrackerService(GoneRecords, TextLimits, Service):
 
     def tracker_json(self, method: str, path: str, **kwargs: Any) -> Any:
         """The JSON answer of ``tracker_request``; None for an empty body."""
+        from services.core.http import json_body
+
         response = self.tracker_request(method, path, **kwargs)
-        return response.json() if response.content.strip() else None
+        return json_body(response, self.tracker_name) if response.content.strip() else None
 
     def tracker_pages(self, path: str, **kwargs: Any) -> list[Any]:
         """Every item of a list and of the pages its ``Link: rel="next"`` header names."""
@@ -172,10 +174,19 @@ class TrackerService(GoneRecords, TextLimits, Service):
 
     @staticmethod
     def attachment_lines(record: Any) -> list[str]:
-        """``file_name (download_url)`` for the description's and the record's attachments."""
+        """``file_name (download_url)`` for the description's and the record's attachments;
+        the half that is there when the other is missing, nothing when both are."""
         description = record.get("description") or {}
         attachments = [*(description.get("attachments") or []), *(record.get("attachments") or [])]
-        return [f"{a.get('file_name')} ({a.get('download_url')})" for a in attachments]
+        lines = []
+        for attachment in attachments:
+            name = str(attachment.get("file_name") or "").strip()
+            url = str(attachment.get("download_url") or "").strip()
+            if name and url:
+                lines.append(f"{name} ({url})")
+            elif name or url:
+                lines.append(name or url)
+        return lines
 
     @staticmethod
     def created_from_aha(record: Any) -> str:

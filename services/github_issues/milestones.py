@@ -73,7 +73,8 @@ class Milestones:
         titles = [(m, str(m.get("title") or "")) for m in milestones if isinstance(m, dict)]
         exact = [m for m, text in titles if text == str(title)]
         folded = [m for m, text in titles if text.casefold() == str(title).casefold()]
-        return (exact or folded or [None])[0]
+        matches = exact or folded
+        return matches[0] if matches else None
 
     def create(self, release: Any) -> dict[str, Any]:
         description = self.service.fit_text(

@@ -27,8 +27,6 @@ from services.gitlab_issues.webhook import apply_webhook
 STATE_EVENTS = {"open": "reopen", "closed": "close"}
 
 if TYPE_CHECKING:
-    import requests
-
     from services.core.mash import Mash
 
 GITLAB_COM_API = "https://gitlab.com/api/v4"
@@ -131,16 +129,8 @@ class GitlabIssues(TrackerService):
         return token
 
     def tracker_request_options(self) -> dict[str, Any]:
-        # requests drops only Authorization on a redirect: this header would follow one.
-        return {"headers": {"PRIVATE-TOKEN": self.private_token()}, "allow_redirects": False}
-
-    def check_tracker_response(self, response: requests.Response, method: str, path: str) -> None:
-        super().check_tracker_response(response, method, path)
-        if 300 <= response.status_code < 400:
-            raise RemoteError(
-                f"GitLab: {method} {path} answered HTTP {response.status_code}, a redirect to "
-                f"{response.headers.get('Location', 'nowhere')}; check the Server URL"
-            )
+        # The HTTP client leaves this header behind on a redirect to another origin.
+        return {"headers": {"PRIVATE-TOKEN": self.private_token()}}
 
     def configured_project(self) -> str:
         project = str(self.data.get("project") or "").strip()

@@ -46,8 +46,8 @@ def previous_label_titles(payload: Any) -> list[str]:
 def chosen_status_label(labels: list[str], previous: list[str]) -> str | None:
     """The ``Aha!:`` label that names the status: the one just added, else the last one."""
     statuses = [label for label in labels if is_status_label(label)]
-    added = [label for label in statuses if label not in previous]
-    return (added or statuses or [None])[-1]
+    chosen = [label for label in statuses if label not in previous] or statuses
+    return chosen[-1] if chosen else None
 
 
 def issue_state(attributes: Any) -> str:
@@ -99,7 +99,7 @@ def is_configured_project(service: GitlabIssues, payload: Any) -> bool:
     }
     if repo and repo.get("id") not in (None, "") and str(repo.get("id")) in ids:
         return True
-    wanted = str((repo or {}).get("path_with_namespace") or configured)
+    wanted = str((repo.get("path_with_namespace") if repo else None) or configured)
     path = str(project.get("path_with_namespace") or "")
     return bool(path) and path.casefold() == wanted.casefold()
 
@@ -153,7 +153,8 @@ def wanted_labels(
     others = [label for label in labels if not is_status_label(label)]
     statuses = [label for label in labels if is_status_label(label)]
     if action == "update" and len(statuses) > 1:
-        return [*others, chosen_status_label(labels, previous_label_titles(payload))]
+        chosen = chosen_status_label(labels, previous_label_titles(payload))
+        return [*others, chosen] if chosen else others
     if action in STATE_ACTIONS and "workflow_status" in changes:
         name = ((updated_record or {}).get("workflow_status") or {}).get("name")
         if name and statuses != [status_label(name)]:

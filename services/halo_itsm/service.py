@@ -106,7 +106,8 @@ class HaloItsm(GoneRecords, Service):
             required = ["client_id", "username", "password"]
         for name in required:
             if not str(data.get(name) or "").strip():
-                label = self.field_by_name(name).options.get("label_name") or name.capitalize()
+                field = self.field_by_name(name)
+                label = (field and field.options.get("label_name")) or name.capitalize()
                 raise MissingSetting(f"The {label} ({name}) is not set")
         return HaloCredentials(
             base_uri=normalize_base_uri(base_uri, "The HaloITSM URL (base_uri)"),
@@ -298,7 +299,7 @@ def saved_ticket_id(answer: Any) -> Any:
     return ticket["id"]
 
 
-def webhook_ticket(payload: Mash) -> Mash | None:
+def webhook_ticket(payload: Mash) -> Mapping[str, Any] | None:
     """The ticket of a webhook body: its ``ticket`` member, or the body itself."""
     ticket = payload.get("ticket")
     if isinstance(ticket, Mapping) and ticket.get("id") is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -31,7 +31,7 @@ def projects(meta_data: Any, data: Any) -> list[list[Any]]:
     return labelled(meta_data.get("projects") or [], "name", "id")
 
 
-def _in_redmine_order(key: str):  # type: ignore[no-untyped-def]
+def _in_redmine_order(key: str) -> Callable[[Any, Any], list[list[Any]]]:
     def collection(meta_data: Any, data: Any) -> list[list[Any]]:
         return [[item.get("name"), item.get("id")] for item in meta_data.get(key) or []]
 
@@ -328,6 +328,8 @@ class Redmine(TrackerService):
 
     def upload(self, attachment: Any) -> Any:
         """Redmine's token for one file; None, after a warning, for a file it cannot take."""
+        from services.core.http import json_body
+
         name = attachment.get("file_name")
         try:
             content = self.http.download(attachment.get("download_url"))
@@ -344,7 +346,7 @@ class Redmine(TrackerService):
         if response.status_code == UPLOAD_TOO_LARGE:
             self.logger.warn(f"Attachment {name} was refused by Redmine: {response.text[:500]}")
             return None
-        answer = response.json() if response.content.strip() else {}
+        answer = json_body(response, self.tracker_name) if response.content.strip() else {}
         token = (answer.get("upload") or {}).get("token")
         if not token:
             raise RemoteError("Redmine answered POST /uploads.json without an upload token")

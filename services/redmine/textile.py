@@ -8,8 +8,12 @@ Built on markdownify's tree walk (imported on first use), with Textile's own mar
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bs4 import Tag
 
 # Marks the lines a list item produced, so that an enclosing item tells them from its text.
 _ITEM = "\x1f"
@@ -17,10 +21,11 @@ _ITEM = "\x1f"
 
 @cache
 def _converter() -> Any:
-    from markdownify import MarkdownConverter, chomp
+    # markdownify's stub lacks chomp.
+    from markdownify import MarkdownConverter, chomp  # type: ignore[attr-defined]
 
-    def inline(mark: str, closing: str | None = None):  # type: ignore[no-untyped-def]
-        def convert(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+    def inline(mark: str, closing: str | None = None) -> Callable[[Any, Tag, str, set[str]], str]:
+        def convert(self: Any, el: Tag, text: str, parent_tags: set[str]) -> str:
             if "_noformat" in parent_tags:
                 return text
             before, after, text = chomp(text)
@@ -29,7 +34,7 @@ def _converter() -> Any:
         return convert
 
     class Textile(MarkdownConverter):
-        def escape(self, text, parent_tags):  # type: ignore[no-untyped-def]
+        def escape(self, text: str | None, parent_tags: set[str]) -> str:
             return text or ""
 
         convert_b = convert_strong = inline("*")
@@ -40,7 +45,7 @@ def _converter() -> Any:
         convert_sup = inline("^")
         convert_sub = inline("~")
 
-        def convert_a(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_a(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             before, after, text = chomp(text)
             href = el.get("href")
             if not href or "_noformat" in parent_tags:
@@ -49,29 +54,29 @@ def _converter() -> Any:
                 return f"{before}{href}{after}"
             return f'{before}"{text}":{href}{after}'
 
-        def convert_img(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
-            src, alt = el.get("src") or "", el.get("alt") or ""
+        def convert_img(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+            src, alt = str(el.get("src") or ""), str(el.get("alt") or "")
             if not src:
                 return alt
             return f"!{src}({alt})!" if alt else f"!{src}!"
 
-        def convert_hN(self, n, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_hN(self, n: int, el: Tag, text: str, parent_tags: set[str]) -> str:
             text = " ".join(text.split())
             if "_inline" in parent_tags or not text:
                 return text
             return f"\n\nh{max(1, min(6, n))}. {text}\n\n"
 
-        def convert_br(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_br(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             return " " if "_inline" in parent_tags else "\n"
 
-        def convert_hr(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_hr(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             return "\n\n---\n\n"
 
-        def convert_blockquote(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_blockquote(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             text = re.sub(r"\n\s*\n", "\n", text.strip())
             return f"\n\nbq. {text}\n\n" if text else ""
 
-        def convert_pre(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_pre(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             text = text.strip("\n")
             if not text:
                 return ""
@@ -79,14 +84,14 @@ def _converter() -> Any:
                 return f"\n\n<pre>\n{text}\n</pre>\n\n"
             return f"\n\nbc. {text}\n\n"
 
-        def convert_list(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_list(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             if "li" in parent_tags:
                 return "\n" + text.rstrip()
             return "\n\n" + text.rstrip().replace(_ITEM, "") + "\n\n"
 
         convert_ul = convert_ol = convert_list
 
-        def convert_li(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_li(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             marks = "".join(
                 "#" if parent.name == "ol" else "*"
                 for parent in reversed(list(el.parents))
@@ -98,16 +103,16 @@ def _converter() -> Any:
             nested = [line for line in lines if line.startswith(_ITEM)]
             return "\n".join([f"{_ITEM}{marks or '*'} {own}", *nested]) + "\n"
 
-        def convert_td(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_td(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             return "|" + " ".join(text.split())
 
-        def convert_th(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_th(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             return "|_. " + " ".join(text.split())
 
-        def convert_tr(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_tr(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             return f"{text}|\n"
 
-        def convert_table(self, el, text, parent_tags):  # type: ignore[no-untyped-def]
+        def convert_table(self, el: Tag, text: str, parent_tags: set[str]) -> str:
             return f"\n\n{text.strip()}\n\n"
 
     return Textile(strip_document="strip", escape_misc=False)

@@ -262,7 +262,9 @@ class Trello(TrackerService):
             _one_line(str(requirement.get("name") or "")),
             _one_line(html_to_plain(description)),
         ]
-        name = ". ".join(part for part in parts if part) or str(requirement.get("reference_num"))
+        name = ". ".join(part for part in parts if part) or str(
+            requirement.get("reference_num") or "Requirement"
+        )
         return self.fit_title("check_item_name", name)
 
     def sync_requirement(self, card: Card, requirement: Any) -> None:

@@ -165,8 +165,17 @@ def test_special_purpose_blocks_come_from_the_iana_registries(address, block):
 
 @pytest.mark.parametrize(
     "address",
-    ["192.0.0.9", "192.0.0.10", "192.31.196.1", "2001:1::1", "2001:3::1", "2001:20::1",
-     "2002:808:808::", "8.8.8.8", "2606:4700::1111"],
+    [
+        "192.0.0.9",
+        "192.0.0.10",
+        "192.31.196.1",
+        "2001:1::1",
+        "2001:3::1",
+        "2001:20::1",
+        "2002:808:808::",
+        "8.8.8.8",
+        "2606:4700::1111",
+    ],
 )
 def test_globally_reachable_entries_and_public_addresses_are_no_special_block(address):
     assert special_purpose_block(literal_address(address)) is None
@@ -174,8 +183,15 @@ def test_globally_reachable_entries_and_public_addresses_are_no_special_block(ad
 
 @pytest.mark.parametrize(
     "url",
-    ["http://192.0.0.8/", "http://[fec0::1]/", "http://[3fff::1]/", "http://[5f00::1]/",
-     "http://[100:0:0:1::1]/", "http://192.0.2.1/", "http://[2001:db8::5]/"],
+    [
+        "http://192.0.0.8/",
+        "http://[fec0::1]/",
+        "http://[3fff::1]/",
+        "http://[5f00::1]/",
+        "http://[100:0:0:1::1]/",
+        "http://192.0.2.1/",
+        "http://[2001:db8::5]/",
+    ],
 )
 def test_registry_blocks_are_refused_with_their_name(url):
     with pytest.raises(InvalidUrlError, match=r"is not a public address \(.+, [0-9a-f:./]+;"):
@@ -185,6 +201,21 @@ def test_registry_blocks_are_refused_with_their_name(url):
 def test_the_globally_reachable_anycast_addresses_in_192_0_0_0_24_are_accepted():
     assert guard_url("http://192.0.0.9/") == "http://192.0.0.9/"
     assert guard_url("http://192.0.0.10/") == "http://192.0.0.10/"
+
+
+def test_globally_reachable_registry_entries_are_accepted_whatever_python_flags():
+    # Python's tables call these reserved or private; IANA's registries say globally
+    # reachable. On a DNS64 network every IPv4-only service has a NAT64 address.
+    for url in (
+        "http://[64:ff9b::5db8:d70e]/",  # NAT64 of 93.184.215.14
+        "http://[2001:4:112::1]/",  # AS112-v6
+        "http://[2001:1::3]/",  # DNS-SD service registration anycast
+    ):
+        assert guard_url(url) == url
+    with pytest.raises(InvalidUrlError, match="NAT64 form of 127.0.0.1: loopback"):
+        guard_url("http://[64:ff9b::7f00:1]/")
+    with pytest.raises(InvalidUrlError, match="NAT64 form of 10.0.0.1: private use"):
+        guard_url("http://[64:ff9b::a00:1]/")
 
 
 def test_a_6to4_address_is_judged_by_the_ipv4_address_it_embeds():

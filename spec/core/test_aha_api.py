@@ -91,7 +91,9 @@ def test_aha_api_url_overrides_the_base_url_entirely(monkeypatch, mocked_http, a
     mocked_http.get("https://aha.example.com/onprem/api/v1/features/PROD-1", json={"feature": {}})
     api.feature("PROD-1")
     assert len(mocked_http.calls) == 1
-    assert_request(mocked_http.calls[0], "GET", "https://aha.example.com/onprem/api/v1/features/PROD-1")
+    assert_request(
+        mocked_http.calls[0], "GET", "https://aha.example.com/onprem/api/v1/features/PROD-1"
+    )
 
 
 def test_aha_api_url_over_plain_http_is_refused_unless_the_host_is_allowed(
@@ -175,13 +177,20 @@ def test_a_list_answer_is_wrapped_in_items(mocked_http, api):
 def test_create_integration_fields(mocked_http, api):
     url = BASE + "features/PROD-1/integrations/4242/fields"
     mocked_http.post(url, json={"integration_fields": [{"name": "id", "value": "10"}]})
-    answer = api.create_integration_fields("features", "PROD-1", 4242, {"id": "10", "url": "https://x"})
+    answer = api.create_integration_fields(
+        "features", "PROD-1", 4242, {"id": "10", "url": "https://x"}
+    )
     assert answer.integration_fields[0].value == "10"
     assert_request(
         mocked_http.calls[0],
         "POST",
         url,
-        {"integration_fields": [{"name": "id", "value": "10"}, {"name": "url", "value": "https://x"}]},
+        {
+            "integration_fields": [
+                {"name": "id", "value": "10"},
+                {"name": "url", "value": "https://x"},
+            ]
+        },
     )
 
 
@@ -656,6 +665,7 @@ def test_a_redirect_within_the_account_keeps_the_token(mocked_http, api):
     assert api.feature("PROD-1").feature.id == "9"
     assert_request(mocked_http.calls[1], "GET", BASE + "features/PROD-9")
 
+
 def test_a_token_echoed_by_aha_is_filtered_from_logs_when_the_logger_knows_it(mocked_http):
     logger = EventLogger(redactor=Redactor([TOKEN]))
     api = AhaApi(HttpClient(logger), domain="acme", token=TOKEN)
@@ -685,4 +695,3 @@ def test_a_token_echoed_by_aha_never_reaches_the_exception_or_the_log(mocked_htt
         api.feature("PROD-1")
     assert all(TOKEN not in entry["message"] for entry in logger.messages)
     assert TOKEN not in str(raised.value)
-

@@ -23,11 +23,17 @@ class ReadsASetting(Service):
         self.logger.info(f"Posting to {self.data.server_url}")
 
 
+class KeepsASet(Service):
+    def receive_create_feature(self):
+        self.meta_data.seen = {"ACME-12"}
+
+
 @pytest.fixture
 def registry(monkeypatch):
     registry = load_registry(use_entry_points=False)
     registry.add(NeedsAha, "spec")
     registry.add(ReadsASetting, "spec")
+    registry.add(KeepsASet, "spec")
     monkeypatch.setattr(cli, "default_registry", lambda: registry)
     return registry
 
@@ -152,6 +158,14 @@ def test_send_reports_a_failing_event_with_exit_1(registry, mocked_http):
     assert result.exit_code == 1
     exception = json.loads(result.stdout)["exception"]
     assert exception["exception_class"] == "ConfigurationError"
+
+
+def test_send_exits_1_when_the_meta_data_could_not_be_sent_whole(registry):
+    result = run("send", "keeps_a_set", "create_feature", "--data", "{}")
+    assert result.exit_code == 1
+    answer = json.loads(result.stdout)
+    assert "seen" in answer["exception"]["message"]
+    assert "seen" not in answer["meta_data"]
 
 
 def test_send_names_a_service_that_failed_to_load(broken_registry):

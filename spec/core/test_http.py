@@ -85,6 +85,9 @@ def test_credentials_are_refused_over_plain_http(mocked_http):
         client().get("http://api.example.com/", auth=("user", "pass"))
     with pytest.raises(InvalidUrlError, match="plain http"):
         client().post("http://api.example.com/", json={"token": "x"}, sends_credentials=True)
+    for name in ("PRIVATE-TOKEN", "X-Redmine-API-Key", "X-Api-Key", "Cookie"):
+        with pytest.raises(InvalidUrlError, match="plain http"):
+            client().get("http://api.example.com/", headers={name: "k-0123456789"})
     assert len(mocked_http.calls) == 0
 
 
@@ -202,6 +205,33 @@ def test_the_connection_check_refuses_what_the_first_check_allowed(loopback_serv
         client().get(f"http://rebind.example.com:{loopback_server}/")
 
 
+def test_a_header_http_cannot_carry_is_a_configuration_error_keeping_the_secret(
+    loopback_server, fake_dns, monkeypatch
+):
+    fake_dns["redmine.example.com"] = ["127.0.0.1"]
+    monkeypatch.setenv("AHA_SERVICES_ALLOWED_HOSTS", "127.0.0.1")
+    key = "ключ-секрет-42"
+    http = HttpClient(EventLogger(redactor=Redactor([key])))
+    with pytest.raises(ConfigurationError) as raised:
+        http.get(f"http://redmine.example.com:{loopback_server}/", headers={"X-Api-Key": key})
+    assert str(raised.value).startswith(
+        "A header for redmine.example.com holds characters HTTP headers cannot carry"
+    )
+    assert key not in str(raised.value)
+
+
+def test_a_header_pasted_with_a_line_break_is_a_configuration_error_keeping_the_secret(
+    mocked_http,
+):
+    key = "RMKEY-s3cr3t-0123456789\n"
+    http = HttpClient(EventLogger(redactor=Redactor([key])))
+    with pytest.raises(ConfigurationError) as raised:
+        http.get("https://redmine.example.com/projects.json", headers={"X-Api-Key": key})
+    assert str(raised.value).startswith("A header for redmine.example.com is not valid")
+    assert "RMKEY" not in str(raised.value) and "[FILTERED]" in str(raised.value)
+    assert len(mocked_http.calls) == 0
+
+
 def _raise_for_status(response):
     if response.status_code >= 400:
         raise RemoteError(f"status {response.status_code}")
@@ -222,11 +252,32 @@ def test_get_all_pages_follows_link_next(mocked_http):
 
 
 def test_get_all_pages_stops_at_the_page_bound(mocked_http):
-    url = "https://api.example.com/loop"
-    mocked_http.get(url, json=[1], headers={"Link": f'<{url}>; rel="next"'})
+    url = "https://api.example.com/items"
+    for page in range(1, 5):
+        link = f'<{url}?page={page + 1}>; rel="next"'
+        mocked_http.get(f"{url}?page={page}", json=[page], headers={"Link": link})
     http = client()
-    assert http.get_all_pages(url, check=_raise_for_status, max_pages=3) == [1, 1, 1]
+    assert http.get_all_pages(f"{url}?page=1", check=_raise_for_status, max_pages=3) == [1, 2, 3]
+    assert len(mocked_http.calls) == 3
     assert "Stopped after 3 pages" in http.logger.messages[-1]["message"]
+
+
+def test_get_all_pages_reads_no_page_twice_when_the_links_go_round(mocked_http):
+    first = "https://api.example.com/items?per_page=2"
+    second = "https://api.example.com/items?per_page=2&page=2"
+    mocked_http.get(first, json=[1, 2], headers={"Link": f'<{second}>; rel="next"'})
+    mocked_http.get(second, json=[3], headers={"Link": f'<{first}>; rel="next"'})
+    http = client()
+    items = http.get_all_pages(
+        "https://api.example.com/items", params={"per_page": 2}, check=_raise_for_status
+    )
+    assert items == [1, 2, 3]
+    assert [c.request.url for c in mocked_http.calls] == [first, second]
+    assert http.logger.messages[-1] == {
+        "severity": Severity.WARN,
+        "message": f"The next page of https://api.example.com/items is {first}, "
+        "a page already read; stopped after 2 pages",
+    }
 
 
 def test_get_all_pages_checks_each_page(mocked_http):

@@ -209,8 +209,14 @@ def test_escaping_keeps_another_formatter_s_format():
 
 @pytest.mark.parametrize(
     ("value", "level"),
-    [("info", logging.INFO), ("WARNING", logging.WARNING), ("warn", logging.WARNING),
-     ("fatal", logging.CRITICAL), ("30", 30), ("", logging.DEBUG)],
+    [
+        ("info", logging.INFO),
+        ("WARNING", logging.WARNING),
+        ("warn", logging.WARNING),
+        ("fatal", logging.CRITICAL),
+        ("30", 30),
+        ("", logging.DEBUG),
+    ],
 )
 def test_the_log_level_setting_sets_the_level(services_logging, monkeypatch, value, level):
     monkeypatch.setenv("AHA_SERVICES_LOG_LEVEL", value)

@@ -26,7 +26,7 @@ TABLE_MARKDOWN = "| A | B |\n| --- | --- |\n| 1 | 2 |"
 
 def test_html_to_markdown_keeps_emphasis_links_and_code():
     html = (
-        '<p>Some <strong>bold</strong>, <em>it</em>, <code>x_y</code> and '
+        "<p>Some <strong>bold</strong>, <em>it</em>, <code>x_y</code> and "
         '<a href="https://x.io/a?b=1&amp;c=2">a link</a>.</p>'
     )
     assert html_to_markdown(html) == (

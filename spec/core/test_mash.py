@@ -1,9 +1,19 @@
 import json
+import operator
 
 import pytest
 from box import BoxError
 
-from services.core.mash import Mash, from_json, frozen_mash, mash, to_json, to_plain
+from services.core.mash import (
+    FrozenList,
+    Mash,
+    from_json,
+    frozen_mash,
+    mash,
+    to_json,
+    to_plain,
+)
+from services.core.service import Service
 
 PAYLOAD = {
     "feature": {
@@ -114,14 +124,18 @@ def test_empty_mashes():
         lambda f: f.setdefault("z", 1),
         lambda f: f.clear(),
         lambda f: f.items_list.append(3),
+        lambda f: f.items_list.extend([3]),
+        lambda f: f.items_list.__setitem__(0, 2),
+        lambda f: f.items_list.__delitem__(0),
         lambda f: setattr(f.items_list[1], "y", 2),
+        lambda f: f.items_list[1].z.__setitem__("deeper", 1),
     ],
 )
 def test_frozen_mash_cannot_be_changed(change):
     data = {"a": 1, "nested": {"x": 1}, "items_list": [1, {"y": 1}]}
     frozen = frozen_mash(data)
-    # Box raises BoxError; a frozen mash's lists are tuples, which have no append.
-    with pytest.raises((BoxError, AttributeError)):
+    # Box raises BoxError; a frozen mash's lists are tuples: no append, no item assignment.
+    with pytest.raises((BoxError, AttributeError, TypeError)):
         change(frozen)
     assert json.loads(to_json(frozen)) == {"a": 1, "nested": {"x": 1}, "items_list": [1, {"y": 1}]}
 
@@ -208,3 +222,100 @@ def test_a_present_empty_object_keeps_its_text():
 def test_a_missing_key_of_read_only_data_stays_read_only():
     with pytest.raises(BoxError):
         frozen_mash({}).missing.x = 1
+
+
+SETTINGS = {
+    "labels": ["a", "b"],
+    "mapping": {"statuses": [["open", "1"], ["done", "2"]]},
+    "projects": [{"id": 7, "tags": ["x"]}],
+    "empty": [],
+}
+
+
+def test_a_read_only_list_equals_the_list_it_was_built_from():
+    data = frozen_mash(SETTINGS)
+    assert isinstance(data.labels, FrozenList)
+    assert data.labels == ["a", "b"]
+    # The list on the left: Python asks the read-only list for the reflected answer.
+    assert operator.eq(["a", "b"], data.labels)
+    assert not operator.ne(data.labels, ["a", "b"])
+    assert not operator.ne(["a", "b"], data.labels)
+    assert data.empty == []
+    assert data.mapping.statuses == [["open", "1"], ["done", "2"]]
+    assert data.projects == [{"id": 7, "tags": ["x"]}]
+    assert data.projects[0].tags == ["x"]
+
+
+def test_a_read_only_list_differs_from_other_lists_and_values():
+    labels = frozen_mash(SETTINGS).labels
+    assert labels != ["a"]
+    assert labels != ["b", "a"]
+    assert labels != ["a", "b", "c"]
+    assert not operator.eq(labels, ["a", "c"])
+    assert labels != "ab"
+    assert labels != {"a": 1}
+    assert labels == ("a", "b")
+    assert labels != ("a",)
+
+
+def test_a_read_only_mash_equals_the_dict_it_was_built_from():
+    data = frozen_mash(SETTINGS)
+    assert data == SETTINGS
+    assert operator.eq(SETTINGS, data)
+    assert data.mapping == {"statuses": [["open", "1"], ["done", "2"]]}
+    assert data == mash(SETTINGS)
+    assert data != {**SETTINGS, "labels": ["a"]}
+
+
+def test_a_service_reads_its_settings_as_the_lists_the_user_gave():
+    service = Service(data={"labels": ["bug", "ui"], "nested": {"ids": [1, 2]}})
+    assert service.data.labels == ["bug", "ui"]
+    assert service.data.nested.ids == [1, 2]
+    assert "ui" in service.data.labels
+
+
+def test_a_read_only_list_reads_like_a_list():
+    data = frozen_mash(SETTINGS)
+    assert len(data.labels) == 2
+    assert list(data.labels) == ["a", "b"]
+    assert data.labels[-1] == "b"
+    assert data.labels.index("b") == 1
+    assert data.labels[1:] == ["b"]
+    assert isinstance(data.labels[:1], FrozenList)
+    assert repr(data.labels) == "['a', 'b']"
+    assert f"{data.labels}" == "['a', 'b']"
+    assert not data.projects[0].missing.deeper
+
+
+def test_read_only_values_hash_like_tuples_of_their_items():
+    data = frozen_mash(SETTINGS)
+    assert hash(data.labels) == hash(("a", "b"))
+    assert hash(data.labels) == hash(frozen_mash(SETTINGS).labels)
+    assert hash(data) == hash(frozen_mash(SETTINGS))
+    assert len({data.labels, FrozenList(["a", "b"]), ("a", "b")}) == 1
+    assert {data: "seen"}[frozen_mash(SETTINGS)] == "seen"
+
+
+def test_a_mutable_mash_does_not_hash():
+    with pytest.raises(TypeError):
+        hash(mash(SETTINGS))
+
+
+def test_read_only_settings_turn_back_into_plain_lists():
+    data = frozen_mash(SETTINGS)
+    plain = to_plain(data)
+    assert plain == SETTINGS
+    assert type(plain["labels"]) is list
+    assert type(plain["projects"][0]) is dict
+    assert type(plain["projects"][0]["tags"]) is list
+    assert type(plain["mapping"]["statuses"][0]) is list
+    assert to_plain(data.labels) == ["a", "b"] and type(to_plain(data.labels)) is list
+    assert json.loads(to_json(data)) == SETTINGS
+
+
+def test_a_read_only_mash_leaves_its_source_alone():
+    source = {"labels": ["a"], "nested": {"list": [{"k": 1}]}}
+    frozen_mash(source)
+    assert source == {"labels": ["a"], "nested": {"list": [{"k": 1}]}}
+    assert type(source["labels"]) is list
+    assert type(source["nested"]["list"][0]) is dict

@@ -90,6 +90,12 @@ def test_github_answering_429_then_200_is_waited_out_and_said(user_data, mocked_
         # No header, or one that cannot be read: a short backoff.
         (429, {}, 1),
         (429, {"Retry-After": "soon"}, 1),
+        (429, {"Retry-After": "-3"}, 1),
+        (429, {"Retry-After": "inf"}, 1),
+        (429, {"X-RateLimit-Reset": "nan"}, 1),
+        (429, {"X-RateLimit-Reset": "1e400"}, 1),
+        # Seconds with a fraction, as some servers send them.
+        (429, {"Retry-After": "1.5"}, 1.5),
         # A reset already past: straight away.
         (429, {"X-RateLimit-Reset": str(NOW - 5)}, 0),
     ],
@@ -114,8 +120,10 @@ def test_rate_limits_wait_as_long_as_the_server_says(mocked_http, slept, status,
         {"X-RateLimit-Remaining": "12"},
         # Atlassian's CAPTCHA: the login is refused, however the limits read.
         {"X-Seraph-LoginReason": "AUTHENTICATION_DENIED", "X-RateLimit-Remaining": "0"},
-        {"X-Authentication-Denied-Reason": "CAPTCHA_CHALLENGE; login-url=https://x/login",
-         "Retry-After": "5"},
+        {
+            "X-Authentication-Denied-Reason": "CAPTCHA_CHALLENGE; login-url=https://x/login",
+            "Retry-After": "5",
+        },
     ],
 )
 def test_a_403_that_is_not_a_rate_limit_is_answered_at_once(mocked_http, slept, headers):
@@ -141,9 +149,7 @@ def test_a_503_without_retry_after_is_answered_at_once(mocked_http, slept):
     assert slept == []
 
 
-def test_a_wait_past_the_events_time_is_an_error_saying_when_the_limit_resets(
-    mocked_http, slept
-):
+def test_a_wait_past_the_events_time_is_an_error_saying_when_the_limit_resets(mocked_http, slept):
     headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(NOW + 3600)}
     mocked_http.patch(URL, status=403, headers=headers, json={"message": "API rate limit"})
     with pytest.raises(RemoteError) as raised:
@@ -167,6 +173,25 @@ def test_without_an_event_a_wait_is_bounded_by_the_longest_wait(mocked_http, sle
     mocked_http.patch(URL, json={})
     assert patch(client(time_left=lambda: None)).status_code == 200
     assert slept == [299]
+
+
+@pytest.mark.parametrize(
+    ("headers", "resets"),
+    [
+        ({"X-RateLimit-Reset": "99999999999999999"}, "a time no calendar reaches"),
+        ({"Retry-After": "9" * 30}, "a time no calendar reaches"),
+        ({"X-RateLimit-Reset": "9999-12-31T23:59:59Z"}, "9999-12-31T23:59:59Z"),
+    ],
+)
+def test_a_reset_beyond_any_date_is_an_error_that_says_so(mocked_http, slept, headers, resets):
+    mocked_http.patch(URL, status=429, headers=headers)
+    with pytest.raises(RemoteError) as raised:
+        patch(client())
+    assert str(raised.value).startswith(
+        f"Rate limited by GitHub (HTTP 429) on PATCH {URL}: the limit resets at {resets}, in "
+    )
+    assert_patches(mocked_http, 1)
+    assert slept == []
 
 
 def test_attempts_are_bounded_and_the_last_answer_is_returned(mocked_http, slept):

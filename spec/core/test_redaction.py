@@ -176,7 +176,7 @@ SECRETS_WITH_SPECIAL_CHARACTERS = [
     "RMKEY-s3cr3t-0123456789\n",
     '  pa"ss\\word-0042  ',
     "clé-secrète-ünïcode",
-    "it's a \"quoted\" key/with+plus&amp",
+    'it\'s a "quoted" key/with+plus&amp',
     "tab\tand\rreturn",
 ]
 
@@ -279,9 +279,7 @@ def test_short_declared_secrets_of_a_service_are_redacted_from_its_log():
             self.keep_secret("t9")
             self.logger.info("values: p1, o2, r3, t9, jo")
 
-    service = Short(
-        {"user": "jo", "pin": "p1", "oauth_secret": "o2"}, {}, {"refresh": "r3"}
-    )
+    service = Short({"user": "jo", "pin": "p1", "oauth_secret": "o2"}, {}, {"refresh": "r3"})
     service.receive("create_feature")
     assert service.logger.messages[-1]["message"] == (
         "values: [FILTERED], [FILTERED], [FILTERED], [FILTERED], jo"

@@ -155,6 +155,19 @@ def test_a_body_carrying_credentials_never_follows_to_another_origin(mocked_http
     assert [c.request.url for c in mocked_http.calls] == [token_url]
 
 
+def test_a_secret_in_the_new_address_never_follows_to_another_origin(mocked_http):
+    old = "https://api.example.com/push?token=s3cr3t-value"
+    new = "https://collector.example.net/push?token=s3cr3t-value"
+    moved_to(mocked_http, "POST", old, new, 307)
+    mocked_http.post(new, json={})
+    with pytest.raises(RemoteError, match="carries credentials") as raised:
+        client().post(
+            "https://api.example.com/push", params={"token": "s3cr3t-value"}, sends_credentials=True
+        )
+    assert "s3cr3t-value" not in str(raised.value)
+    assert [c.request.url for c in mocked_http.calls] == [old]
+
+
 def test_the_halo_token_request_is_never_redirected_to_plain_http(mocked_http):
     forget_tokens()
     base = "https://acme.haloitsm.com"

@@ -74,8 +74,11 @@ def test_the_service_s_own_exception_stays_the_answer_s_exception():
 
 @pytest.mark.parametrize(
     ("event", "name"),
-    [("interrupt", "KeyboardInterrupt"), ("exit", "SystemExit"),
-     ("generator_exit", "GeneratorExit")],
+    [
+        ("interrupt", "KeyboardInterrupt"),
+        ("exit", "SystemExit"),
+        ("generator_exit", "GeneratorExit"),
+    ],
 )
 def test_an_interrupt_or_exit_is_an_event_that_failed(event, name):
     answer = run_event(Keeper, event, meta_data={"kept": 1})

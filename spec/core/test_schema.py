@@ -63,9 +63,19 @@ def test_every_field_type_has_a_dsl_function():
     made = {
         f.type
         for f in (
-            string("a"), password("a"), boolean("a"), select("a"), internal("a"),
-            callback_url(), install_button(), oauth_button(), oauth2_button(), audit_filter(),
-            commands_slack_button(), webhooks_slack_button(), confluence_button(),
+            string("a"),
+            password("a"),
+            boolean("a"),
+            select("a"),
+            internal("a"),
+            callback_url(),
+            install_button(),
+            oauth_button(),
+            oauth2_button(),
+            audit_filter(),
+            commands_slack_button(),
+            webhooks_slack_button(),
+            confluence_button(),
         )
     }
     assert made == FIELD_TYPES
@@ -157,16 +167,12 @@ def test_a_well_formed_schema_has_no_problems():
 
 
 def test_schema_problems_unknown_type():
-    assert schema_problems([Field("textarea", "notes")]) == [
-        "notes: unknown field type 'textarea'"
-    ]
+    assert schema_problems([Field("textarea", "notes")]) == ["notes: unknown field type 'textarea'"]
 
 
 @pytest.mark.parametrize("name", ["", "1st", "has space", "dash-ed", "dot.ted"])
 def test_schema_problems_bad_name(name):
-    assert schema_problems([string(name)]) == [
-        f"{name!r}: a field name must be an identifier"
-    ]
+    assert schema_problems([string(name)]) == [f"{name!r}: a field name must be an identifier"]
 
 
 def test_schema_problems_duplicate_names():
@@ -253,4 +259,3 @@ def test_white_listed_limits_loggable_data():
 def test_secret_values_come_from_password_fields_and_the_aha_token():
     data = {"api_token": "tok-123", "username": "jo", "aha_api_token": "aha-456"}
     assert sorted(Tracker.secret_values(Tracker(data).data)) == ["aha-456", "tok-123"]
-

@@ -203,6 +203,17 @@ def test_a_read_timeout_is_a_remote_error():
         GithubIssues().receive("read_timeout")
 
 
+def test_an_answer_that_is_not_json_is_a_remote_error_not_a_configuration_error(mocked_http):
+    class Reader(Service):
+        def receive_installed(self):
+            self.http_get("https://api.example.com/projects").json()
+
+    mocked_http.get("https://api.example.com/projects", body="<html>Sign in</html>")
+    with pytest.raises(RemoteError, match="An answer that should be JSON is not") as raised:
+        Reader().receive("installed")
+    assert not isinstance(raised.value, ConfigurationError)
+
+
 def test_get_integration_field_filters_by_integration_id():
     fields = json_fixture("update_feature_event.json")["feature"]["integration_fields"]
     from services.core.mash import mash

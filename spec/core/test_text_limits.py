@@ -70,6 +70,36 @@ def test_a_cut_never_ends_inside_a_tag_or_an_entity():
     assert cut_title("Tom &amp; Jerry", 8) == "Tom…"
 
 
+def test_a_less_than_sign_or_an_ampersand_that_opens_nothing_keeps_the_text_after_it():
+    text = cut_text("Only when a < b. " + "word " * 20_000, 65_536, url=URL)
+    assert text_length(text) > 65_000
+    assert cut_title("Filter where price < 100 and then some more", 30) == (
+        "Filter where price < 100 and…"
+    )
+    assert cut_title("R&D roadmap for the year", 16) == "R&D roadmap for…"
+    assert cut_title("Slack <https://acme.aha.io/features/ACME-12|ACME-12>", 20) == "Slack…"
+
+
+def test_a_cut_inside_a_markdown_link_drops_the_link_so_the_note_shows():
+    text = "See [the spec](https://wiki.example.com/export/all-the-details) today"
+    assert cut_text(text, 50) == "See… (truncated)"
+    image = "See ![mockup](https://wiki.example.com/export/mockup.png) today"
+    assert cut_text(image, 50) == "See… (truncated)"
+    # A task list's box is no link: it stays.
+    assert cut_text("- [x] done, and a longer item to cut", 28) == "- [x] done, and… (truncated)"
+
+
+def test_a_cut_inside_a_code_block_closes_it_before_the_note():
+    text = "Run this:\n\n```sh\nmake export --all\nmake export --quarter 3\n```\n\nThen check."
+    origin = f"Created from Aha! {URL}"
+    cut = cut_text(text, 50 + len(origin) + 2, keep=origin)
+    assert cut == (f"Run this:\n\n```sh\nmake export --a\n```\n… (truncated)\n\n{origin}")
+    tildes = cut_text("~~~\n" + "line\n" * 40 + "~~~", 60)
+    assert tildes.endswith("\n~~~\n… (truncated)") and len(tildes) <= 60
+    closed = cut_text("```\ncode\n```\n\n" + "word " * 40, 60)
+    assert closed.count("```") == 2 and closed.endswith(" wor… (truncated)")
+
+
 def test_fit_json_cuts_the_longest_texts_until_the_encoding_fits():
     message = {
         "username": "Aha!",

@@ -45,6 +45,22 @@ def test_requests_go_under_the_base_with_the_tracker_headers(tracker, mocked_htt
     assert request_json(mocked_http.calls[0]) == {"title": "x"}
 
 
+def test_an_answer_that_is_not_json_is_a_remote_error_naming_the_request(tracker, mocked_http):
+    login = "<html><title>Sign in to the proxy</title></html>"
+    mocked_http.post("https://ghe.example.com/api/v3/repos/a/b/issues", body=login)
+    mocked_http.get("https://ghe.example.com/api/v3/user/repos", body=login)
+    message = (
+        "Fake tracker answered {} https://ghe.example.com/api/v3/{} (HTTP 200) with a body "
+        "that is not JSON: '<html><title>Sign in to the proxy</title></html>'"
+    )
+    with pytest.raises(RemoteError) as raised:
+        tracker.tracker_json("POST", "/repos/a/b/issues", json={"title": "x"})
+    assert str(raised.value) == message.format("POST", "repos/a/b/issues")
+    with pytest.raises(RemoteError) as raised:
+        tracker.tracker_pages("/user/repos")
+    assert str(raised.value) == message.format("GET", "user/repos")
+
+
 def test_a_401_is_a_configuration_error_naming_the_tracker(tracker, mocked_http):
     mocked_http.get("https://ghe.example.com/api/v3/user", status=401, body="tracker-token-123")
     with pytest.raises(ConfigurationError) as raised:
@@ -137,6 +153,20 @@ def test_record_text():
         TrackerService.record_title(feature.requirements[1])
         == "Bundle the PDFs in one zip & name it by quarter"
     )
+
+
+def test_an_attachment_missing_its_name_or_address_never_reads_none():
+    record = {
+        "description": {"attachments": [{"file_name": "mockup.png"}, {"download_url": None}]},
+        "attachments": [{"download_url": "https://cdn.aha.io/attachments/0003/plan.pdf"}],
+    }
+    assert TrackerService.attachment_lines(record) == [
+        "mockup.png",
+        "https://cdn.aha.io/attachments/0003/plan.pdf",
+    ]
+    text = Tracker().record_text(record, field="body")
+    assert text == "mockup.png\nhttps://cdn.aha.io/attachments/0003/plan.pdf"
+    assert "None" not in text
 
 
 def test_labelled_sorts_case_insensitively():

@@ -83,9 +83,7 @@ def test_the_command_line_prints_the_wire_name_and_still_exits_2_for_a_missing_s
     assert len(mocked_http.calls) == 0
 
 
-def test_the_command_line_prints_the_wire_name_of_a_remote_error_and_exits_1(
-    registry, mocked_http
-):
+def test_the_command_line_prints_the_wire_name_of_a_remote_error_and_exits_1(registry, mocked_http):
     result = CliRunner().invoke(cli.main, ["send", "needs_server", "update_feature"])
     assert result.exit_code == 1
     assert json.loads(result.stdout)["exception"]["exception_class"] == "RemoteError"

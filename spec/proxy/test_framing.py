@@ -19,7 +19,7 @@ CHUNKED = HEAD + b"Transfer-Encoding: chunked\r\n\r\n"
         (b"GET /configuration HTTP/1.1\r\nHost: x", Framing.INCOMPLETE),
         (b"GET /configuration HTTP/1.1\r\nHost: x\r\n\r\n", Framing.READY),
         (HEAD + b"Content-Length: 5\r\n\r\n{}", Framing.INCOMPLETE),
-        (HEAD + b"content-length:5\r\n\r\n{\"a\"}", Framing.READY),
+        (HEAD + b'content-length:5\r\n\r\n{"a"}', Framing.READY),
         (HEAD + b"Content-Length: 101\r\n\r\n", Framing.TOO_LARGE),
         (HEAD + b"Content-Length: -5\r\n\r\n", Framing.READY),
         (HEAD + b"Content-Length: 5\r\nContent-Length: 6\r\n\r\n", Framing.READY),

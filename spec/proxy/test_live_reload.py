@@ -9,7 +9,7 @@ import pytest
 
 from spec.proxy.live_server import live_server, wait_until
 
-PROBE = '''
+PROBE = """
 import time
 from pathlib import Path
 
@@ -26,15 +26,15 @@ class Probe(Service):
         while not flag.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
         self.meta_data.version = "{version}"
-'''
+"""
 
-SECOND = '''
+SECOND = """
 from services.core import Service
 
 
 class ProbeTwo(Service):
     title = "Probe two"
-'''
+"""
 
 
 @pytest.fixture(scope="module")

@@ -67,7 +67,8 @@ def test_a_chunked_body_within_the_limit_is_served(server):
     raw = (
         b"POST /send_event HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-        + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+        + b"%x\r\n%s\r\n0\r\n\r\n"
+        % (len(body), body)
     )
     answer = server.exchange(raw)
     assert answer.status == 200
@@ -121,8 +122,10 @@ def test_a_forged_log_line_stays_on_its_own_line(server):
     lines = server.output().splitlines()
     assert not any("| [2026-01-01" in line for line in lines)
     assert any(
-        line.endswith("ignoring event :x\\n[2026-01-01 00:00:00.000] ERROR   "
-                      "services.redmine: forged line\\x1b[2J")
+        line.endswith(
+            "ignoring event :x\\n[2026-01-01 00:00:00.000] ERROR   "
+            "services.redmine: forged line\\x1b[2J"
+        )
         for line in lines
     )
 

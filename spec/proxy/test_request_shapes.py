@@ -76,9 +76,7 @@ def test_a_remote_collection_member_of_the_wrong_type_is_a_400(client, changes, 
     assert answer.get_json() == {"error": message}
 
 
-@pytest.mark.parametrize(
-    "body", [b"[" * 1000 + b"]" * 1000, b'{"a": ' * 100 + b"1" + b"}" * 100]
-)
+@pytest.mark.parametrize("body", [b"[" * 1000 + b"]" * 1000, b'{"a": ' * 100 + b"1" + b"}" * 100])
 def test_a_deeply_nested_body_is_a_400(client, body):
     answer = post(client, "/send_event", body)
     assert answer.status_code == 400

@@ -324,6 +324,21 @@ def test_an_api_key_over_plain_http_is_refused_too(mocked_http, user_data):
     assert API_KEY not in all_text(service, error) and ENCODED_API_KEY not in all_text(service)
 
 
+def test_an_api_key_push_redirected_to_plain_http_is_not_followed(mocked_http, user_data):
+    url = f"{PUSH_URL}/AhaFeaturesToJira/destination/PROD-2"
+    downgraded = url.replace("https://", "http://")
+    mocked_http.post(url, status=301, headers={"Location": f"{downgraded}?apikey={API_KEY}"})
+    mocked_http.post(downgraded, status=201, body=CREATED_FEATURE)
+    service = Connectall(api_key_settings(user_data), FEATURE)
+    with pytest.raises(InvalidUrlError, match="over plain http") as error:
+        service.receive("update_feature")
+    assert [(c.request.method, c.request.url) for c in mocked_http.calls] == [
+        ("POST", f"{url}?apikey={ENCODED_API_KEY}")
+    ]
+    assert f"moved (301) to {downgraded}?apikey=[FILTERED]" in str(error.value)
+    assert API_KEY not in all_text(service, error) and ENCODED_API_KEY not in all_text(service)
+
+
 @pytest.mark.parametrize("settings", [basic_settings, api_key_settings])
 def test_plain_http_to_an_allowed_local_connectall_is_sent(
     mocked_http, user_data, monkeypatch, settings

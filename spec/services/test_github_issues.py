@@ -625,7 +625,10 @@ def test_other_events_are_ignored(settings, mocked_http):
 @pytest.mark.parametrize(
     ("status", "answer"),
     [
-        (410, {"message": "This issue was deleted", "documentation_url": "https://docs.github.com"}),
+        (
+            410,
+            {"message": "This issue was deleted", "documentation_url": "https://docs.github.com"},
+        ),
         (404, {"message": "Not Found", "documentation_url": "https://docs.github.com"}),
     ],
 )
@@ -717,6 +720,23 @@ def test_a_description_longer_than_github_takes_is_cut_keeping_the_origin_line(
         "milestone_title": 256,
         "milestone_description": 65_536,
     }
+
+
+def test_a_less_than_sign_early_in_a_long_description_keeps_the_text_after_it(
+    settings, mocked_http
+):
+    payload = json_fixture("create_feature_event.json")
+    payload["feature"].update(release=None, requirements=[], name="Totals where a < b " * 20)
+    body = "<p>Only when a &lt; b. " + "invoice " * 11_000 + "</p>"
+    payload["feature"]["description"]["body"] = body
+    mocked_http.post(f"{REPO_API}/issues", status=201, json=issue(541))
+    mocked_http.post(f"{AHA}/features/ACME-12/integrations/4242/fields", json={})
+    GithubIssues(settings, payload).receive("create_feature")
+    sent = request_json(mocked_http.calls[0])
+    assert 65_000 < len(sent["body"]) <= 65_536
+    assert sent["body"].startswith("Only when a < b. invoice invoice")
+    assert len(sent["title"]) == 256
+    assert sent["title"] == ("Totals where a < b " * 20)[:255].rstrip() + "…"
 
 
 def test_a_release_title_longer_than_a_milestone_takes_is_cut_and_looked_for_cut(

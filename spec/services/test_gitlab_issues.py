@@ -3,6 +3,7 @@ import copy
 import pytest
 
 from services.core import ConfigurationError, InvalidUrlError, RemoteError
+from services.core.logger import Severity
 from services.core.registry import load_registry
 from services.gitlab_issues import GitlabIssues
 from services.gitlab_issues.service import projects
@@ -253,17 +254,38 @@ def test_a_local_fake_gitlab_is_allowed_when_named(user_data, mocked_http, monke
     assert_gitlab_auth(mocked_http.calls[0])
 
 
-def test_a_redirect_is_not_followed_with_the_token(user_data, mocked_http):
-    mocked_http.get(
-        f"{GITLAB}/projects",
-        status=301,
-        headers={"Location": "https://elsewhere.example.com/api/v4/projects"},
-    )
+def test_a_redirect_to_another_origin_is_followed_without_the_token(user_data, mocked_http):
+    elsewhere = "https://elsewhere.example.com/api/v4/projects"
+    mocked_http.get(f"{GITLAB}/projects", status=301, headers={"Location": elsewhere})
+    mocked_http.get(elsewhere, json=[])
     service = gitlab_issues(user_data)
-    with pytest.raises(RemoteError, match="HTTP 301, a redirect to https://elsewhere.example.com"):
-        service.receive("installed")
-    assert sent(mocked_http)[-1][1].startswith(GITLAB)
-    assert len(mocked_http.calls) == 1
+    service.receive("installed")
+    assert [method for method, _ in sent(mocked_http)] == ["GET", "GET"]
+    assert sent(mocked_http)[1][1].startswith(elsewhere)
+    assert_gitlab_auth(mocked_http.calls[0])
+    assert "PRIVATE-TOKEN" not in mocked_http.calls[1].request.headers
+    assert service.meta_data.repos == []
+
+
+def test_a_redirected_issue_update_is_sent_again_with_its_body_and_token(user_data, mocked_http):
+    event = json_fixture("update_feature_event.json")
+    event["feature"]["release"] = None
+    event["feature"]["requirements"] = []
+    moved = f"{GITLAB}/projects/5502/issues/318"
+    mocked_http.put(f"{PROJECT}/issues/318", status=308, headers={"Location": moved})
+    mocked_http.put(moved, json=issue(318))
+    service = gitlab_issues(user_data, event)
+    service.receive("update_feature")
+    assert sent(mocked_http) == [("PUT", f"{PROJECT}/issues/318"), ("PUT", moved)]
+    first, second = mocked_http.calls
+    assert request_json(first) == request_json(second)
+    assert request_json(second)["title"] == "Bulk export of invoices"
+    assert_gitlab_auth(first)
+    assert_gitlab_auth(second)
+    assert {
+        "severity": Severity.INFO,
+        "message": f"PUT {PROJECT}/issues/318 moved (308) to {moved}",
+    } in service.logger.messages
 
 
 # --- features ------------------------------------------------------------------------------------

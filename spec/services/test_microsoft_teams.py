@@ -227,6 +227,11 @@ def test_only_the_change_marks_stand_out_in_converted_html():
     assert teams_markdown(html) == "Keep this and that plain; ~~old~~ **new** red\n\n* one\n* two"
 
 
+def test_nothing_inside_a_typed_code_span_is_escaped():
+    html = "<p>Call `method_name*` here, not *this*</p><ul><li>Use `a_*b*`</li></ul>"
+    assert teams_markdown(html) == "Call `method_name*` here, not \\*this\\*\n\n* Use `a_*b*`"
+
+
 @pytest.mark.parametrize("status", [200, 201, 202, 204])
 def test_every_success_status_is_accepted(mocked_http, status):
     mocked_http.post(CONNECTOR_URL, status=status)

@@ -265,6 +265,18 @@ def test_a_redmine_on_a_private_address_is_refused(settings, mocked_http):
     assert len(mocked_http.calls) == 0
 
 
+def test_an_api_key_pasted_with_a_line_break_is_a_configuration_error_that_hides_it(
+    settings, mocked_http
+):
+    settings["api_key"] = "RMKEY-s3cr3t-0123456789\n"
+    service = Redmine(settings)
+    with pytest.raises(ConfigurationError, match="A header for redmine.example.com") as raised:
+        service.receive("installed")
+    texts = [str(raised.value), *(m["message"] for m in service.logger.messages)]
+    assert not any("RMKEY" in text for text in texts)
+    assert len(mocked_http.calls) == 0
+
+
 # --- releases -------------------------------------------------------------------------------
 
 VERSION_BODY = {
@@ -836,9 +848,7 @@ def test_subjects_and_version_names_longer_than_redmine_takes_are_cut(settings, 
     assert Redmine.field_limits == {"subject": 255, "version_name": 60, "version_description": 255}
 
 
-def test_a_release_without_a_url_makes_a_version_without_a_created_from_line(
-    settings, mocked_http
-):
+def test_a_release_without_a_url_makes_a_version_without_a_created_from_line(settings, mocked_http):
     mocked_http.post(
         f"{REDMINE}/projects/7/versions.json",
         status=201,

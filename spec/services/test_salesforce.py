@@ -449,3 +449,28 @@ def test_credentials_are_redacted_from_everything_the_service_logs(user_data):
 def test_other_events_are_ignored(mocked_http, user_data):
     Salesforce(settings(user_data)).receive("create_feature")
     assert len(mocked_http.calls) == 0
+
+
+@pytest.mark.parametrize(
+    "identity",
+    [
+        "https://collector.example.com/id/00D8d/0058d",
+        "https://salesforce.com.example.com/id/00D8d/0058d",
+        "https://login.salesforce.com.example.com/id/00D8d/0058d",
+    ],
+)
+def test_the_token_never_follows_an_identity_url_outside_salesforce(
+    mocked_http, user_data, identity
+):
+    mock_token(mocked_http)
+    mocked_http.get(RESOURCES_URL, json={"identity": identity})
+    with pytest.raises(RemoteError, match="identity URL outside Salesforce"):
+        Salesforce(settings(user_data)).receive("installed")
+    assert [c.request.url for c in mocked_http.calls] == [TOKEN_URL, RESOURCES_URL]
+
+
+def test_the_token_never_goes_to_an_instance_url_outside_salesforce(mocked_http, user_data):
+    mock_token(mocked_http, instance_url="https://collector.example.com")
+    with pytest.raises(RemoteError, match="instance URL outside Salesforce"):
+        Salesforce(settings(user_data)).receive("installed")
+    assert [c.request.url for c in mocked_http.calls] == [TOKEN_URL]

@@ -640,3 +640,20 @@ def test_a_feature_without_a_url_gets_no_created_from_comment(mocked_http, user_
     receive(user_data, "create_feature", payload)
     assert ("POST", f"{API}/cards/{CARD}/actions/comments") not in calls_of(mocked_http)
     assert body_of(mocked_http, "POST", f"{API}/cards")
+
+
+@pytest.mark.parametrize(
+    ("requirement", "name"),
+    [
+        (
+            {"name": "Export as CSV", "description": {"body": "<p>One file.</p>"}},
+            "Export as CSV. One file.",
+        ),
+        ({"reference_num": "ACME-12-3", "description": {"body": ""}}, "ACME-12-3"),
+        ({"description": {}}, "Requirement"),
+    ],
+)
+def test_a_checklist_item_is_named_by_what_the_requirement_has_never_none(
+    user_data, requirement, name
+):
+    assert Trello(settings(user_data)).check_item_name(mash(requirement)) == name

@@ -102,8 +102,7 @@ def request_token(app: OAuthApp, body: str, http: HttpClient | None = None) -> d
     except OAuth2Error as error:
         said = f": {http.logger.redactor(error.description)}" if error.description else ""
         raise RemoteError(
-            f"Aha! refused the token request (HTTP {response.status_code}, "
-            f"{error.error}){said}"
+            f"Aha! refused the token request (HTTP {response.status_code}, {error.error}){said}"
         ) from error
     except ValueError as error:
         raise RemoteError(
@@ -258,4 +257,3 @@ def _open(url: str, say: Callable[[str], None]) -> None:
             say("No browser could be opened: open the address yourself.")
 
     threading.Thread(target=open_it, name="aha-login-browser", daemon=True).start()
-

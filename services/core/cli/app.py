@@ -16,7 +16,9 @@ import click
 
 from services.core.cli import exits
 from services.core.cli.aha_commands import aha_group
+from services.core.cli.host_commands import COMMANDS as HOST_COMMANDS
 from services.core.cli.json_input import JSON_OBJECT
+from services.core.cli.show_command import show
 from services.core.cli.verbosity import reset_level, with_verbosity
 from services.core.errors import MissingSetting
 from services.core.events import handle_event
@@ -61,6 +63,9 @@ def main() -> None:
 
 with_verbosity(main)
 main.add_command(aha_group)
+main.add_command(show)
+for _command in HOST_COMMANDS:
+    main.add_command(_command)
 
 
 def run() -> None:
@@ -148,7 +153,7 @@ def send(
         message = answer["exception"]["message"]
         click.echo(f"Error: {message}.{_missing_setting_hint(message)}", err=True)
         sys.exit(exits.USAGE)
-    if raised is not None:
+    if raised is not None or "exception" in answer:  # meta_data it could not send, too
         sys.exit(exits.FAILED)
 
 

@@ -9,6 +9,7 @@ message a service logs; ``-q`` prints nothing but fatal lines (the command's own
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import click
 
@@ -21,7 +22,7 @@ QUIET_LEVEL = logging.CRITICAL
 _MARK = "_aha_services_verbosity"
 
 
-def _setter(level: int):  # type: ignore[no-untyped-def]
+def _setter(level: int) -> Callable[[click.Context, click.Parameter, bool], None]:
     def set_level(ctx: click.Context, param: click.Parameter, value: bool) -> None:
         if value and not ctx.resilient_parsing:
             configure_logging(level)

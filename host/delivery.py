@@ -1,0 +1,83 @@
+"""One attempt at one job: run the event through the core, and decide what comes next."""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from host.config import HostConfig, Integration, RetryPolicy
+from host.jobs import DELIVERED, FAILED, RETRYING, RUNNING, Attempt, Job
+from host.state import StateStore
+from services.core.errors import (
+    ConfigurationError,
+    InvalidUrlError,
+    RemoteError,
+    TimeLimitExceeded,
+)
+from services.core.events import handle_event
+
+# A third party that is down, slow or limiting us may be back later; a setting that is
+# wrong, or an address that is refused, will not fix itself.
+RETRYABLE = (RemoteError, TimeLimitExceeded, OSError)
+NEVER_RETRIED = (ConfigurationError, InvalidUrlError)
+
+
+def retryable(error: BaseException) -> bool:
+    return isinstance(error, RETRYABLE) and not isinstance(error, NEVER_RETRIED)
+
+
+def backoff_delay(policy: RetryPolicy, tries: int) -> float:
+    """Exponential backoff with jitter: ``backoff * 2^(tries-1)``, give or take a quarter."""
+    return policy.backoff * 2 ** max(tries - 1, 0) * random.uniform(0.75, 1.25)
+
+
+def start_attempt(store: StateStore, job: Job, worker: str) -> None:
+    """Mark the job running before the service is called, so a worker's death shows."""
+    job.state = RUNNING
+    job.attempts.append(Attempt(started_at=time.time(), outcome=RUNNING, worker=worker))
+    store.save(job)
+
+
+def run_attempt(
+    store: StateStore, config: HostConfig, integration: Integration, job: Job, worker: str
+) -> Job:
+    """Run the job's event once and store its outcome and the new ``meta_data`` together."""
+    start_attempt(store, job, worker)
+    started = time.monotonic()
+    answer, raised = handle_event(
+        integration.service_class,
+        job.event,
+        user_data=config.user_data(integration),
+        payload=job.payload,
+        meta_data=store.meta_data(integration.name),
+    )
+    duration = time.monotonic() - started
+    conclude(job, integration.retry, answer, raised, duration)
+    store.finish_attempt(job, answer.get("meta_data") or {}, duration)
+    return job
+
+
+def conclude(
+    job: Job,
+    policy: RetryPolicy,
+    answer: dict[str, Any],
+    raised: BaseException | None,
+    duration: float,
+) -> None:
+    """Fill in the attempt and the job's next state from the event's answer."""
+    attempt = job.attempts[-1]
+    attempt.duration = round(duration, 6)
+    attempt.messages = list(answer.get("messages") or [])
+    job.tries += 1
+    exception = answer.get("exception")
+    if exception:
+        attempt.error = f"{exception['exception_class']}: {exception['message']}"
+    if raised is None:
+        # meta_data JSON could not hold is reported, yet the event itself went through.
+        attempt.outcome, job.state = DELIVERED, DELIVERED
+    elif retryable(raised) and job.tries < policy.attempts:
+        attempt.outcome, job.state = RETRYING, RETRYING
+        job.next_attempt_at = time.time() + backoff_delay(policy, job.tries)
+    else:
+        attempt.outcome, job.state = FAILED, FAILED

@@ -1,0 +1,185 @@
+"""Runs each integration's jobs one at a time, in arrival order, at least once.
+
+The queue (huey) carries only "look at integration X" tasks. Whoever takes one
+leases X in the state store and runs X's oldest unfinished job, then the next,
+until none is due; a job waiting for its retry is looked at again when huey's
+scheduler hands the task back. A lease expires unless renewed, so a worker that
+dies cannot hold an integration for ever; a worker that starts on the same machine
+releases at once the leases of workers there that are gone, and runs their jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+from host.config import HostConfig
+from host.delivery import run_attempt
+from host.jobs import FAILED, QUEUED, RUNNING, Attempt, Job
+from host.state import StateStore
+
+Enqueue = Callable[[str, float | None], None]
+DEFAULT_LEASE_TTL = 60.0
+# A job whose worker died this many times in a row is not run again: it may be the cause.
+MAX_INTERRUPTIONS = 3
+INTERRUPTED = "interrupted"
+
+_log = logging.getLogger("host.dispatch")
+
+
+def new_owner() -> str:
+    """This worker's name in leases: machine, process, and a token of its own."""
+    return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
+
+
+def owner_is_gone(owner: str, me: str) -> bool:
+    """Whether a lease's owner is a process of this machine that no longer runs."""
+    host, _, rest = owner.partition("/")
+    pid_text = rest.partition("/")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or owner.startswith(me):
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():  # an earlier process whose number this one was given
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class LeaseKeeper:
+    """Renews a lease in the background while a job runs (a job may run for minutes)."""
+
+    def __init__(self, store: StateStore, integration: str, owner: str, ttl: float):
+        self.store, self.integration, self.owner, self.ttl = store, integration, owner, ttl
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease:{integration}", daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._done.wait(self.ttl / 3):
+            try:
+                if not self.store.renew(self.integration, self.owner, self.ttl):
+                    _log.warning("lost the lease of %s", self.integration)
+            except Exception as error:
+                _log.warning("could not renew the lease of %s: %s", self.integration, error)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        config: HostConfig,
+        store: StateStore,
+        enqueue: Enqueue,
+        owner: str | None = None,
+        lease_ttl: float = DEFAULT_LEASE_TTL,
+    ):
+        self.config, self.store, self.enqueue = config, store, enqueue
+        self.owner = owner or new_owner()
+        self.lease_ttl = lease_ttl
+        self.stopping = threading.Event()
+
+    def drain(self, name: str) -> int:
+        """Run the integration's due jobs in order; how many attempts ran."""
+        # Each drain holds the lease under a name of its own: two threads of one worker
+        # must not both take an integration.
+        holder = f"{self.owner}/{uuid.uuid4().hex[:6]}"
+        if not self.store.acquire(name, holder, self.lease_ttl):
+            return 0
+        ran = 0
+        try:
+            with LeaseKeeper(self.store, name, holder, self.lease_ttl):
+                while not self.stopping.is_set():
+                    job = self.store.head(name)
+                    if job is None:
+                        break
+                    if job.next_attempt_at > time.time() and job.state != RUNNING:
+                        self.enqueue(name, job.next_attempt_at)
+                        break
+                    if self._run(name, job, holder):
+                        ran += 1
+        finally:
+            self.store.release(name, holder)
+        self._look_again(name)
+        return ran
+
+    def _run(self, name: str, job: Job, holder: str) -> bool:
+        integration = self.config.integrations.get(name)
+        if integration is None:
+            self._fail(job, f"the integration {name} is no longer configured")
+            return False
+        if job.state == RUNNING and not self._resume(job):
+            return False
+        run_attempt(self.store, self.config, integration, job, holder)
+        return True
+
+    def _resume(self, job: Job) -> bool:
+        """A job left running by a worker that died: run it again, unless it keeps dying."""
+        job.attempts[-1].outcome = INTERRUPTED
+        interrupted = 0
+        for attempt in reversed(job.attempts):
+            if attempt.outcome != INTERRUPTED:
+                break
+            interrupted += 1
+        if interrupted >= MAX_INTERRUPTIONS:
+            self._fail(job, f"its worker stopped during {interrupted} attempts in a row")
+            return False
+        job.state = QUEUED
+        self.store.save(job)
+        return True
+
+    def _fail(self, job: Job, reason: str) -> None:
+        job.attempts.append(Attempt(started_at=time.time(), outcome=FAILED, error=reason))
+        job.state = FAILED
+        self.store.save(job)
+
+    def _look_again(self, name: str) -> None:
+        """A job that arrived while the lease was being given up has a task that found
+        it taken: hand the integration back to the queue."""
+        head = self.store.head(name)
+        if head is not None and head.due(time.time()) and name not in self.store.leases():
+            self.enqueue(name, None)
+
+    def recover(self) -> list[str]:
+        """At a worker's start: free the leases of dead workers here, queue every open
+        integration again (a job huey handed to a dead worker is gone from huey)."""
+        for name, owner in self.store.leases().items():
+            if owner_is_gone(owner, self.owner):
+                self.store.release(name, owner)
+        queued = []
+        for name in self.store.open_integrations():
+            head = self.store.head(name)
+            if head is not None:
+                due = head.state == RUNNING or head.next_attempt_at <= time.time()
+                self.enqueue(name, None if due else head.next_attempt_at)
+                queued.append(name)
+        return queued
+
+    def sweep(self) -> list[str]:
+        """Queue integrations whose next job is due and that nobody holds: those of a
+        worker on another machine whose lease expired, or a task the queue lost."""
+        leased = self.store.leases()
+        now, queued = time.time(), []
+        for name in self.store.open_integrations():
+            head = self.store.head(name)
+            if name not in leased and head is not None and (
+                head.state == RUNNING or head.next_attempt_at <= now
+            ):
+                self.enqueue(name, None)
+                queued.append(name)
+        return queued

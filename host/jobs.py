@@ -1,0 +1,57 @@
+"""A job: one stored event, its attempts and where it stands."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+QUEUED = "queued"
+RUNNING = "running"
+RETRYING = "retrying"
+DELIVERED = "delivered"
+FAILED = "failed"
+STATES = (QUEUED, RUNNING, RETRYING, DELIVERED, FAILED)
+# A job in one of these still waits for a worker, in its integration's arrival order.
+OPEN_STATES = (QUEUED, RUNNING, RETRYING)
+FINISHED_STATES = (DELIVERED, FAILED)
+
+
+@dataclass
+class Attempt:
+    started_at: float
+    duration: float = 0.0
+    outcome: str = ""
+    error: str = ""
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    # The worker that made the attempt (machine/process/token).
+    worker: str = ""
+
+
+@dataclass
+class Job:
+    integration: str
+    event: str
+    payload: dict[str, Any]
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    received_at: float = field(default_factory=time.time)
+    state: str = QUEUED
+    next_attempt_at: float = 0.0
+    attempts: list[Attempt] = field(default_factory=list)
+    # Attempts that count toward the limit; one a worker's death cut short does not.
+    tries: int = 0
+    # Arrival order within the store; set by the store when the job is added.
+    seq: int = 0
+
+    def due(self, now: float) -> bool:
+        return self.state in OPEN_STATES and self.next_attempt_at <= now
+
+    def to_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Job:
+        record = dict(record)
+        record["attempts"] = [Attempt(**a) for a in record.get("attempts", [])]
+        return cls(**record)

@@ -1,0 +1,225 @@
+"""The state store in Redis, shared by workers on several machines.
+
+Keys, under ``aha-services:``: ``job:<id>`` (the record, JSON), ``jobs`` (every job
+by arrival), ``state:<state>`` and ``of:<integration>`` (the same, filtered),
+``open:<integration>`` (its unfinished jobs by arrival), ``meta:<integration>``,
+``lease:<integration>`` (an owner with an expiry), ``counters`` (a hash). Each change
+that touches several keys is one Lua script, so no reader sees half of it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from redis import ConnectionPool, Redis
+from redis.exceptions import RedisError
+
+from host.jobs import FINISHED_STATES, STATES, Job
+from host.state import StateStore, StoreUnavailable, latency_bucket
+
+PREFIX = "aha-services:"
+
+# KEYS: none. ARGV: prefix, id, integration, state, received_at, record-without-seq
+_ADD = """
+local p = ARGV[1]
+local seq = redis.call('INCR', p .. 'seq')
+-- The record is spliced, not re-encoded: cjson would turn an empty list into {}.
+local record = string.sub(ARGV[6], 1, -2) .. ', "seq": ' .. seq .. '}'
+redis.call('SET', p .. 'job:' .. ARGV[2], record)
+redis.call('ZADD', p .. 'jobs', seq, ARGV[2])
+redis.call('ZADD', p .. 'state:' .. ARGV[4], seq, ARGV[2])
+redis.call('ZADD', p .. 'of:' .. ARGV[3], seq, ARGV[2])
+redis.call('ZADD', p .. 'open:' .. ARGV[3], seq, ARGV[2])
+redis.call('SADD', p .. 'open-integrations', ARGV[3])
+redis.call('ZADD', p .. 'received', ARGV[5], ARGV[2])
+redis.call('HINCRBY', p .. 'counters', 'received|' .. ARGV[3] .. '|accepted', 1)
+return seq
+"""
+
+# ARGV: prefix, id, integration, new state, seq, record, open (1/0), meta (or ''),
+#       latency bucket (or ''), duration
+_SAVE = """
+local p = ARGV[1]
+local old = redis.call('GET', p .. 'job:' .. ARGV[2])
+if not old then return 0 end
+local was = cjson.decode(old)['state']
+redis.call('SET', p .. 'job:' .. ARGV[2], ARGV[6])
+redis.call('ZREM', p .. 'state:' .. was, ARGV[2])
+redis.call('ZADD', p .. 'state:' .. ARGV[4], ARGV[5], ARGV[2])
+if ARGV[7] == '1' then
+  redis.call('ZADD', p .. 'open:' .. ARGV[3], ARGV[5], ARGV[2])
+  redis.call('SADD', p .. 'open-integrations', ARGV[3])
+else
+  redis.call('ZREM', p .. 'open:' .. ARGV[3], ARGV[2])
+  if redis.call('ZCARD', p .. 'open:' .. ARGV[3]) == 0 then
+    redis.call('SREM', p .. 'open-integrations', ARGV[3])
+  end
+end
+if ARGV[8] ~= '' then
+  redis.call('SET', p .. 'meta:' .. ARGV[3], ARGV[8])
+  redis.call('HINCRBY', p .. 'counters', 'latency|' .. ARGV[9], 1)
+  redis.call('HINCRBYFLOAT', p .. 'counters', 'latency_sum', ARGV[10])
+  redis.call('HINCRBY', p .. 'counters', 'latency_count', 1)
+end
+return 1
+"""
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+# ARGV: prefix, before (epoch seconds), finished states...
+_PURGE = """
+local p = ARGV[1]
+local finished = {}
+for i = 3, #ARGV do finished[ARGV[i]] = true end
+local removed = 0
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'received', '-inf', '(' .. ARGV[2])) do
+  local raw = redis.call('GET', p .. 'job:' .. id)
+  local job = raw and cjson.decode(raw)
+  if not job then
+    redis.call('ZREM', p .. 'received', id)
+  elseif finished[job['state']] then
+    redis.call('DEL', p .. 'job:' .. id)
+    redis.call('ZREM', p .. 'received', id)
+    redis.call('ZREM', p .. 'jobs', id)
+    redis.call('ZREM', p .. 'state:' .. job['state'], id)
+    redis.call('ZREM', p .. 'of:' .. job['integration'], id)
+    removed = removed + 1
+  end
+end
+return removed
+"""
+
+
+class RedisStateStore(StateStore):
+    def __init__(self, pool: ConnectionPool, prefix: str = PREFIX):
+        self.redis = Redis(connection_pool=pool)
+        self.prefix = prefix
+        self._add = self.redis.register_script(_ADD)
+        self._save_script = self.redis.register_script(_SAVE)
+        self._renew = self.redis.register_script(_RENEW)
+        self._release = self.redis.register_script(_RELEASE)
+        self._purge = self.redis.register_script(_PURGE)
+
+    def _key(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    def _call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except RedisError as error:
+            reason = type(error).__name__
+            raise StoreUnavailable(f"the state store is unavailable: {reason}") from None
+
+    def add_job(self, job: Job) -> Job:
+        record = job.to_record()
+        del record["seq"]
+        job.seq = int(self._call(self._add, args=[
+            self.prefix, job.id, job.integration, job.state, job.received_at, json.dumps(record)
+        ]))
+        return job
+
+    def count_received(self, integration: str, outcome: str) -> None:
+        self._call(self.redis.hincrby, self._key("counters"), f"received|{integration}|{outcome}")
+
+    def get(self, job_id: str) -> Job | None:
+        raw = self._call(self.redis.get, self._key("job", job_id))
+        return _load(raw) if raw else None
+
+    def _jobs(self, ids: list[bytes]) -> list[Job]:
+        if not ids:
+            return []
+        keys = [self._key("job", i.decode()) for i in ids]
+        return [_load(raw) for raw in self._call(self.redis.mget, keys) if raw]
+
+    def list(
+        self, state: str | None = None, integration: str | None = None, limit: int = 50
+    ) -> list[Job]:
+        if state and integration:
+            ids = self._call(self.redis.zrevrange, self._key("of", integration), 0, -1)
+            return [job for job in self._jobs(ids) if job.state == state][:limit]
+        key = (
+            self._key("state", state) if state
+            else self._key("of", integration) if integration
+            else self._key("jobs")
+        )
+        return self._jobs(self._call(self.redis.zrevrange, key, 0, limit - 1))
+
+    def head(self, integration: str) -> Job | None:
+        jobs = self._jobs(self._call(self.redis.zrange, self._key("open", integration), 0, 0))
+        return jobs[0] if jobs else None
+
+    def open_integrations(self) -> list[str]:
+        members = self._call(self.redis.smembers, self._key("open-integrations"))
+        return sorted(m.decode() for m in members)
+
+    def _save(self, job: Job, meta: str = "", bucket: str = "", duration: float = 0.0) -> None:
+        is_open = "0" if job.state in FINISHED_STATES else "1"
+        self._call(self._save_script, args=[
+            self.prefix, job.id, job.integration, job.state, job.seq,
+            json.dumps(job.to_record()), is_open, meta, bucket, duration,
+        ])
+
+    def save(self, job: Job) -> None:
+        self._save(job)
+
+    def finish_attempt(self, job: Job, meta_data: dict[str, Any], duration: float) -> None:
+        self._save(job, json.dumps(meta_data), latency_bucket(duration), duration)
+
+    def meta_data(self, integration: str) -> dict[str, Any]:
+        raw = self._call(self.redis.get, self._key("meta", integration))
+        return json.loads(raw) if raw else {}
+
+    def acquire(self, integration: str, owner: str, ttl: float) -> bool:
+        key = self._key("lease", integration)
+        if self._call(self.redis.set, key, owner, nx=True, px=int(ttl * 1000)):
+            return True
+        return self.renew(integration, owner, ttl)
+
+    def renew(self, integration: str, owner: str, ttl: float) -> bool:
+        key = self._key("lease", integration)
+        return bool(self._call(self._renew, keys=[key], args=[owner, int(ttl * 1000)]))
+
+    def release(self, integration: str, owner: str) -> None:
+        self._call(self._release, keys=[self._key("lease", integration)], args=[owner])
+
+    def leases(self) -> dict[str, str]:
+        found = {}
+        pattern = self._key("lease", "*")
+        for key in self._call(lambda: list(self.redis.scan_iter(pattern, count=500))):
+            owner = self._call(self.redis.get, key)
+            if owner:
+                found[key.decode()[len(self._key("lease", "")):]] = owner.decode()
+        return found
+
+    def purge(self, before: float) -> int:
+        return int(self._call(self._purge, args=[self.prefix, before, *FINISHED_STATES]))
+
+    def state_counts(self) -> dict[str, int]:
+        pipe = self.redis.pipeline(transaction=False)
+        for state in STATES:
+            pipe.zcard(self._key("state", state))
+        counts = self._call(pipe.execute)
+        return {state: int(n) for state, n in zip(STATES, counts, strict=True) if n}
+
+    def counters(self) -> dict[str, float]:
+        raw = self._call(self.redis.hgetall, self._key("counters"))
+        return {name.decode(): float(value) for name, value in raw.items()}
+
+    def ping(self) -> None:
+        self._call(self.redis.ping)
+
+
+def _load(raw: bytes) -> Job:
+    return Job.from_record(json.loads(raw))
+

@@ -1,0 +1,230 @@
+"""The state store in one SQLite file: the default, nothing to install."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from host.jobs import FINISHED_STATES, OPEN_STATES, Job
+from host.state import StateStore, StoreUnavailable, latency_bucket
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    integration TEXT NOT NULL,
+    state TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_open ON jobs (integration, state, seq);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, seq);
+CREATE INDEX IF NOT EXISTS jobs_received ON jobs (received_at);
+CREATE TABLE IF NOT EXISTS meta_data (integration TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (
+    integration TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value REAL NOT NULL);
+"""
+_OPEN = ",".join(f"'{state}'" for state in OPEN_STATES)
+_FINISHED = ",".join(f"'{state}'" for state in FINISHED_STATES)
+
+
+class SqliteStateStore(StateStore):
+    """Each thread has its own connection; every write is one immediate transaction,
+    committed with ``synchronous=FULL`` before the caller goes on."""
+
+    def __init__(self, path: Path, busy_timeout: float = 5.0):
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self._local = threading.local()
+        try:
+            self._connection().executescript(_SCHEMA)
+        except sqlite3.Error as error:
+            raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+
+    def _connection(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        try:
+            db = self._connection()
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+        try:
+            yield db
+            db.execute("COMMIT")
+        except sqlite3.Error as error:
+            _rollback(db)
+            raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+        except BaseException:
+            _rollback(db)
+            raise
+
+    def _read(self, sql: str, *args: Any) -> list[tuple]:
+        try:
+            return self._connection().execute(sql, args).fetchall()
+        except sqlite3.Error as error:
+            raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+
+    def add_job(self, job: Job) -> Job:
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO jobs (id, integration, state, received_at, record) "
+                "VALUES (?, ?, ?, ?, '')",
+                (job.id, job.integration, job.state, job.received_at),
+            )
+            job.seq = int(cursor.lastrowid or 0)
+            db.execute("UPDATE jobs SET record = ? WHERE seq = ?", (_dump(job), job.seq))
+            _increment(db, f"received|{job.integration}|accepted", 1)
+        return job
+
+    def count_received(self, integration: str, outcome: str) -> None:
+        with self._write() as db:
+            _increment(db, f"received|{integration}|{outcome}", 1)
+
+    def get(self, job_id: str) -> Job | None:
+        rows = self._read("SELECT record FROM jobs WHERE id = ?", job_id)
+        return _load(rows[0][0]) if rows else None
+
+    def list(
+        self, state: str | None = None, integration: str | None = None, limit: int = 50
+    ) -> list[Job]:
+        where, args = [], []
+        if state:
+            where.append("state = ?")
+            args.append(state)
+        if integration:
+            where.append("integration = ?")
+            args.append(integration)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self._read(
+            f"SELECT record FROM jobs {clause} ORDER BY seq DESC LIMIT ?", *args, limit
+        )
+        return [_load(row[0]) for row in rows]
+
+    def head(self, integration: str) -> Job | None:
+        rows = self._read(
+            f"SELECT record FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
+            "ORDER BY seq LIMIT 1",
+            integration,
+        )
+        return _load(rows[0][0]) if rows else None
+
+    def open_integrations(self) -> list[str]:
+        rows = self._read(f"SELECT DISTINCT integration FROM jobs WHERE state IN ({_OPEN})")
+        return sorted(row[0] for row in rows)
+
+    def save(self, job: Job) -> None:
+        with self._write() as db:
+            _save(db, job)
+
+    def finish_attempt(self, job: Job, meta_data: dict[str, Any], duration: float) -> None:
+        with self._write() as db:
+            _save(db, job)
+            db.execute(
+                "INSERT INTO meta_data (integration, data) VALUES (?, ?) "
+                "ON CONFLICT (integration) DO UPDATE SET data = excluded.data",
+                (job.integration, json.dumps(meta_data)),
+            )
+            _increment(db, f"latency|{latency_bucket(duration)}", 1)
+            _increment(db, "latency_sum", duration)
+            _increment(db, "latency_count", 1)
+
+    def meta_data(self, integration: str) -> dict[str, Any]:
+        rows = self._read("SELECT data FROM meta_data WHERE integration = ?", integration)
+        return json.loads(rows[0][0]) if rows else {}
+
+    def acquire(self, integration: str, owner: str, ttl: float) -> bool:
+        now = time.time()
+        with self._write() as db:
+            rows = db.execute(
+                "SELECT owner, expires_at FROM leases WHERE integration = ?", (integration,)
+            ).fetchall()
+            if rows and rows[0][0] != owner and rows[0][1] > now:
+                return False
+            db.execute(
+                "INSERT INTO leases (integration, owner, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (integration) DO UPDATE SET owner = excluded.owner, "
+                "expires_at = excluded.expires_at",
+                (integration, owner, now + ttl),
+            )
+        return True
+
+    def renew(self, integration: str, owner: str, ttl: float) -> bool:
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE leases SET expires_at = ? WHERE integration = ? AND owner = ?",
+                (time.time() + ttl, integration, owner),
+            )
+            return cursor.rowcount == 1
+
+    def release(self, integration: str, owner: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "DELETE FROM leases WHERE integration = ? AND owner = ?", (integration, owner)
+            )
+
+    def leases(self) -> dict[str, str]:
+        rows = self._read(
+            "SELECT integration, owner FROM leases WHERE expires_at > ?", time.time()
+        )
+        return dict(rows)
+
+    def purge(self, before: float) -> int:
+        with self._write() as db:
+            cursor = db.execute(
+                f"DELETE FROM jobs WHERE received_at < ? AND state IN ({_FINISHED})", (before,)
+            )
+            return cursor.rowcount
+
+    def state_counts(self) -> dict[str, int]:
+        return dict(self._read("SELECT state, count(*) FROM jobs GROUP BY state"))
+
+    def counters(self) -> dict[str, float]:
+        return dict(self._read("SELECT name, value FROM counters"))
+
+    def ping(self) -> None:
+        self._read("SELECT 1 FROM jobs LIMIT 1")
+
+
+def _save(db: sqlite3.Connection, job: Job) -> None:
+    db.execute(
+        "UPDATE jobs SET state = ?, record = ? WHERE id = ?", (job.state, _dump(job), job.id)
+    )
+
+
+def _increment(db: sqlite3.Connection, name: str, amount: float) -> None:
+    db.execute(
+        "INSERT INTO counters (name, value) VALUES (?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+        (name, amount),
+    )
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    with suppress(sqlite3.Error):
+        db.execute("ROLLBACK")
+
+
+def _dump(job: Job) -> str:
+    return json.dumps(job.to_record())
+
+
+def _load(record: str) -> Job:
+    return Job.from_record(json.loads(record))

@@ -1,0 +1,53 @@
+"""Services the host specs run: they keep meta_data, fail in chosen ways, or hang."""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from services.core.errors import ConfigurationError
+from services.core.service import Service
+
+calls: list[tuple[str, object]] = []
+
+
+class Counter(Service):
+    """Counts events in meta_data and posts each payload's ``n`` to its ``url``."""
+
+    title = "Counter"
+    service_name = "counter"
+    abstract: ClassVar[bool] = False
+
+    def receive_create_feature(self) -> None:
+        self.meta_data["count"] = int(self.meta_data.get("count") or 0) + 1
+        calls.append(("counter", self.payload.get("n")))
+        response = self.http_post(str(self.data.url), json={"n": self.payload.get("n")})
+        if response.status_code >= 300:
+            from services.core.errors import RemoteError
+
+            raise RemoteError(f"answered {response.status_code}")
+
+    def receive_webhook(self) -> None:
+        calls.append(("webhook", dict(self.payload)))
+
+
+class Misconfigured(Service):
+    title = "Misconfigured"
+    service_name = "misconfigured"
+    abstract: ClassVar[bool] = False
+
+    def receive_create_feature(self) -> None:
+        self.meta_data["seen"] = True
+        raise ConfigurationError("Set the project")
+
+
+class Hangs(Service):
+    title = "Hangs"
+    service_name = "hangs"
+    abstract: ClassVar[bool] = False
+
+    def receive_create_feature(self) -> None:
+        time.sleep(3)
+
+
+SERVICES = (Counter, Misconfigured, Hangs)

@@ -1,0 +1,92 @@
+"""``aha-services jobs ...`` and ``config check`` on a SQLite data folder."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from host.engine import build_engine
+from host.jobs import DELIVERED, FAILED, Attempt, Job
+from services.core.cli import main
+
+SECRET = "cli-intake-secret-000111"
+TOKEN = "cli-aha-token-000222333"
+
+
+@pytest.fixture
+def environment(tmp_path, monkeypatch):
+    config = tmp_path / "integrations.toml"
+    config.write_text(
+        '[aha]\ndomain = "acme"\ntoken = "${AHA_API_TOKEN}"\n'
+        '[integrations.hooks]\nservice = "webhooks"\nsecret = "${HOOKS_SECRET}"\n'
+        'settings = { hook_url = "https://h.example.com/x" }\n'
+    )
+    monkeypatch.setenv("AHA_SERVICES_CONFIG", str(config))
+    monkeypatch.setenv("AHA_SERVICES_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("AHA_API_TOKEN", TOKEN)
+    monkeypatch.setenv("HOOKS_SECRET", SECRET)
+    return build_engine()
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+def stored(engine, state, age=0.0, payload=None):
+    job = Job("hooks", "create_feature", payload or {"n": 1})
+    job.received_at -= age
+    engine.store.add_job(job)
+    job.state = state
+    job.attempts.append(Attempt(started_at=job.received_at, outcome=state, error="RemoteError"))
+    engine.store.save(job)
+    return job
+
+
+def test_list_filters_by_state_and_integration(environment):
+    failed, delivered = stored(environment, FAILED), stored(environment, DELIVERED)
+    result = run("jobs", "list", "--state", "failed")
+    assert result.exit_code == 0
+    assert failed.id in result.output and delivered.id not in result.output
+    assert run("jobs", "list", "--integration", "other").output == ""
+
+
+def test_show_redacts_secrets_in_the_payload(environment):
+    job = stored(environment, FAILED, payload={"token": TOKEN, "note": f"secret {SECRET}"})
+    result = run("jobs", "show", job.id)
+    assert result.exit_code == 0
+    assert TOKEN not in result.output and SECRET not in result.output
+    assert json.loads(result.output)["state"] == FAILED
+    assert run("jobs", "show", "nope").exit_code == 2
+
+
+def test_retry_queues_failed_jobs_again(environment):
+    job = stored(environment, FAILED)
+    result = run("jobs", "retry", "--all-failed")
+    assert result.output == "1 job(s) queued again\n"
+    again = environment.store.get(job.id)
+    assert (again.state, again.tries) == ("queued", 0)
+    assert environment.huey.pending_count() == 1
+    assert run("jobs", "retry").exit_code == 2
+
+
+def test_purge_drops_old_finished_jobs(environment):
+    old, recent = stored(environment, DELIVERED, age=31 * 86400), stored(environment, DELIVERED)
+    result = run("jobs", "purge", "--older-than", "30d")
+    assert result.output == "1 job(s) purged\n"
+    assert environment.store.get(old.id) is None
+    assert environment.store.get(recent.id) is not None
+    assert run("jobs", "purge", "--older-than", "soon").exit_code == 2
+
+
+def test_config_check_prints_urls_without_secrets(environment):
+    result = run("config", "check", "--base-url", "https://host.example.com/")
+    assert result.exit_code == 0
+    assert "https://host.example.com/aha/hooks?token=<secret>" in result.output
+    assert SECRET not in result.output and TOKEN not in result.output
+
+
+def test_config_check_names_a_missing_variable(environment, monkeypatch):
+    monkeypatch.delenv("HOOKS_SECRET")
+    result = run("config", "check")
+    assert result.exit_code == 2
+    assert "[integrations.hooks] secret: The environment variable HOOKS_SECRET" in result.output
