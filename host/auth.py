@@ -21,16 +21,14 @@ def token_matches(integration: Integration, given: str | None) -> bool:
     return bool(given) and _same(str(given), integration.secret)
 
 
-def signature_matches(
-    integration: Integration, headers: Mapping[str, str], body: bytes
-) -> bool:
+def signature_matches(integration: Integration, headers: Mapping[str, str], body: bytes) -> bool:
     """The tracker's signature, when the integration (or its service) declares one:
     GitHub's ``X-Hub-Signature-256`` (HMAC-SHA256 of the body with the intake secret),
-    GitLab's ``X-Gitlab-Token`` (the intake secret itself)."""
+    GitLab's ``X-Gitlab-Token`` (the intake secret itself). Header names in lower case."""
     if integration.signature == "github":
-        given = headers.get("X-Hub-Signature-256", "")
+        given = headers.get("x-hub-signature-256", "")
         digest = hmac.new(integration.secret.encode(), body, hashlib.sha256).hexdigest()
         return bool(given) and _same(given, f"sha256={digest}")
     if integration.signature == "gitlab":
-        return token_matches(integration, headers.get("X-Gitlab-Token"))
+        return token_matches(integration, headers.get("x-gitlab-token"))
     return False

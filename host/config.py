@@ -30,7 +30,13 @@ DEFAULT_BACKOFF = 240.0
 SIGNATURES = ("github", "gitlab")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 _INTEGRATION_KEYS = {
-    "service", "integration_id", "secret", "settings", "attempts", "backoff", "signature"
+    "service",
+    "integration_id",
+    "secret",
+    "settings",
+    "attempts",
+    "backoff",
+    "signature",
 }
 
 
@@ -136,8 +142,9 @@ def parse_config(
     if not integrations:
         raise ConfigError("[integrations]: no integration is configured")
     parsed = {
-        name: _integration(name, _table(integrations, name, f"[integrations.{name}]"), registry,
-                           environ)
+        name: _integration(
+            name, _table(integrations, name, f"[integrations.{name}]"), registry, environ
+        )
         for name in integrations
     }
     return HostConfig(
@@ -164,8 +171,10 @@ def _expanded(value: Any, where: str, key: str, environ: Mapping[str, str] | Non
 
 
 def _aha_account(table: Mapping[str, Any], environ: Mapping[str, str] | None) -> AhaAccount:
-    values = {key: _expanded(table.get(key, ""), "[aha]", key, environ)
-              for key in ("domain", "api_url", "token")}
+    values = {
+        key: _expanded(table.get(key, ""), "[aha]", key, environ)
+        for key in ("domain", "api_url", "token")
+    }
     for key, value in values.items():
         if not isinstance(value, str):
             raise ConfigError(f"[aha] {key}: must be a string")

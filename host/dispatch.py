@@ -177,8 +177,10 @@ class Dispatcher:
         now, queued = time.time(), []
         for name in self.store.open_integrations():
             head = self.store.head(name)
-            if name not in leased and head is not None and (
-                head.state == RUNNING or head.next_attempt_at <= now
+            if (
+                name not in leased
+                and head is not None
+                and (head.state == RUNNING or head.next_attempt_at <= now)
             ):
                 self.enqueue(name, None)
                 queued.append(name)

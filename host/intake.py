@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import re
+from collections.abc import Iterable
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl
 
@@ -119,7 +120,7 @@ def _admitted(
         _refuse(413, f"The body is larger than {config.max_body} bytes", "too_large")
     given = request.headers.get(TOKEN_HEADER) or request.args.get(TOKEN_PARAMETER)
     if not token_matches(integration, given) and not (
-        signed and signature_matches(integration, request.headers, body)
+        signed and signature_matches(integration, _lower_case(request.headers), body)
     ):
         _refuse(401, "Missing or wrong intake secret", "unauthorized")
     return integration, body
@@ -144,3 +145,7 @@ def _accept(
     except Exception as error:  # stored: a worker's sweep finds it
         _log.warning("job %s stored, not queued yet: %s", job.id, type(error).__name__)
     return jsonify(job=job.id), 202
+
+
+def _lower_case(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers}

@@ -124,9 +124,19 @@ class RedisStateStore(StateStore):
     def add_job(self, job: Job) -> Job:
         record = job.to_record()
         del record["seq"]
-        job.seq = int(self._call(self._add, args=[
-            self.prefix, job.id, job.integration, job.state, job.received_at, json.dumps(record)
-        ]))
+        job.seq = int(
+            self._call(
+                self._add,
+                args=[
+                    self.prefix,
+                    job.id,
+                    job.integration,
+                    job.state,
+                    job.received_at,
+                    json.dumps(record),
+                ],
+            )
+        )
         return job
 
     def count_received(self, integration: str, outcome: str) -> None:
@@ -142,15 +152,17 @@ class RedisStateStore(StateStore):
         keys = [self._key("job", i.decode()) for i in ids]
         return [_load(raw) for raw in self._call(self.redis.mget, keys) if raw]
 
-    def list(
+    def jobs(
         self, state: str | None = None, integration: str | None = None, limit: int = 50
     ) -> list[Job]:
         if state and integration:
             ids = self._call(self.redis.zrevrange, self._key("of", integration), 0, -1)
             return [job for job in self._jobs(ids) if job.state == state][:limit]
         key = (
-            self._key("state", state) if state
-            else self._key("of", integration) if integration
+            self._key("state", state)
+            if state
+            else self._key("of", integration)
+            if integration
             else self._key("jobs")
         )
         return self._jobs(self._call(self.redis.zrevrange, key, 0, limit - 1))
@@ -165,10 +177,21 @@ class RedisStateStore(StateStore):
 
     def _save(self, job: Job, meta: str = "", bucket: str = "", duration: float = 0.0) -> None:
         is_open = "0" if job.state in FINISHED_STATES else "1"
-        self._call(self._save_script, args=[
-            self.prefix, job.id, job.integration, job.state, job.seq,
-            json.dumps(job.to_record()), is_open, meta, bucket, duration,
-        ])
+        self._call(
+            self._save_script,
+            args=[
+                self.prefix,
+                job.id,
+                job.integration,
+                job.state,
+                job.seq,
+                json.dumps(job.to_record()),
+                is_open,
+                meta,
+                bucket,
+                duration,
+            ],
+        )
 
     def save(self, job: Job) -> None:
         self._save(job)
@@ -199,7 +222,7 @@ class RedisStateStore(StateStore):
         for key in self._call(lambda: list(self.redis.scan_iter(pattern, count=500))):
             owner = self._call(self.redis.get, key)
             if owner:
-                found[key.decode()[len(self._key("lease", "")):]] = owner.decode()
+                found[key.decode()[len(self._key("lease", "")) :]] = owner.decode()
         return found
 
     def purge(self, before: float) -> int:
@@ -222,4 +245,3 @@ class RedisStateStore(StateStore):
 
 def _load(raw: bytes) -> Job:
     return Job.from_record(json.loads(raw))
-

@@ -102,7 +102,7 @@ class SqliteStateStore(StateStore):
         rows = self._read("SELECT record FROM jobs WHERE id = ?", job_id)
         return _load(rows[0][0]) if rows else None
 
-    def list(
+    def jobs(
         self, state: str | None = None, integration: str | None = None, limit: int = 50
     ) -> list[Job]:
         where, args = [], []
@@ -181,9 +181,7 @@ class SqliteStateStore(StateStore):
             )
 
     def leases(self) -> dict[str, str]:
-        rows = self._read(
-            "SELECT integration, owner FROM leases WHERE expires_at > ?", time.time()
-        )
+        rows = self._read("SELECT integration, owner FROM leases WHERE expires_at > ?", time.time())
         return dict(rows)
 
     def purge(self, before: float) -> int:

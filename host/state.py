@@ -42,7 +42,7 @@ class StateStore(ABC):
     def get(self, job_id: str) -> Job | None: ...
 
     @abstractmethod
-    def list(
+    def jobs(
         self, state: str | None = None, integration: str | None = None, limit: int = 50
     ) -> list[Job]:
         """Newest first."""

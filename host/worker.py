@@ -71,10 +71,15 @@ def run_worker(
     )
     bind(dispatcher)
     recovered = dispatcher.recover()
-    _log.info("worker %s on %s: %d integration(s) with jobs to run", dispatcher.owner,
-              engine.where, len(recovered))
-    Sweeper(dispatcher, _seconds(environ, SWEEP_VARIABLE, DEFAULT_SWEEP),
-            config.retention_days).start()
+    _log.info(
+        "worker %s on %s: %d integration(s) with jobs to run",
+        dispatcher.owner,
+        engine.where,
+        len(recovered),
+    )
+    Sweeper(
+        dispatcher, _seconds(environ, SWEEP_VARIABLE, DEFAULT_SWEEP), config.retention_days
+    ).start()
     consumer = engine.huey.create_consumer(
         workers=threads,
         worker_type="thread",
@@ -85,8 +90,13 @@ def run_worker(
         scheduler_interval=1,
         check_worker_health=True,
     )
+
+    def stop_when_told() -> None:
+        consumer.stop_flag.wait()
+        dispatcher.stopping.set()
+
     threading.Thread(
-        target=lambda: (consumer.stop_flag.wait(), dispatcher.stopping.set()),
+        target=stop_when_told,
         name="stop-watch",
         daemon=True,
     ).start()

@@ -63,8 +63,19 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     folder = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-         "no", "--dir", str(folder)],
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -160,8 +171,14 @@ class WorkerProcess:
         self.log = log
         with log.open("ab") as output:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", "from services.core.cli import run; run()", "worker",
-                 "--threads", str(threads)],
+                [
+                    sys.executable,
+                    "-c",
+                    "from services.core.cli import run; run()",
+                    "worker",
+                    "--threads",
+                    str(threads),
+                ],
                 env=environ,
                 cwd=ROOT,
                 stdout=output,

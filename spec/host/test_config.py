@@ -9,8 +9,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_example_file_loads_with_its_variables_set(monkeypatch):
-    for name in ("AHA_API_TOKEN", "ENG_HOOKS_INTAKE_SECRET", "ENG_SLACK_INTAKE_SECRET",
-                 "ENG_GITHUB_WEBHOOK_SECRET"):
+    for name in (
+        "AHA_API_TOKEN",
+        "ENG_HOOKS_INTAKE_SECRET",
+        "ENG_SLACK_INTAKE_SECRET",
+        "ENG_GITHUB_WEBHOOK_SECRET",
+    ):
         monkeypatch.setenv(name, f"{name.lower()}-value-123456")
     monkeypatch.setenv("ENG_HOOKS_URL", "https://hooks.example.com/aha")
     monkeypatch.setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/x")
@@ -51,26 +55,34 @@ def test_the_environment_variable_is_read_from_the_config_path(tmp_path, monkeyp
     [
         ({"service": "nope"}, "[integrations.a] service: unknown service 'nope'"),
         ({"service": "webhooks", "secret": ""}, "[integrations.a] secret: missing"),
-        ({"service": "webhooks", "secret": "${UNSET_SECRET}"},
-         "[integrations.a] secret: The environment variable UNSET_SECRET is not set"),
-        ({"service": "webhooks", "settings": {"hook_url": "${UNSET_URL}"}},
-         "[integrations.a] settings: The environment variable UNSET_URL is not set"),
+        (
+            {"service": "webhooks", "secret": "${UNSET_SECRET}"},
+            "[integrations.a] secret: The environment variable UNSET_SECRET is not set",
+        ),
+        (
+            {"service": "webhooks", "settings": {"hook_url": "${UNSET_URL}"}},
+            "[integrations.a] settings: The environment variable UNSET_URL is not set",
+        ),
         ({"service": "webhooks", "attempts": 0}, "[integrations.a] attempts: a number"),
         ({"service": "webhooks", "signature": "bitbucket"}, "[integrations.a] signature"),
         ({"service": "webhooks", "hook": 1}, "[integrations.a] hook: unknown key"),
     ],
 )
 def test_a_config_error_names_the_integration_and_the_key(table, named):
-    document = {"aha": {"domain": "acme", "token": "t"},
-                "integrations": {"a": {"secret": SECRET, **table}}}
+    document = {
+        "aha": {"domain": "acme", "token": "t"},
+        "integrations": {"a": {"secret": SECRET, **table}},
+    }
     with pytest.raises(ConfigError) as raised:
         parse_config(document, registry(), environ={})
     assert named in str(raised.value)
 
 
 def test_a_secret_never_shows_in_a_config_error():
-    document = {"aha": {"domain": "acme", "token": "t"},
-                "integrations": {"a": {"service": "webhooks", "secret": "short-secret"}}}
+    document = {
+        "aha": {"domain": "acme", "token": "t"},
+        "integrations": {"a": {"service": "webhooks", "secret": "short-secret"}},
+    }
     with pytest.raises(ConfigError) as raised:
         parse_config(document, registry(), environ={})
     assert "short-secret" not in str(raised.value)
@@ -79,8 +91,11 @@ def test_a_secret_never_shows_in_a_config_error():
 
 @pytest.mark.parametrize(
     ("aha", "named"),
-    [({"token": "t"}, "[aha] domain"), ({"domain": "acme"}, "[aha] token"),
-     ({"api_url": "nota url", "token": "t"}, "[aha] api_url")],
+    [
+        ({"token": "t"}, "[aha] domain"),
+        ({"domain": "acme"}, "[aha] token"),
+        ({"api_url": "nota url", "token": "t"}, "[aha] api_url"),
+    ],
 )
 def test_the_aha_account_is_required(aha, named):
     document = {"aha": aha, "integrations": {"a": {"service": "webhooks", "secret": SECRET}}}

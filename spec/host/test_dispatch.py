@@ -20,11 +20,13 @@ def no_calls():
 
 
 def config(**table):
-    return host_config({
-        "count": {"service": "counter", "settings": {"url": URL}, "backoff": 0, **table},
-        "bad": {"service": "misconfigured"},
-        "slow": {"service": "hangs", "settings": {"timeout": 1}, "backoff": 0, "attempts": 2},
-    })
+    return host_config(
+        {
+            "count": {"service": "counter", "settings": {"url": URL}, "backoff": 0, **table},
+            "bad": {"service": "misconfigured"},
+            "slow": {"service": "hangs", "settings": {"timeout": 1}, "backoff": 0, "attempts": 2},
+        }
+    )
 
 
 class Recorder:
@@ -92,7 +94,7 @@ def test_out_of_attempts_a_job_is_failed_and_kept(engine, mocked_http):
     stored = engine.store.get(job.id)
     assert stored.state == FAILED
     assert [a.outcome for a in stored.attempts] == [RETRYING, RETRYING, FAILED]
-    assert engine.store.list(state=FAILED)[0].id == job.id
+    assert engine.store.jobs(state=FAILED)[0].id == job.id
 
 
 def test_a_configuration_error_fails_at_once(engine, mocked_http):
@@ -156,8 +158,9 @@ def test_a_job_left_running_by_a_dead_worker_here_runs_again_at_start(engine, mo
 def test_a_job_that_keeps_killing_its_worker_is_failed(engine):
     job = add(engine, 1)
     job.state = RUNNING
-    job.attempts = [Attempt(started_at=time.time(), outcome=o)
-                    for o in ("interrupted", "interrupted", RUNNING)]
+    job.attempts = [
+        Attempt(started_at=time.time(), outcome=o) for o in ("interrupted", "interrupted", RUNNING)
+    ]
     engine.store.save(job)
     dispatcher(engine).drain("count")
     assert engine.store.get(job.id).state == FAILED

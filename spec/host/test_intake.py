@@ -14,11 +14,13 @@ from spec.host.conftest import SECRET, host_config
 
 @pytest.fixture
 def config():
-    return host_config({
-        "hooks": {"service": "webhooks", "settings": {"hook_url": "https://h.example.com/x"}},
-        "count": {"service": "counter", "signature": "github"},
-        "lab": {"service": "counter", "signature": "gitlab"},
-    })
+    return host_config(
+        {
+            "hooks": {"service": "webhooks", "settings": {"hook_url": "https://h.example.com/x"}},
+            "count": {"service": "counter", "signature": "github"},
+            "lab": {"service": "counter", "signature": "gitlab"},
+        }
+    )
 
 
 @pytest.fixture
@@ -29,8 +31,12 @@ def client(config, engine):
 def post(client, path, body=None, token=SECRET, **kwargs):
     query = f"?token={token}" if token else ""
     data = json.dumps(body) if body is not None else kwargs.pop("data", b"")
-    return client.post(path + query, data=data, content_type=kwargs.pop(
-        "content_type", "application/json"), **kwargs)
+    return client.post(
+        path + query,
+        data=data,
+        content_type=kwargs.pop("content_type", "application/json"),
+        **kwargs,
+    )
 
 
 def test_an_aha_event_is_stored_then_acknowledged(client, engine):
@@ -43,8 +49,13 @@ def test_an_aha_event_is_stored_then_acknowledged(client, engine):
 
 
 def test_the_secret_may_come_in_a_header(client, engine):
-    answer = post(client, "/aha/hooks", {"event": "audit", "audit": {}}, token=None,
-                  headers={"X-Aha-Services-Token": SECRET})
+    answer = post(
+        client,
+        "/aha/hooks",
+        {"event": "audit", "audit": {}},
+        token=None,
+        headers={"X-Aha-Services-Token": SECRET},
+    )
     assert answer.status_code == 202
 
 
@@ -55,29 +66,45 @@ def test_a_third_party_webhook_runs_the_webhook_event(client, engine):
 
 
 def test_a_form_webhook_becomes_its_fields(client, engine):
-    answer = post(client, "/webhooks/hooks", data="payload=%7B%7D&x=1",
-                  content_type="application/x-www-form-urlencoded")
+    answer = post(
+        client,
+        "/webhooks/hooks",
+        data="payload=%7B%7D&x=1",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert engine.store.get(answer.json["job"]).payload == {"payload": "{}", "x": "1"}
 
 
 def test_a_github_signature_stands_in_for_the_token(client, engine):
     body = json.dumps({"action": "opened"}).encode()
     signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    answer = post(client, "/webhooks/count", data=body, token=None,
-                  headers={"X-Hub-Signature-256": signature})
+    answer = post(
+        client, "/webhooks/count", data=body, token=None, headers={"X-Hub-Signature-256": signature}
+    )
     assert answer.status_code == 202
-    wrong = post(client, "/webhooks/count", data=body, token=None,
-                 headers={"X-Hub-Signature-256": "sha256=" + "0" * 64})
+    wrong = post(
+        client,
+        "/webhooks/count",
+        data=body,
+        token=None,
+        headers={"X-Hub-Signature-256": "sha256=" + "0" * 64},
+    )
     assert wrong.status_code == 401
     # Only a webhook may be signed: Aha!'s own events carry the token.
-    aha = post(client, "/aha/count", data=body, token=None,
-               headers={"X-Hub-Signature-256": signature})
+    aha = post(
+        client, "/aha/count", data=body, token=None, headers={"X-Hub-Signature-256": signature}
+    )
     assert aha.status_code == 401
 
 
 def test_a_gitlab_token_stands_in_for_the_token(client):
-    answer = post(client, "/webhooks/lab", {"object_kind": "issue"}, token=None,
-                  headers={"X-Gitlab-Token": SECRET})
+    answer = post(
+        client,
+        "/webhooks/lab",
+        {"object_kind": "issue"},
+        token=None,
+        headers={"X-Gitlab-Token": SECRET},
+    )
     assert answer.status_code == 202
 
 
@@ -100,13 +127,14 @@ def test_a_refused_request_is_json_and_stores_nothing(client, engine, path, kwar
     assert answer.status_code == status
     assert answer.is_json and answer.json["error"]
     assert SECRET not in answer.get_data(as_text=True)
-    assert engine.store.list() == []
+    assert engine.store.jobs() == []
     assert engine.huey.pending_count() == 0
 
 
 def test_a_locked_sqlite_file_is_a_503_and_nothing_half_stored(config, tmp_path):
-    engine = build_engine({"AHA_SERVICES_DATA": str(tmp_path), "AHA_SERVICES_SQLITE_TIMEOUT":
-                           "0.1"})
+    engine = build_engine(
+        {"AHA_SERVICES_DATA": str(tmp_path), "AHA_SERVICES_SQLITE_TIMEOUT": "0.1"}
+    )
     client = create_app(config, engine).test_client()
     holder = sqlite3.connect(tmp_path / "state.sqlite3", isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
@@ -117,7 +145,7 @@ def test_a_locked_sqlite_file_is_a_503_and_nothing_half_stored(config, tmp_path)
         holder.close()
     assert answer.status_code == 503
     assert answer.json == {"error": "The event was not stored: the queue is unavailable"}
-    assert engine.store.list() == []
+    assert engine.store.jobs() == []
     assert engine.huey.pending_count() == 0
 
 
@@ -138,7 +166,7 @@ def test_a_read_only_database_is_a_503(config, tmp_path, monkeypatch):
     assert answer.status_code == 503
     monkeypatch.undo()
     engine.store._local.db = None
-    assert engine.store.list() == []
+    assert engine.store.jobs() == []
 
 
 def test_healthz_answers_when_the_stores_do(client, config, tmp_path):
@@ -155,10 +183,13 @@ def test_metrics_count_events_jobs_and_attempts(client, engine):
     post(client, "/aha/nope", {"event": "audit"})
     text = client.get("/metrics").get_data(as_text=True)
     assert 'aha_services_events_received_total{integration="hooks",outcome="accepted"} 1.0' in text
-    assert ('aha_services_events_received_total{integration="hooks",outcome="unauthorized"} 1.0'
-            in text)
-    assert ('aha_services_events_received_total{integration="(unknown)",'
-            'outcome="unknown_integration"} 1.0') in text
+    assert (
+        'aha_services_events_received_total{integration="hooks",outcome="unauthorized"} 1.0' in text
+    )
+    assert (
+        'aha_services_events_received_total{integration="(unknown)",'
+        'outcome="unknown_integration"} 1.0'
+    ) in text
     assert 'aha_services_jobs{state="queued"} 1.0' in text
     assert 'aha_services_attempt_duration_seconds_bucket{le="+Inf"} 0.0' in text
     assert SECRET not in text

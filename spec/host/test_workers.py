@@ -21,6 +21,8 @@ def environment(tmp_path, sink, queue=None):
     )
     config.write_text(f'[aha]\ndomain = "acme"\ntoken = "aha-token-value-1"\n{tables}')
     environ = {
+        # What the test run itself set, such as coverage's measuring of subprocesses.
+        **{name: value for name, value in os.environ.items() if name.startswith("COVERAGE_")},
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(ROOT),
         "AHA_SERVICES_CONFIG": str(config),
@@ -41,8 +43,9 @@ def intake(environ):
 
 
 def send(client, integration, n):
-    answer = client.post(f"/aha/{integration}?token={SECRET}",
-                         json={"event": "create_feature", "feature": {"n": n}})
+    answer = client.post(
+        f"/aha/{integration}?token={SECRET}", json={"event": "create_feature", "feature": {"n": n}}
+    )
     assert answer.status_code == 202
     return answer.json["job"]
 
@@ -70,8 +73,6 @@ def test_a_worker_killed_mid_event_leaves_the_job_to_the_next_worker(tmp_path):
     finally:
         worker.stop()
         sink.close()
-
-
 
 
 def test_two_workers_on_one_redis_share_jobs_and_keep_each_integrations_order(

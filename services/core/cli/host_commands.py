@@ -56,14 +56,25 @@ def host_command(port: int, address: str) -> None:
     _config()
     _engine()
     os.environ["PORT"], os.environ["HOST"] = str(port), address
-    argv = [sys.executable, "-m", "gunicorn", "--config", "python:host.gunicorn_conf",
-            "host.wsgi:app"]
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:host.gunicorn_conf",
+        "host.wsgi:app",
+    ]
     os.execvp(argv[0], argv)
 
 
 @click.command("worker")
-@click.option("--threads", type=click.IntRange(1, 256), default=4, show_default=True,
-              help="Integrations run at once.")
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    default=4,
+    show_default=True,
+    help="Integrations run at once.",
+)
 def worker_command(threads: int) -> None:
     """Run stored jobs until stopped."""
     import logging
@@ -84,15 +95,18 @@ def _when(epoch: float) -> str:
 
 
 @jobs_group.command("list")
-@click.option("--state", type=click.Choice(["queued", "running", "retrying", "delivered",
-                                            "failed"]))
+@click.option(
+    "--state", type=click.Choice(["queued", "running", "retrying", "delivered", "failed"])
+)
 @click.option("--integration")
 @click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
 def jobs_list(state: str | None, integration: str | None, limit: int) -> None:
     """The newest jobs first."""
-    for job in _engine().store.list(state=state, integration=integration, limit=limit):
-        click.echo(f"{job.id}  {_when(job.received_at)}  {job.state:9}  "
-                   f"{len(job.attempts):2} attempt(s)  {job.integration}  {job.event}")
+    for job in _engine().store.jobs(state=state, integration=integration, limit=limit):
+        click.echo(
+            f"{job.id}  {_when(job.received_at)}  {job.state:9}  "
+            f"{len(job.attempts):2} attempt(s)  {job.integration}  {job.event}"
+        )
 
 
 @jobs_group.command("show")
@@ -122,7 +136,7 @@ def jobs_retry(job_id: str | None, all_failed: bool) -> None:
         raise click.UsageError("give a job ID or --all-failed")
     engine = _engine()
     if all_failed:
-        jobs = engine.store.list(state=FAILED, limit=1_000_000)
+        jobs = engine.store.jobs(state=FAILED, limit=1_000_000)
     else:
         job = engine.store.get(str(job_id))
         if job is None:
@@ -158,8 +172,9 @@ def config_group() -> None:
 
 
 @config_group.command("check")
-@click.option("--base-url", default=None,
-              help="The host's public address (default http://HOST:PORT).")
+@click.option(
+    "--base-url", default=None, help="The host's public address (default http://HOST:PORT)."
+)
 def config_check(base_url: str | None) -> None:
     """Check the file and print each integration's intake URLs (without secrets)."""
     config = _config()
