@@ -12,10 +12,19 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# pip compiles the libraries it installs; this does the same for our own sources, so
+	# that a proxy started where PYTHONDONTWRITEBYTECODE is set does not compile them anew.
+	$(BIN)/python -m compileall -q services proxy
 	touch $(STAMP)
 
+# The Procfile's web process, run in place of this shell (no supervisor process, no
+# pipe in between: gunicorn gets the terminal and Ctrl-C itself). gunicorn reads .env
+# (proxy/gunicorn_conf.py). `honcho start web` runs the same line.
 serve: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho start web
+	@export PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT); \
+	while IFS= read -r line; do \
+	  case "$$line" in web:*) echo "web: $${line#web:}"; eval "exec $${line#web:}";; esac; \
+	done < Procfile; echo "Procfile has no web process" >&2; exit 2
 
 # The integration host: the intake on PORT (4580) and one worker, AHA_SERVICES_CONFIG
 # and AHA_SERVICES_DATA taken from the environment.

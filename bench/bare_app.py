@@ -1,6 +1,9 @@
-"""The baseline: a Flask app that only echoes JSON, the limit a Flask proxy can reach.
+"""The baseline: a Flask app that answers an event with nothing to do, the limit a Flask
+proxy can reach.
 
-gunicorn serves it with the proxy's own settings, so only the app differs.
+It answers ``POST /send_event`` as the proxy answers an event no service handles
+(``{"messages": [], "meta_data": <the request's meta_data>}``) and ``GET /configuration``
+with no services. ``make bench`` serves it with plain ``gunicorn -w 2 --threads 4``.
 """
 
 from flask import Flask, Response, jsonify, request
@@ -15,4 +18,4 @@ def configuration() -> Response:
 
 @app.post("/send_event")
 def send_event() -> Response:
-    return jsonify(request.get_json())
+    return jsonify(messages=[], meta_data=request.get_json().get("meta_data"))

@@ -9,6 +9,12 @@ from typing import Any
 
 from proxy import reloader, settings
 
+# .env as the command line reads it (python-dotenv): a variable already set wins.
+if os.path.exists(".env"):
+    from dotenv import load_dotenv
+
+    load_dotenv(".env", override=False)
+
 # ngrok connects from this machine, so nothing else needs to reach the proxy.
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '4567')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))

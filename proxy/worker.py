@@ -39,6 +39,9 @@ from proxy.framing import Framing, expects_continue, request_framing
 _LINGER_SECONDS = 2.0
 # How often the main loop looks for connections past their deadline.
 _EXPIRY_INTERVAL = 0.25
+# How often the main loop tells the arbiter it is alive (a file's time, one system call):
+# once a second is far within the arbiter's timeout, and not once per request.
+_HEARTBEAT_INTERVAL = 1.0
 # Parse errors that are not a plain 400.
 _STATUS_OF = (
     (parse_errors.InvalidResponseHeader, 500),
@@ -99,6 +102,7 @@ class ProxyWorker(ThreadWorker):
         )
         self.waiting: set[ProxyConn] = set()
         self._next_expiry = 0.0
+        self._next_heartbeat = 0.0
 
     def init_process(self) -> None:
         # After the fork: gunicorn's own lines (a refused request names its method)
@@ -127,7 +131,7 @@ class ProxyWorker(ThreadWorker):
         )
         self.set_accept_enabled(True)
         while self.alive:
-            self.notify()
+            self.heartbeat()
             can_accept = self.nr_conns < self.worker_connections
             if can_accept != self._accepting:
                 self.set_accept_enabled(can_accept)
@@ -136,6 +140,12 @@ class ProxyWorker(ThreadWorker):
                 break
             self.expire_waiting()
         self.retire()
+
+    def heartbeat(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_heartbeat:
+            self._next_heartbeat = now + _HEARTBEAT_INTERVAL
+            self.notify()
 
     def retire(self) -> None:
         """Stop accepting, close idle connections, and let running requests finish.
@@ -150,7 +160,7 @@ class ProxyWorker(ThreadWorker):
             if not conn.request_started and not conn.pending and not conn.lingering:
                 self.close_now(conn)
         while self.nr_conns > 0 and self.is_parent_alive():
-            self.notify()
+            self.heartbeat()
             self.wait_for_and_dispatch_events(timeout=1.0)
             self.expire_waiting()
         for conn in list(self.waiting):

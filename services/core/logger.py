@@ -62,6 +62,19 @@ class SafeFormatter(logging.Formatter):
     follows on lines that each start with ``BLOCK_PREFIX``.
     """
 
+    _time_text: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        """The time to the second, formatted once a second: every event logs a line."""
+        if datefmt is None or "%f" in datefmt:  # logging's default adds milliseconds
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        cached_second, text = self._time_text
+        if second != cached_second:
+            text = super().formatTime(record, datefmt)
+            self._time_text = (second, text)
+        return text
+
     def format(self, record: logging.LogRecord) -> str:
         record.message = escape_controls(record.getMessage())
         if self.usesTime():
