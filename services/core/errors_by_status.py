@@ -37,14 +37,16 @@ def raise_for_status(
     describe: Callable[[requests.Response], str] | None = None,
     permission: str = "",
     gone: type[RemoteError] = RemoteError,
+    is_gone: Callable[[int, str], bool] | None = None,
     lockout_headers: Iterable[str] = LOCKOUT_HEADERS,
 ) -> None:
     """Raise for an answer that is not a success; return for one that is.
 
     401 and a lockout are configuration errors (the user must fix the account);
-    another 403 names ``permission``; 400 reads the body through ``describe``;
-    404 and 410 raise ``gone`` so that a caller can recreate the record; anything
-    else is a RemoteError with the method, path, status and the start of the body.
+    another 403 names ``permission``; an answer that ``is_gone`` (by default 404 and
+    410) raises ``gone`` so that a caller can recreate the record; a 400 is told in
+    ``describe``'s words when it has any; anything else is a RemoteError with the method, path,
+    status and the start of the body.
     """
     status = response.status_code
     if status < 400:
@@ -62,8 +64,9 @@ def raise_for_status(
                 )
         needs = f": the account needs the {permission} permission" if permission else ""
         raise RemoteError(f"{service} refused {what} (403){needs}. {body_excerpt(response)}")
-    if status == 400 and describe is not None:
-        detail = describe(response) or body_excerpt(response)
+    said_gone = is_gone(status, response.text or "") if is_gone else status in GONE_STATUSES
+    detail = describe(response) if status == 400 and describe and not said_gone else ""
+    if detail:
         raise RemoteError(f"{service} did not accept {what}: {detail}")
-    error = gone if status in GONE_STATUSES else RemoteError
+    error = gone if said_gone else RemoteError
     raise error(f"{service}: {what} answered HTTP {status}: {body_excerpt(response)}")

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from services.core.errors import ConfigurationError, RemoteError
+from services.core.errors import RemoteError
+from services.core.errors_by_status import raise_for_status
 from services.core.markup import display_name, html_to_markdown, reference_num_to_resource_type
 from services.core.service import Service
 from services.core.text_limits import TextLimits
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from services.core.mash import Mash
 
 T = TypeVar("T")
-ERROR_BODY_LIMIT = 500
 # What trackers answer for a record that was deleted (410) or is not there (404).
 GONE_STATUSES = frozenset({404, 410})
 # The records a tracker webhook may change; a release sharing an issue number does not count.
@@ -135,20 +135,33 @@ class TrackerService(GoneRecords, TextLimits, Service):
             **options,
         )
 
+    # What a call needs, by method, when the tracker refuses it with a 403.
+    permissions: ClassVar[Mapping[str, str]] = {
+        "GET": "read",
+        "POST": "create",
+        "PUT": "edit",
+        "PATCH": "edit",
+        "DELETE": "delete",
+    }
+
     def check_tracker_response(self, response: requests.Response, method: str, path: str) -> None:
-        """401: the credentials (a configuration error); gone (``is_gone``): RemoteGone;
-        anything else: RemoteError."""
-        status = response.status_code
-        if status < 400:
-            return
-        if status == 401:
-            raise ConfigurationError(
-                f"{self.tracker_name} refused the credentials (HTTP 401) for {method} {path}"
-            )
-        text = (response.text or "").strip()
-        error = RemoteGone if self.is_gone(status, text) else RemoteError
-        body = text if len(text) <= ERROR_BODY_LIMIT else text[:ERROR_BODY_LIMIT] + "..."
-        raise error(f"{self.tracker_name}: {method} {path} answered HTTP {status}: {body}")
+        """The core's one rule (``services.core.errors_by_status``): 401 and a lockout are
+        configuration errors, another 403 names the permission the call needs, what
+        ``is_gone`` says is gone raises RemoteGone, anything else a RemoteError."""
+        raise_for_status(
+            response,
+            service=self.tracker_name,
+            method=method,
+            path=path,
+            describe=self.describe_bad_request,
+            permission=self.permissions.get(method.upper(), "administer"),
+            gone=RemoteGone,
+            is_gone=self.is_gone,
+        )
+
+    def describe_bad_request(self, response: requests.Response) -> str:
+        """What a 400 answer says was wrong; empty: its body is quoted as it is."""
+        return ""
 
     # --- links -----------------------------------------------------------------------------
 

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from services.core import ConfigurationError, password, string, switched_on
-from services.core.errors_by_status import raise_for_status
-from services.core.tracker import RemoteGone, TrackerService
+from services.core.tracker import TrackerService
 from services.jira import schema
 from services.jira.errors import describe_400, refuse_anonymous
 from services.jira.project_data import ProjectData
@@ -22,7 +21,12 @@ if TYPE_CHECKING:
 
 API_PATH = "/rest/api/2"
 # What a call needs, by method, when Jira answers 403 without a lockout.
-PERMISSIONS = {"GET": "Browse projects", "POST": "Create issues", "PUT": "Edit issues"}
+PERMISSIONS = {
+    "GET": "Browse projects",
+    "POST": "Create issues",
+    "PUT": "Edit issues",
+    "DELETE": "Delete issues",
+}
 
 
 class Jira(TrackerService):
@@ -33,6 +37,7 @@ class Jira(TrackerService):
     service_name = "jira"
     caption = schema.caption
     tracker_name = "Jira"
+    permissions = PERMISSIONS
     field_limits = FIELD_LIMITS
     schema = (
         schema.SERVER_URL,
@@ -96,17 +101,10 @@ class Jira(TrackerService):
 
     def check_tracker_response(self, response: requests.Response, method: str, path: str) -> None:
         refuse_anonymous(response)
-        raise_for_status(
-            response,
-            service="Jira",
-            method=method,
-            path=path,
-            describe=lambda answer: describe_400(
-                answer, self.meta_data.get("fields") or {}, self.sent_from_mapping
-            ),
-            permission=PERMISSIONS.get(method.upper(), "Administer Jira"),
-            gone=RemoteGone,
-        )
+        super().check_tracker_response(response, method, path)
+
+    def describe_bad_request(self, response: requests.Response) -> str:
+        return describe_400(response, self.meta_data.get("fields") or {}, self.sent_from_mapping)
 
     @property
     def sent_from_mapping(self) -> Mapping[str, list[tuple[str, Any]]]:

@@ -65,7 +65,32 @@ def test_a_401_is_a_configuration_error_naming_the_tracker(tracker, mocked_http)
     mocked_http.get("https://ghe.example.com/api/v3/user", status=401, body="tracker-token-123")
     with pytest.raises(ConfigurationError) as raised:
         tracker.tracker_request("get", "/user")
-    assert str(raised.value) == "Fake tracker refused the credentials (HTTP 401) for GET /user"
+    assert str(raised.value) == "Fake tracker rejected the credentials (401) for GET /user"
+
+
+@pytest.mark.parametrize(
+    ("method", "permission"),
+    [("GET", "read"), ("POST", "create"), ("PUT", "edit"), ("PATCH", "edit"), ("DELETE", "delete")],
+)
+def test_a_403_names_the_permission_the_call_needs(tracker, mocked_http, method, permission):
+    mocked_http.add(method, "https://ghe.example.com/api/v3/repos/a/b", status=403, body="no")
+    with pytest.raises(RemoteError) as raised:
+        tracker.tracker_request(method, "/repos/a/b")
+    assert str(raised.value) == (
+        f"Fake tracker refused {method} /repos/a/b (403): "
+        f"the account needs the {permission} permission. no"
+    )
+
+
+def test_a_403_with_a_lockout_header_is_a_configuration_error(tracker, mocked_http):
+    mocked_http.get(
+        "https://ghe.example.com/api/v3/user",
+        status=403,
+        headers={"X-Authentication-Denied-Reason": "CAPTCHA_CHALLENGE"},
+    )
+    with pytest.raises(ConfigurationError, match="CAPTCHA_CHALLENGE"):
+        tracker.tracker_request("GET", "/user")
+    assert len(mocked_http.calls) == 1
 
 
 def test_a_404_is_remote_not_found_and_other_errors_are_remote_errors(tracker, mocked_http):

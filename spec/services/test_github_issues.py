@@ -162,7 +162,7 @@ def test_refused_credentials_are_a_configuration_error(settings, mocked_http):
     mocked_http.get(f"{API}/user/repos?per_page=100", status=401, json={"message": "Bad creds"})
     with pytest.raises(ConfigurationError) as raised:
         GithubIssues(settings).receive("installed")
-    assert str(raised.value) == "GitHub refused the credentials (HTTP 401) for GET /user/repos"
+    assert str(raised.value) == "GitHub rejected the credentials (401) for GET /user/repos"
 
 
 def test_a_missing_token_is_named_before_any_request(settings, mocked_http):

@@ -211,7 +211,7 @@ def test_a_401_names_gitlab_and_hides_the_token(user_data, mocked_http):
     service = gitlab_issues(user_data)
     with pytest.raises(ConfigurationError) as raised:
         service.receive("installed")
-    assert str(raised.value) == "GitLab refused the credentials (HTTP 401) for GET /projects"
+    assert str(raised.value) == "GitLab rejected the credentials (401) for GET /projects"
     assert secret_free(service, raised.value)
 
 

@@ -264,7 +264,8 @@ def test_a_failing_label_fix_is_a_remote_error_without_the_token(user_data, mock
     mocked_http.put(f"{PROJECT}/issues/52", status=403, json={"message": f"403 {TOKEN}"})
     service = gitlab_issues(user_data, body("update"), add_status_labels="1")
     with pytest.raises(
-        RemoteError, match="PUT /projects/5501/issues/52 answered HTTP 403"
+        RemoteError,
+        match=r"GitLab refused PUT /projects/5501/issues/52 \(403\): the account needs the edit",
     ) as raised:
         service.receive("webhook")
     assert TOKEN not in str(raised.value)

@@ -209,7 +209,7 @@ def test_installed_with_refused_credentials_is_a_configuration_error(settings, m
     service = Redmine(settings)
     with pytest.raises(ConfigurationError) as raised:
         service.receive("installed")
-    assert str(raised.value) == "Redmine refused the credentials (HTTP 401) for GET /projects.json"
+    assert str(raised.value) == "Redmine rejected the credentials (401) for GET /projects.json"
     assert_no_secret(service, raised)
 
 
@@ -655,7 +655,7 @@ def test_an_issue_refused_by_credentials_is_a_configuration_error(settings, mock
     service = Redmine(settings, payload)
     with pytest.raises(ConfigurationError) as raised:
         service.receive("create_feature")
-    assert str(raised.value) == "Redmine refused the credentials (HTTP 401) for POST /issues.json"
+    assert str(raised.value) == "Redmine rejected the credentials (401) for POST /issues.json"
     assert_no_secret(service, raised)
 
 

@@ -255,9 +255,7 @@ def test_a_refused_token_is_a_configuration_error_without_the_token(mocked_http,
     mocked_http.get(f"{API}/members/me/boards?lists=open", status=401, body=f"bad token {TOKEN}")
     with pytest.raises(ConfigurationError) as raised:
         receive(user_data, "installed", {})
-    assert str(raised.value) == (
-        "Trello refused the credentials (HTTP 401) for GET /members/me/boards"
-    )
+    assert str(raised.value) == ("Trello rejected the credentials (401) for GET /members/me/boards")
 
 
 @pytest.mark.parametrize("missing", ["oauth_key", "oauth_token"])
@@ -513,7 +511,7 @@ def test_a_failing_trello_is_a_remote_error_and_nothing_is_linked(mocked_http, u
 
 def test_a_refused_token_during_a_feature_event_is_a_configuration_error(mocked_http, user_data):
     mocked_http.get(f"{API}/cards/{CARD}", status=401, body="invalid token")
-    with pytest.raises(ConfigurationError, match=r"Trello refused the credentials \(HTTP 401\)"):
+    with pytest.raises(ConfigurationError, match=r"Trello rejected the credentials \(401\)"):
         receive(user_data, "update_feature", feature_payload(card_id=CARD))
     assert len(mocked_http.calls) == 1
 
