@@ -951,11 +951,14 @@ def test_a_mapped_number_that_is_not_one_names_both_fields(settings, mocked_http
     assert len(mocked_http.calls) == 0
 
 
-def test_cut_wiki_markup_leaves_no_block_open():
-    from services.jira.text import cut_wiki
+def test_cut_wiki_markup_closes_its_block_and_ends_with_the_cores_note():
+    from services.jira.text import fit_wiki
 
     text = "intro\n\n{code}\n" + "x = 1\n" * 100 + "{code}"
-    cut = cut_wiki(text, 200, "https://acme.aha.io/features/ACME-12")
+    cut = fit_wiki(text, 200, "https://acme.aha.io/features/ACME-12")
     assert len(cut) <= 200
-    assert "{code}" not in cut
-    assert cut.startswith("intro") and cut.endswith("https://acme.aha.io/features/ACME-12)")
+    assert cut.startswith("intro\n\n{code}\nx = 1\n")
+    assert cut.endswith(
+        "x = 1\n{code}\n\n… (truncated: the full text is in Aha! https://acme.aha.io/features/ACME-12)"
+    )
+    assert cut.count("{code}") == 2
