@@ -79,18 +79,20 @@ def loaded_meta_data():
     }
 
 
+JIRA_SETTINGS = {
+    "server_url": f"{JIRA}/",
+    "username": USERNAME,
+    "password": TOKEN,
+    "project": "PAY",
+    "feature_issue_type": STORY,
+    "requirement_issue_type": SUBTASK,
+    "send_tags": "1",
+}
+
+
 @pytest.fixture
 def settings(user_data):
-    return {
-        **user_data,
-        "server_url": f"{JIRA}/",
-        "username": USERNAME,
-        "password": TOKEN,
-        "project": "PAY",
-        "feature_issue_type": STORY,
-        "requirement_issue_type": SUBTASK,
-        "send_tags": "1",
-    }
+    return {**user_data, **JIRA_SETTINGS}
 
 
 def service_for(settings, payload=None, meta_data=None, cls=Jira):
