@@ -6,7 +6,7 @@ import pytest
 
 from services.core import ConfigurationError, RemoteError
 from services.jira import Jira
-from services.jira.fields import FieldMapping
+from services.jira.fields import FieldMapping, estimate_fields
 from spec.conftest import json_fixture, raw_fixture, request_json
 from spec.services.test_jira import (
     API,
@@ -220,3 +220,41 @@ def test_a_refused_multiselect_option_names_its_aha_field(settings, mocked_http)
         {"value": "Fridge"},
     ]
     assert mocked_http.calls[0].request.url.startswith(JIRA)
+
+
+@pytest.mark.parametrize(
+    ("record", "sent"),
+    [
+        (
+            {"original_estimate": 45, "work_units": 10},
+            {"timetracking": {"originalEstimate": "45m"}},
+        ),
+        (
+            {"original_estimate": None, "remaining_estimate": 30, "work_units": 10},
+            {"timetracking": {"remainingEstimate": "30m"}},
+        ),
+        ({"original_estimate": None, "remaining_estimate": None, "work_units": 10}, {}),
+        ({"original_estimate": 3, "work_units": 30}, {}),  # units Jira has no field for
+        ({"work_units": 10}, {}),  # no estimate at all
+    ],
+)
+def test_estimates_send_only_what_aha_has(record, sent):
+    assert estimate_fields(record, {"timetracking"}, "customfield_10016") == sent
+
+
+def test_a_user_field_holding_an_aha_user_uses_its_email(settings, mocked_http):
+    settings["field_mapping"] = [{"aha_field": "owner", "jira_field": "customfield_10075"}]
+    entries = [{"key": "owner", "type": "user", "value": {"name": "Maya", "email": " "}}]
+    send(settings, mocked_http, feature(entries))
+    assert "customfield_10075" not in created_fields(mocked_http)
+    assert not any("/user/picker" in c.request.url for c in mocked_http.calls)
+    mocked_http.calls.reset()
+    entries[0]["value"] = {"name": "Maya", "email": "maya.okafor@example.com"}
+    mocked_http.get(
+        f"{API}/user/picker?query=maya.okafor%40example.com",
+        body=raw_fixture("jira/user_picker.json"),
+    )
+    send(settings, mocked_http, feature(entries))
+    assert created_fields(mocked_http)["customfield_10075"] == {
+        "accountId": "5b10ac8d82e05b22cc7d4ef5"
+    }
