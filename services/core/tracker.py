@@ -223,10 +223,13 @@ class TrackerService(GoneRecords, TextLimits, Service):
 
     # --- webhooks --------------------------------------------------------------------------
 
-    def find_linked_record(self, field: str, value: Any) -> tuple[str, Mash] | None:
+    def find_linked_record(
+        self, field: str, value: Any, *, named: str | None = None
+    ) -> tuple[str, Mash] | None:
         """The one feature or requirement linked by ``field`` = ``value``, with its kind.
 
-        None, after a warning naming the value, when no record or several are linked.
+        None, after one warning naming the value (or ``named``: the tracker's object in
+        its own words), when no record or several are linked.
         """
         answer = self.api.search_integration_fields(self.data.get("integration_id"), field, value)
         matches = [
@@ -235,13 +238,12 @@ class TrackerService(GoneRecords, TextLimits, Service):
             for kind in WEBHOOK_RECORD_KINDS
             if result.get(kind)
         ]
+        what = named or f"{field} {value}"
         if not matches:
-            self.logger.warn(f"{field} {value} is not linked to a record in Aha!; nothing changed")
+            self.logger.warn(f"{what} is not linked to a record in Aha!; nothing changed")
             return None
         if len(matches) > 1:
-            self.logger.warn(
-                f"{len(matches)} Aha! records are linked to {field} {value}; none was changed"
-            )
+            self.logger.warn(f"{len(matches)} Aha! records are linked to {what}; none was changed")
             return None
         return matches[0]
 

@@ -58,9 +58,9 @@ class JiraWebhook:
         if project.casefold() != configured.casefold():
             logger.info(f"Ignoring issue {issue.get('key')} of project {project}")
             return
-        found = self.service.find_linked_record("id", issue.get("id"))
+        named = f"Jira issue {issue.get('key')} (id {issue.get('id')})"
+        found = self.service.find_linked_record("id", issue.get("id"), named=named)
         if found is None:
-            logger.warn(f"Jira issue {issue.get('key')} is not linked to one Aha! record")
             return
         kind, record = found
         self.service.update_linked_record(kind, record, self.changes(kind, record, event))
