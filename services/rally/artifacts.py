@@ -25,7 +25,7 @@ def object_ref(element: str, object_id: Any) -> str:
 
 def default_fields(setting: Any) -> dict[str, Any]:
     """``[{field, value}]`` as the fields every new object of a kind gets."""
-    entries = setting if isinstance(setting, list) else []
+    entries = setting if isinstance(setting, list | tuple) else []
     return {
         str(entry["field"]): entry.get("value")
         for entry in entries
@@ -206,7 +206,7 @@ class Artifacts:
         except AhaServiceError as error:
             self.service.logger.debug(f"No neighbour to rank by: {error}")
             return {}
-        neighbours = answer if isinstance(answer, list) else [answer]
+        neighbours = answer.get("items") or answer.get("adjacent_fields") or [answer]
         neighbour = neighbours[0] if neighbours else {}
         other = self.service.get_integration_field(
             (neighbour or {}).get("integration_fields"), "id"

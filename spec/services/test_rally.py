@@ -266,11 +266,15 @@ def mock_install(mocked_http):
         ],
         json=fx("typedefinitions_story.json"),
     )
-    mocked_http.get(f"{API}/TypeDefinition/41529001001/Attributes", json=fx("attributes_feature.json"))
+    mocked_http.get(
+        f"{API}/TypeDefinition/41529001001/Attributes", json=fx("attributes_feature.json")
+    )
     mocked_http.get(
         f"{API}/TypeDefinition/41529001002/Attributes", json=fx("attributes_initiative.json")
     )
-    mocked_http.get(f"{API}/TypeDefinition/41529000900/Attributes", json=fx("attributes_story.json"))
+    mocked_http.get(
+        f"{API}/TypeDefinition/41529000900/Attributes", json=fx("attributes_story.json")
+    )
     mocked_http.get(f"{API}/state", json=fx("states.json"))
     mocked_http.get(f"{API}/AttributeDefinition/-12/AllowedValues", json=fx("schedule_states.json"))
 
@@ -307,9 +311,15 @@ def test_installed_reads_every_page_and_keeps_what_the_selects_need(
     assert [t["ElementName"] for t in meta["type_definitions"]] == ["Feature", "Initiative"]
     assert meta["custom_fields"] == {
         "UserStory": [
-            {"AttributeType": "RATING", "Name": "Customer Impact", "ElementName": "c_CustomerImpact"}
+            {
+                "AttributeType": "RATING",
+                "Name": "Customer Impact",
+                "ElementName": "c_CustomerImpact",
+            }
         ],
-        "Feature": [{"AttributeType": "STRING", "Name": "Risk Owner", "ElementName": "c_RiskOwner"}],
+        "Feature": [
+            {"AttributeType": "STRING", "Name": "Risk Owner", "ElementName": "c_RiskOwner"}
+        ],
         "Initiative": [],
     }
     assert meta["state_definitions"] == {
@@ -393,3 +403,275 @@ def test_a_200_with_errors_is_a_remote_error(settings, mocked_http):
     with pytest.raises(RemoteError, match="Could not parse") as error:
         service_for(settings, meta_data={}).receive("installed")
     assert "HTTP 200" in str(error.value)
+
+
+# --- features and requirements ----------------------------------------------------------------
+
+
+def mock_owner(mocked_http):
+    mocked_http.get(f"{API}/user", json=fx("users.json"))
+
+
+def test_create_feature_creates_a_story_its_requirement_and_links_both(settings, mocked_http):
+    authorize(mocked_http)
+    mock_owner(mocked_http)
+    record = feature(requirements=[requirement()])
+    record["description"]["attachments"] = [
+        {"file_name": "flow.png", "download_url": f"{CDN}/flow.png", "content_type": "image/png"}
+    ]
+    mocked_http.put(f"{API}/hierarchicalrequirement/create", json=fx("story_created.json"))
+    mocked_http.post(fields_url("features", "ACME-12"), json={})
+    mocked_http.get(f"{CDN}/flow.png", body=b"\x89PNG!")
+    mocked_http.put(f"{API}/attachmentcontent/create", json=fx("attachmentcontent_created.json"))
+    mocked_http.put(f"{API}/attachment/create", json=fx("attachment_created.json"))
+    no_neighbour(mocked_http, "features", "ACME-12")
+    mocked_http.put(f"{API}/hierarchicalrequirement/create", json=fx("requirement_created.json"))
+    mocked_http.post(fields_url("requirements", "ACME-12-1"), json={})
+
+    service = service_for(settings, {"feature": record}).receive("create_feature")
+
+    creates = [c for c in mocked_http.calls if c.request.url.startswith(f"{API}/hierarchical")]
+    assert len(creates) == 2
+    assert query_of(creates[0]) == {"workspace": f"/workspace/{WORKSPACE}", "key": TOKEN}
+    story = request_json(creates[0])["HierarchicalRequirement"]
+    assert story == {
+        "Name": "Split payments",
+        "Description": "<p>Split one order across cards.</p>",
+        "Project": f"/project/{PROJECT}",
+        "Workspace": f"/workspace/{WORKSPACE}",
+        "Owner": "/user/30811229900",
+    }
+    child = request_json(creates[1])["HierarchicalRequirement"]
+    assert child["Parent"] == "/hierarchicalrequirement/71644790600"
+    assert child["Name"] == "Pay by card"
+    links = [
+        c for c in mocked_http.calls if c.request.url.startswith(AHA) and "fields" in c.request.url
+    ]
+    assert request_json(links[0]) == {
+        "integration_fields": [
+            {"name": "id", "value": "71644790600"},
+            {"name": "formatted_id", "value": "US1201"},
+            {"name": "url", "value": f"{RALLY}/#/{PROJECT}d/detail/userstory/71644790600"},
+        ]
+    }
+    content = next(c for c in mocked_http.calls if "attachmentcontent" in c.request.url)
+    assert (
+        request_json(content)["AttachmentContent"]["Content"]
+        == base64.b64encode(b"\x89PNG!").decode()
+    )
+    attachment = next(c for c in mocked_http.calls if "/attachment/create" in c.request.url)
+    assert request_json(attachment)["Attachment"] == {
+        "Artifact": "/artifact/71644790600",
+        "Content": "/attachmentcontent/53001",
+        "ContentType": "image/png",
+        "Name": "flow.png",
+        "Size": 5,
+        "Workspace": f"/workspace/{WORKSPACE}",
+    }
+    assert_rally_auth(mocked_http)
+    assert (
+        "Authorization"
+        not in next(c for c in mocked_http.calls if c.request.url.startswith(CDN)).request.headers
+    )
+    assert_no_secret(service)
+    assert TOKEN in creates[0].request.url  # the key travels in the URL, and only there
+
+
+def test_portfolio_items_get_dates_tags_defaults_release_and_rank(settings, mocked_http):
+    settings.update(
+        feature_and_requirement_type="Feature::UserStory",
+        send_tags="1",
+        feature_default_fields=[{"field": "c_RiskOwner", "value": "Finance"}, {"x": 1}],
+    )
+    authorize(mocked_http)
+    mock_owner(mocked_http)
+    mocked_http.get(f"{API}/release/60100", json=fx("release.json"))
+    mocked_http.get(f"{API}/tag", json=fx("tags.json"))
+    mocked_http.put(f"{API}/tag/create", json=fx("tag_created.json"))
+    mocked_http.put(
+        f"{API}/portfolioitem/feature/create", json=fx("portfolio_feature_created.json")
+    )
+    mocked_http.post(fields_url("features", "ACME-12"), json={})
+    neighbour = link({"direction": "before"}, id="71644790400")
+    mocked_http.get(f"{AHA}/features/ACME-12/integrations/4242/adjacent_fields", json=neighbour)
+    mocked_http.post(f"{API}/portfolioitem/feature/71644790508", json=fx("story_updated.json"))
+    record = feature(tags=["payments", "q3 launch"])
+    link(record["release"], id="60100")
+
+    service_for(settings, {"feature": record}).receive("create_feature")
+
+    create = next(
+        c
+        for c in mocked_http.calls
+        if c.request.url.startswith(f"{API}/portfolioitem/feature/create")
+    )
+    body = request_json(create)["Feature"]
+    assert body["c_RiskOwner"] == "Finance"
+    assert body["PlannedStartDate"] == "2026-03-02"
+    assert body["PlannedEndDate"] == "2026-03-31"
+    assert body["Tags"] == [{"_ref": "/tag/45001"}, {"_ref": "/tag/45002"}]
+    assert body["Release"] == "/release/60100"
+    tag_query = next(c for c in mocked_http.calls if c.request.url.startswith(f"{API}/tag?"))
+    assert query_of(tag_query)["query"] == '((Name = "payments") OR (Name = "q3 launch"))'
+    tag_create = next(c for c in mocked_http.calls if "/tag/create" in c.request.url)
+    assert request_json(tag_create) == {"Tag": {"Name": "q3 launch"}}
+    rank = mocked_http.calls[-1]
+    assert rank.request.method == "POST"
+    assert query_of(rank)["rankBelow"] == "/portfolioitem/feature/71644790400"
+    assert request_json(rank) == {"Feature": {}}
+
+
+def test_update_feature_updates_in_place_with_rank_and_new_files_only(settings, mocked_http):
+    authorize(mocked_http)
+    mocked_http.get(f"{API}/user", json=fx("empty_query.json"))
+    record = link(feature(), id="71644790600", formatted_id="US1201")
+    record["attachments"] = [
+        {"file_name": "flow.png", "download_url": f"{CDN}/flow.png"},
+        {
+            "file_name": "spec.pdf",
+            "download_url": f"{CDN}/spec.pdf",
+            "content_type": "application/pdf",
+        },
+    ]
+    link(record["release"], id="60100")
+    mocked_http.get(f"{API}/release/60100", json=fx("release.json"))
+    mocked_http.get(
+        f"{API}/hierarchicalrequirement/71644790600/Children", json=fx("children_two.json")
+    )
+    neighbour = [link({"direction": "after"}, id="71644790999")]
+    mocked_http.get(f"{AHA}/features/ACME-12/integrations/4242/adjacent_fields", json=neighbour)
+    mocked_http.post(f"{API}/hierarchicalrequirement/71644790600", json=fx("story_updated.json"))
+    mocked_http.get(
+        f"{API}/hierarchicalrequirement/71644790600/Attachments", json=fx("attachments.json")
+    )
+    mocked_http.get(f"{CDN}/spec.pdf", body=b"%PDF-1.7")
+    mocked_http.put(f"{API}/attachmentcontent/create", json=fx("attachmentcontent_created.json"))
+    mocked_http.put(f"{API}/attachment/create", json=fx("attachment_created.json"))
+
+    service_for(settings, {"feature": record}).receive("update_feature")
+
+    update = next(
+        c for c in mocked_http.calls if c.request.method == "POST" and c.request.url.startswith(API)
+    )
+    assert query_of(update)["rankAbove"] == "/hierarchicalrequirement/71644790999"
+    body = request_json(update)["HierarchicalRequirement"]
+    assert "Release" not in body  # the story has children in Rally
+    assert "Owner" not in body
+    assert not any(c.request.url.startswith(f"{CDN}/flow.png") for c in mocked_http.calls)
+    assert [c.request.method for c in rally_calls(mocked_http) if "ttachment" in c.request.url] == [
+        "GET",
+        "PUT",
+        "PUT",
+    ]
+    assert not any(
+        "/create" in c.request.url and "hierarchical" in c.request.url for c in mocked_http.calls
+    )
+
+
+def test_a_story_with_requirements_gets_no_release_and_requirements_use_the_feature_release(
+    settings, mocked_http
+):
+    settings["feature_and_requirement_type"] = "UserStory::UserStory"
+    authorize(mocked_http)
+    mocked_http.get(f"{API}/user", json=fx("empty_query.json"))
+    mocked_http.get(f"{API}/release/60100", json=fx("release.json"))
+    record = link(feature(requirements=[link(requirement(), id="71644790601")]), id="71644790600")
+    link(record["release"], id="60100")
+    no_neighbour(mocked_http, "features", "ACME-12")
+    mocked_http.post(f"{API}/hierarchicalrequirement/71644790600", json=fx("story_updated.json"))
+    mocked_http.get(
+        f"{API}/hierarchicalrequirement/71644790601/Children", json=fx("children_none.json")
+    )
+    mocked_http.post(f"{API}/hierarchicalrequirement/71644790601", json=fx("story_updated.json"))
+
+    service_for(settings, {"feature": record}).receive("update_feature")
+
+    posts = [
+        c for c in mocked_http.calls if c.request.method == "POST" and c.request.url.startswith(API)
+    ]
+    assert "Release" not in request_json(posts[0])["HierarchicalRequirement"]
+    child = request_json(posts[1])["HierarchicalRequirement"]
+    assert child["Release"] == "/release/60100"
+    assert child["Parent"] == "/hierarchicalrequirement/71644790600"
+    assert "rankAbove" not in posts[1].request.url and "rankBelow" not in posts[1].request.url
+
+
+def test_a_gone_object_is_created_again(settings, mocked_http):
+    authorize(mocked_http)
+    mocked_http.get(f"{API}/user", json=fx("empty_query.json"))
+    no_neighbour(mocked_http, "features", "ACME-12")
+    mocked_http.post(f"{API}/hierarchicalrequirement/71644790600", json=fx("error_gone.json"))
+    mocked_http.put(f"{API}/hierarchicalrequirement/create", json=fx("story_created.json"))
+    mocked_http.post(fields_url("features", "ACME-12"), json={})
+    record = link(feature(release=None), id="71644790600")
+
+    service = service_for(settings, {"feature": record}).receive("update_feature")
+
+    assert [c.request.method for c in rally_calls(mocked_http)][-2:] == ["POST", "PUT"]
+    assert any("gone from Rally" in m for m in map(str, service.logger.messages))
+
+
+def test_an_invalid_key_gets_one_new_sign_in_then_a_configuration_error(settings, mocked_http):
+    authorize(mocked_http)
+    mocked_http.get(f"{API}/user", json=fx("empty_query.json"))
+    mocked_http.put(f"{API}/hierarchicalrequirement/create", json=fx("error_invalid_key.json"))
+    with pytest.raises(ConfigurationError, match="new sign-in") as error:
+        service_for(settings, {"feature": feature(release=None)}).receive("create_feature")
+    assert len([c for c in mocked_http.calls if "security/authorize" in c.request.url]) == 2
+    assert len([c for c in mocked_http.calls if "/create" in c.request.url]) == 2
+    assert_no_secret(service_for(settings), None)
+    assert TOKEN not in str(error.value)
+
+
+def test_an_invalid_key_once_is_retried_with_the_new_token(settings, mocked_http):
+    authorize(mocked_http)
+    mocked_http.get(f"{API}/user", json=fx("empty_query.json"))
+    mocked_http.put(f"{API}/hierarchicalrequirement/create", json=fx("error_invalid_key.json"))
+    mocked_http.put(f"{API}/hierarchicalrequirement/create", json=fx("story_created.json"))
+    mocked_http.post(fields_url("features", "ACME-12"), json={})
+    no_neighbour(mocked_http, "features", "ACME-12")
+    service_for(settings, {"feature": feature(release=None)}).receive("create_feature")
+    assert mocked_http.calls[-1].request.url.startswith(AHA)
+
+
+def test_validation_errors_in_a_200_are_raised_not_swallowed(key_settings, mocked_http):
+    mocked_http.get(f"{API}/user", json=fx("empty_query.json"))
+    mocked_http.put(f"{API}/hierarchicalrequirement/create", json=fx("error_validation.json"))
+    with pytest.raises(RemoteError, match="c_CustomerImpact") as error:
+        service_for(key_settings, {"feature": feature(release=None)}).receive("create_feature")
+    assert "PUT /hierarchicalrequirement/create" in str(error.value)
+    assert "key=" not in mocked_http.calls[-1].request.url
+    assert_rally_auth(mocked_http, basic=False)
+    assert API_KEY not in str(error.value)
+
+
+def test_create_requirement_under_a_linked_portfolio_feature(settings, mocked_http):
+    settings["feature_and_requirement_type"] = "Feature::UserStory"
+    settings["dont_send_releases"] = "1"
+    authorize(mocked_http)
+    mocked_http.get(f"{API}/user", json=fx("empty_query.json"))
+    mocked_http.put(f"{API}/hierarchicalrequirement/create", json=fx("requirement_created.json"))
+    mocked_http.post(fields_url("requirements", "ACME-12-1"), json={})
+    record = requirement(feature=link(feature(), id="71644790508"))
+
+    service_for(settings, {"requirement": record}).receive("create_requirement")
+
+    create = next(c for c in mocked_http.calls if "/create" in c.request.url)
+    body = request_json(create)["HierarchicalRequirement"]
+    assert body["PortfolioItem"] == "/portfolioitem/feature/71644790508"
+    assert "Release" not in body
+
+
+def test_a_file_too_large_is_a_warning(settings, mocked_http):
+    authorize(mocked_http)
+    mocked_http.get(f"{API}/user", json=fx("empty_query.json"))
+    mocked_http.put(f"{API}/hierarchicalrequirement/create", json=fx("story_created.json"))
+    mocked_http.post(fields_url("features", "ACME-12"), json={})
+    no_neighbour(mocked_http, "features", "ACME-12")
+    mocked_http.get(f"{CDN}/huge.mov", body=b"x", headers={"Content-Length": str(10**10)})
+    record = feature(
+        release=None, attachments=[{"file_name": "huge.mov", "download_url": f"{CDN}/huge.mov"}]
+    )
+    service = service_for(settings, {"feature": record}).receive("create_feature")
+    assert any("huge.mov was not attached" in str(m) for m in service.logger.messages)
+    assert not any("attachmentcontent" in c.request.url for c in mocked_http.calls)
