@@ -675,3 +675,265 @@ def test_a_file_too_large_is_a_warning(settings, mocked_http):
     service = service_for(settings, {"feature": record}).receive("create_feature")
     assert any("huge.mov was not attached" in str(m) for m in service.logger.messages)
     assert not any("attachmentcontent" in c.request.url for c in mocked_http.calls)
+
+
+# --- releases ---------------------------------------------------------------------------------
+
+
+def release(**extra):
+    record = {
+        "id": "7102233445566778899",
+        "reference_num": "ACME-R-3",
+        "name": "Spring launch",
+        "start_date": "2026-04-10",
+        "release_date": "2026-04-01",
+        "url": "https://acme.aha.io/releases/ACME-R-3",
+        "theme": {"body": "<p>Payments everywhere.</p>"},
+        "integration_fields": [],
+    }
+    record.update(extra)
+    return record
+
+
+def test_create_release_puts_a_planning_release_a_day_longer(settings, mocked_http):
+    authorize(mocked_http)
+    mocked_http.put(f"{API}/release/create", json=fx("release_created.json"))
+    mocked_http.post(fields_url("releases", "ACME-R-3"), json={})
+    service_for(settings, {"release": release()}).receive("create_release")
+    create = next(c for c in mocked_http.calls if "/release/create" in c.request.url)
+    assert query_of(create) == {"key": TOKEN}
+    assert request_json(create) == {
+        "Release": {
+            "Name": "Spring launch",
+            "Project": f"/project/{PROJECT}",
+            "ReleaseDate": "2026-04-02T00:00:00+00:00",
+            "ReleaseStartDate": "2026-04-01T00:00:00+00:00",
+            "Theme": "<p>Payments everywhere.</p>",
+            "Workspace": f"/workspace/{WORKSPACE}",
+            "State": "Planning",
+        }
+    }
+    assert request_json(mocked_http.calls[-1]) == {
+        "integration_fields": [
+            {"name": "id", "value": "60100"},
+            {"name": "url", "value": f"{RALLY}/#/{PROJECT}d/detail/release/60100"},
+        ]
+    }
+    assert_rally_auth(mocked_http)
+
+
+def test_update_release_keeps_its_state_and_a_linked_create_is_no_duplicate(settings, mocked_http):
+    authorize(mocked_http)
+    mocked_http.post(f"{API}/release/60100", json=fx("story_updated.json"))
+    for event in ("update_release", "create_release"):
+        service_for(settings, {"release": link(release(), id="60100")}).receive(event)
+    posts = [c for c in mocked_http.calls if c.request.method == "POST"]
+    assert len(posts) == 2
+    assert all("State" not in request_json(c)["Release"] for c in posts)
+    assert not any("/create" in c.request.url for c in mocked_http.calls)
+
+
+def test_dont_send_releases_sends_nothing(settings, mocked_http):
+    settings["dont_send_releases"] = "1"
+    service = service_for(settings, {"release": release()}).receive("create_release")
+    assert len(mocked_http.calls) == 0
+    assert any("dont_send_releases" in str(m) for m in service.logger.messages)
+
+
+def test_a_deleted_release_is_not_set_on_stories(settings, mocked_http):
+    authorize(mocked_http)
+    mocked_http.get(f"{API}/user", json=fx("empty_query.json"))
+    mocked_http.get(f"{API}/release/60100", json=fx("error_cannot_find.json"))
+    mocked_http.put(f"{API}/hierarchicalrequirement/create", json=fx("story_created.json"))
+    mocked_http.post(fields_url("features", "ACME-12"), json={})
+    no_neighbour(mocked_http, "features", "ACME-12")
+    record = feature()
+    link(record["release"], id="60100")
+    service_for(settings, {"feature": record}).receive("create_feature")
+    create = next(c for c in mocked_http.calls if "/create" in c.request.url)
+    assert "Release" not in request_json(create)["HierarchicalRequirement"]
+
+
+# --- webhooks in Rally ------------------------------------------------------------------------
+
+
+def test_updated_replaces_this_integrations_webhooks_for_each_watched_project(
+    settings, mocked_http
+):
+    authorize(mocked_http)
+    mocked_http.get(
+        HOOKS,
+        match=[
+            responses.matchers.query_param_matcher({"start": "1", "pagesize": "200", "key": TOKEN})
+        ],
+        json=fx("webhooks_page1.json"),
+    )
+    mocked_http.get(
+        HOOKS,
+        match=[
+            responses.matchers.query_param_matcher(
+                {"start": "201", "pagesize": "200", "key": TOKEN}
+            )
+        ],
+        json=fx("webhooks_page2.json"),
+    )
+    mocked_http.delete(f"{HOOKS}/9a1b2c3d-0000-4000-8000-000000000001", body="")
+    mocked_http.delete(f"{HOOKS}/9a1b2c3d-0000-4000-8000-000000000003", body="")
+    mocked_http.post(HOOKS, json=fx("webhook_created.json"))
+
+    service_for(settings).receive("updated")
+
+    deleted = [
+        c.request.url.split("?")[0] for c in mocked_http.calls if c.request.method == "DELETE"
+    ]
+    assert deleted == [
+        f"{HOOKS}/9a1b2c3d-0000-4000-8000-000000000001",
+        f"{HOOKS}/9a1b2c3d-0000-4000-8000-000000000003",
+    ]
+    created = [request_json(c) for c in mocked_http.calls if c.request.method == "POST"]
+    assert [c["Expressions"][0]["Value"] for c in created] == [
+        "0a6e2c3e-5b1f-4c55-9d77-3c2f1b0e4a01",
+        "7d9b1f20-8c44-4f7a-b2f5-6e1d3c0a9b02",
+        "c41e8a77-2d3b-4f0c-8e19-5a6b7c8d9e03",
+    ]
+    assert created[0] == {
+        "AppName": "Aha!",
+        "TargetUrl": settings["callback_url"],
+        "Name": "Aha! Rally Integration 4242",
+        "Expressions": [
+            {
+                "AttributeID": "ae8ecc9f-b9a0-42a4-a6e3-c83d7f8a7070",
+                "Operator": "=",
+                "Value": "0a6e2c3e-5b1f-4c55-9d77-3c2f1b0e4a01",
+            }
+        ],
+        "Disabled": False,
+    }
+    assert_rally_auth(mocked_http)
+    hook_calls = [c for c in mocked_http.calls if c.request.url.startswith(HOOKS)]
+    assert all(query_of(c)["key"] == TOKEN for c in hook_calls)
+
+
+def test_destroyed_with_an_api_key_deletes_only_this_integrations_webhooks(
+    key_settings, mocked_http
+):
+    page = copy.deepcopy(fx("webhooks_page1.json"))
+    page["TotalResultCount"] = 2
+    mocked_http.get(HOOKS, json=page)
+    mocked_http.delete(f"{HOOKS}/9a1b2c3d-0000-4000-8000-000000000001", body="")
+    service_for(key_settings).receive("destroyed")
+    assert [c.request.method for c in mocked_http.calls] == ["GET", "DELETE"]
+    assert_rally_auth(mocked_http, basic=False)
+    assert all("key" not in query_of(c) for c in mocked_http.calls)
+
+
+def test_webhooks_wait_for_install_and_need_a_known_project(settings, mocked_http):
+    service_for(settings, meta_data={}).receive("updated")
+    service_for(settings, meta_data={}).receive("destroyed")
+    assert len(mocked_http.calls) == 0
+    with pytest.raises(MissingSetting, match="callback_url"):
+        service_for({**settings, "callback_url": ""}).receive("updated")
+    with pytest.raises(MissingSetting, match="press Install"):
+        service_for({**settings, "project": "999"}).receive("updated")
+    assert len(mocked_http.calls) == 0
+
+
+# --- webhook from Rally -----------------------------------------------------------------------
+
+
+def search_answer(kind, record):
+    return {"records": [{kind: record}]}
+
+
+def test_webhook_moves_the_linked_feature(settings, mocked_http):
+    settings.update(
+        send_tags="1", feature_status_mapping={"Developing": "7000000000000000202", "Done": "1"}
+    )
+    linked = {
+        "id": "7104455667788990011",
+        "reference_num": "ACME-12",
+        "name": "Split payments",
+        "description": {"body": "<p>old</p>"},
+        "tags": ["payments"],
+        "start_date": "2026-03-02",
+        "due_date": "2026-03-30",
+        "assigned_to_user": {"email": "lee.chen@example.com"},
+        "workflow_status": {"id": "7000000000000000101"},
+        "resource": "https://evil.example.com/api/v1/features/ACME-12",
+    }
+    mocked_http.get(
+        f"{AHA}/integrations/4242/fields/id/value/71644790508",
+        json=search_answer("feature", linked),
+    )
+    mocked_http.get(f"{API}/user/f05fbe96-a1eb-4115-bbe9-e24bfd4715e2", json=fx("user.json"))
+    mocked_http.put(f"{AHA}/features/ACME-12", json={})
+
+    service_for(settings, fx("webhook_feature_updated.json")).receive("webhook")
+
+    put = mocked_http.calls[-1]
+    assert put.request.method == "PUT"
+    assert request_json(put) == {
+        "feature": {
+            "name": "Split payments across cards",
+            "description": "<p>Let buyers split one order across two cards.</p>",
+            "tags": ["payments", "q3 launch"],
+            "assigned_to_user": {"email": USER},
+            "due_date": "2026-03-31",
+            "workflow_status": "7000000000000000202",
+        }
+    }
+    assert not any("evil" in c.request.url or "v2.x" in c.request.url for c in mocked_http.calls)
+    assert_rally_auth(mocked_http)
+
+
+def test_webhook_for_a_story_requirement_wrapped_under_webhook(settings, mocked_http):
+    settings["requirement_status_mapping"] = {"Completed": "7000000000000000303"}
+    linked = {
+        "id": "7105566778899001122",
+        "reference_num": "ACME-12-1",
+        "name": "Pay by card",
+        "description": {"body": "<p>Card payments.</p>"},
+        "assigned_to_user": {"email": USER},
+        "workflow_status": {"id": "7000000000000000202"},
+        "resource": "https://acme.aha.io/api/v1/requirements/ACME-12-1",
+    }
+    mocked_http.get(
+        f"{AHA}/integrations/4242/fields/id/value/71644790601",
+        json=search_answer("requirement", linked),
+    )
+    mocked_http.put(f"{AHA}/requirements/ACME-12-1", json={})
+    payload = {"webhook": json.dumps(fx("webhook_story_updated.json"))}
+    service_for(settings, payload).receive("webhook")
+    assert request_json(mocked_http.calls[-1]) == {
+        "requirement": {"workflow_status": "7000000000000000303"}
+    }
+
+
+def test_webhook_changes_nothing_when_unlinked_ambiguous_unmapped_or_unreadable(
+    settings, mocked_http
+):
+    body = fx("webhook_story_updated.json")
+    mocked_http.get(f"{AHA}/integrations/4242/fields/id/value/71644790601", json={"records": []})
+    service = service_for(settings, body).receive("webhook")
+    assert any("not linked" in str(m) for m in service.logger.messages)
+    mocked_http.replace(
+        responses.GET,
+        f"{AHA}/integrations/4242/fields/id/value/71644790601",
+        json={"records": [{"feature": {"id": "1"}}, {"requirement": {"id": "2"}}]},
+    )
+    service = service_for(settings, body).receive("webhook")
+    assert any("none was changed" in str(m) for m in service.logger.messages)
+    unchanged = {
+        "name": "Pay by card",
+        "description": {"body": "<p>Card payments.</p>"},
+        "resource": "https://acme.aha.io/api/v1/requirements/ACME-12-1",
+    }
+    mocked_http.replace(
+        responses.GET,
+        f"{AHA}/integrations/4242/fields/id/value/71644790601",
+        json=search_answer("requirement", unchanged),
+    )
+    service_for(settings, body).receive("webhook")  # ScheduleState is not mapped
+    for unreadable in ({}, {"webhook": "not json"}, {"message": {"state": []}}):
+        service_for(settings, unreadable).receive("webhook")
+    assert all(c.request.method == "GET" for c in mocked_http.calls)
