@@ -937,3 +937,56 @@ def test_webhook_changes_nothing_when_unlinked_ambiguous_unmapped_or_unreadable(
     for unreadable in ({}, {"webhook": "not json"}, {"message": {"state": []}}):
         service_for(settings, unreadable).receive("webhook")
     assert all(c.request.method == "GET" for c in mocked_http.calls)
+
+
+# --- small parts ------------------------------------------------------------------------------
+
+
+def test_refs_keep_only_their_path_on_the_configured_server():
+    from services.rally.queries import object_id, ref_path
+
+    assert ref_path(f"{API}/user/12?fetch=true") == "/user/12"
+    assert ref_path("https://evil.example.com/slm/webservice/v2.x/user/ab-1") == "/user/ab-1"
+    assert ref_path("/tag/45001") == "/tag/45001"
+    assert object_id(f"{API}/user/12/") == "12"
+    for bad in ("https://evil.example.com/steal", "//evil.example.com/x", None):
+        with pytest.raises(RemoteError):
+            ref_path(bad)
+
+
+def test_release_dates_and_webhook_dates():
+    import datetime
+
+    from services.rally.releases import release_dates
+    from services.rally.webhook import local_date
+
+    today = datetime.date(2026, 5, 4)
+    assert release_dates({}, today) == ("2026-05-04T00:00:00+00:00", "2026-05-05T00:00:00+00:00")
+    assert release_dates({"release_date": "bad", "start_date": "2026-05-01"}, today)[0] == (
+        "2026-05-01T00:00:00+00:00"
+    )
+    assert local_date("2026-04-01T05:59:59.000Z", "America/Denver") == "2026-03-31"
+    assert local_date("2026-04-01T05:59:59.000Z", "Nowhere/Town") == "2026-04-01"
+    assert local_date("2026-04-01", None) == "2026-04-01"
+    assert local_date("someday", None) == "someday"
+    assert local_date("", None) is None
+
+
+def test_query_all_stops_after_the_most_pages(settings, mocked_http, monkeypatch):
+    from services.rally import queries
+
+    monkeypatch.setattr(queries, "MAX_PAGES", 2)
+    page = fx("tags.json")
+    page["QueryResult"]["TotalResultCount"] = 1000
+    mocked_http.get(f"{API}/tag", json=page)
+    service = service_for(settings)
+    assert len(queries.query_all(service, "/tag", page_size=1)) == 2
+    assert any("Stopped after 2 pages" in str(m) for m in service.logger.messages)
+
+
+def test_an_owner_rally_no_longer_has_is_left_alone(settings, mocked_http):
+    from services.rally.users import Users
+
+    mocked_http.get(f"{API}/user/gone-1", json=fx("error_cannot_find.json"))
+    assert Users(service_for(settings)).email_of("gone-1") is None
+    assert Users(service_for(settings)).ref_for_email("") is None
