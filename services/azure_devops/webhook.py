@@ -8,7 +8,6 @@ body names.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit
 from services.azure_devops.work_items import EMPTY_DESCRIPTION
 from services.core.mash import mash
 from services.core.tracker import RemoteGone
+from services.core.webhook_body import carried_body
 
 if TYPE_CHECKING:
     from services.azure_devops.service import AzureDevOps
@@ -27,14 +27,10 @@ TEST_HOST = "fabrikam-fiber-inc.visualstudio.com"
 
 def hook_event(payload: Mapping[str, Any]) -> Any:
     """The service hook's body: the payload itself, or JSON (text or object) under ``webhook``."""
-    body: Any = payload.get("webhook")
-    if body is None or body == {}:
-        body = payload
-    if isinstance(body, str):
-        try:
-            body = json.loads(body)
-        except ValueError:
-            return None
+    try:
+        body = carried_body(payload, key="webhook")
+    except ValueError:
+        return None
     return mash(body) if isinstance(body, Mapping) else None
 
 
