@@ -39,6 +39,7 @@ def raise_for_status(
     gone: type[RemoteError] = RemoteError,
     is_gone: Callable[[int, str], bool] | None = None,
     lockout_headers: Iterable[str] = LOCKOUT_HEADERS,
+    excerpt: Callable[[requests.Response], str] = body_excerpt,
 ) -> None:
     """Raise for an answer that is not a success; return for one that is.
 
@@ -46,7 +47,8 @@ def raise_for_status(
     another 403 names ``permission``; an answer that ``is_gone`` (by default 404 and
     410) raises ``gone`` so that a caller can recreate the record; a 400 is told in
     ``describe``'s words when it has any; anything else is a RemoteError with the method, path,
-    status and the start of the body.
+    status and ``excerpt`` of the body (by default its start; a service whose error bodies
+    carry a message field quotes that).
     """
     status = response.status_code
     if status < 400:
@@ -63,10 +65,10 @@ def raise_for_status(
                     f"{service} in a browser to clear it, then try again"
                 )
         needs = f": the account needs the {permission} permission" if permission else ""
-        raise RemoteError(f"{service} refused {what} (403){needs}. {body_excerpt(response)}")
+        raise RemoteError(f"{service} refused {what} (403){needs}. {excerpt(response)}")
     said_gone = is_gone(status, response.text or "") if is_gone else status in GONE_STATUSES
     detail = describe(response) if status == 400 and describe and not said_gone else ""
     if detail:
         raise RemoteError(f"{service} did not accept {what}: {detail}")
     error = gone if said_gone else RemoteError
-    raise error(f"{service}: {what} answered HTTP {status}: {body_excerpt(response)}")
+    raise error(f"{service}: {what} answered HTTP {status}: {excerpt(response)}")

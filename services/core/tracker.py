@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from services.core.errors import RemoteError
-from services.core.errors_by_status import raise_for_status
+from services.core.errors_by_status import body_excerpt, raise_for_status
 from services.core.markup import display_name, html_to_markdown, reference_num_to_resource_type
 from services.core.service import Service
 from services.core.text_limits import TextLimits
@@ -157,7 +157,12 @@ class TrackerService(GoneRecords, TextLimits, Service):
             permission=self.permissions.get(method.upper(), "administer"),
             gone=RemoteGone,
             is_gone=self.is_gone,
+            excerpt=self.error_excerpt,
         )
+
+    def error_excerpt(self, response: requests.Response) -> str:
+        """What an error message quotes of an error answer: by default the body's start."""
+        return body_excerpt(response)
 
     def describe_bad_request(self, response: requests.Response) -> str:
         """What a 400 answer says was wrong; empty: its body is quoted as it is."""

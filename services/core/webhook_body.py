@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 
-def carried_body(payload: Mapping[str, Any]) -> Any:
-    """The ``payload`` member (JSON text or an object) when there is one, else the payload
+def carried_body(payload: Mapping[str, Any], key: str = "payload") -> Any:
+    """The ``key`` member (JSON text or an object) when there is one, else the payload
     itself; None when it is blank. A ValueError when the text is not JSON."""
-    body: Any = payload.get("payload")
+    body: Any = payload.get(key)
     if body is None or body == {}:
         body = payload
     if isinstance(body, str):
