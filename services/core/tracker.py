@@ -157,7 +157,13 @@ class TrackerService(GoneRecords, TextLimits, Service):
             permission=self.permissions.get(method.upper(), "administer"),
             gone=RemoteGone,
             is_gone=self.is_gone,
+            classify=self.classify_response,
         )
+
+    def classify_response(self, response: requests.Response) -> str | None:
+        """What an answer means when the tracker says it in its body (a code, an error in a
+        200): a verdict of ``services.core.errors_by_status``; None lets the status decide."""
+        return None
 
     def describe_bad_request(self, response: requests.Response) -> str:
         """What a 400 answer says was wrong; empty: its body is quoted as it is."""
