@@ -158,11 +158,17 @@ class TrackerService(GoneRecords, TextLimits, Service):
             gone=RemoteGone,
             is_gone=self.is_gone,
             excerpt=self.error_excerpt,
+            classify=self.classify_response,
         )
 
     def error_excerpt(self, response: requests.Response) -> str:
         """What an error message quotes of an error answer: by default the body's start."""
         return body_excerpt(response)
+
+    def classify_response(self, response: requests.Response) -> str | None:
+        """What an answer means when the tracker says it in its body (a code, an error in a
+        200): a verdict of ``services.core.errors_by_status``; None lets the status decide."""
+        return None
 
     def describe_bad_request(self, response: requests.Response) -> str:
         """What a 400 answer says was wrong; empty: its body is quoted as it is."""
