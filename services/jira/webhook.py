@@ -6,12 +6,12 @@ not synced back.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from services.core.issue_tracking import tag_list
 from services.core.mash import mash
+from services.core.webhook_body import carried_body
 
 if TYPE_CHECKING:
     from services.jira.service import Jira
@@ -21,14 +21,10 @@ ISSUE_UPDATED = "jira:issue_updated"
 
 def webhook_body(payload: Mapping[str, Any]) -> Any:
     """The Jira event: the payload itself, or JSON (text or object) under ``payload``."""
-    body: Any = payload.get("payload")
-    if body is None or body == {}:
-        body = payload
-    if isinstance(body, str):
-        try:
-            body = json.loads(body)
-        except ValueError:
-            return None
+    try:
+        body = carried_body(payload)
+    except ValueError:
+        return None
     return mash(body) if isinstance(body, Mapping) else None
 
 
