@@ -47,9 +47,10 @@ def run_recorded(
 ) -> tuple[dict[str, Any], event_log.Entry | None]:
     """``run_event``'s answer, and the entry recorded for it (None when the log is off).
 
-    ``log`` defaults to this process's event log; the entry is queued for it, except
-    for a replay, which the caller stores itself (``write_now``) to learn its id.
+    Without ``log``, the entry is queued for this process's event log (the proxy);
+    a caller that gives ``log`` stores the entry itself (``write_now``) to learn its id.
     """
+    queued = log is None
     log = log or event_log.current()
     if log is None:
         return run_event(
@@ -87,7 +88,7 @@ def run_recorded(
         + secrets_of(service_class, {}, after),
         replay_of=replay_of,
     )
-    if replay_of is None:
+    if queued:
         log.record(entry)
     return answer, entry
 
