@@ -7,7 +7,6 @@ author's email, the HTML comment); this module finds the references and posts th
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from services.core.markup import reference_num_to_resource_type
 from services.core.mash import mash
 from services.core.schema import callback_url
 from services.core.service import Service
+from services.core.webhook_body import carried_body
 
 # A feature (PROD-2) or a requirement (PROD-2-1) reference, as Aha! numbers them.
 REFERENCE = re.compile(r"[A-Z][A-Z0-9]*-[0-9]+(?:-[0-9]+)?")
@@ -78,16 +78,12 @@ def push_body(event_payload: Mapping[str, Any]) -> Any:
 
     A payload without a ``payload`` key is taken to be the push itself.
     """
-    raw = event_payload.get("payload")
+    try:
+        raw = carried_body(event_payload)
+    except ValueError as error:
+        raise RemoteError(f"The push body is not valid JSON: {error}") from error
     if raw is None:
-        raw = event_payload
-    if isinstance(raw, str):
-        if not raw.strip():
-            return None
-        try:
-            raw = json.loads(raw)
-        except ValueError as error:
-            raise RemoteError(f"The push body is not valid JSON: {error}") from error
+        return None
     if not isinstance(raw, Mapping):
         raise RemoteError(f"The push body is a {_json_type(raw)}, not a JSON object")
     return mash(raw)
