@@ -109,11 +109,14 @@ def _log_for(data: str, setting: str) -> EventLog | None:
 def redact_entry(entry: Entry) -> dict[str, Any]:
     """The entry as it is stored: every text in it redacted, the detail as JSON text."""
     redact = Redactor(entry.secrets)
-    text = redact(json.dumps(entry.detail, default=str))
+    # A text holding a document of its own (a JSON body) is redacted as it reads
+    # unescaped; then the whole detail in one pass.
+    detail = _redact_values(entry.detail, redact, only='"')
+    text = redact(json.dumps(detail, default=str))
     try:
         json.loads(text)
     except ValueError:  # a secret that is a piece of JSON itself: redact value by value
-        text = json.dumps(_redact_values(entry.detail, redact), default=str)
+        text = json.dumps(_redact_values(detail, redact), default=str)
     return {
         "at": entry.at,
         "kind": entry.kind,
@@ -126,12 +129,18 @@ def redact_entry(entry: Entry) -> dict[str, Any]:
     }
 
 
-def _redact_values(value: Any, redact: Callable[[object], str]) -> Any:
+def _redact_values(value: Any, redact: Callable[[object], str], only: str = "") -> Any:
+    """``value`` with its texts redacted one by one (those holding ``only``, when given)."""
     if isinstance(value, dict):
-        return {redact(key): _redact_values(item, redact) for key, item in value.items()}
+        return {
+            redact(key) if isinstance(key, str) and only in key else key: _redact_values(
+                item, redact, only
+            )
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [_redact_values(item, redact) for item in value]
-    if isinstance(value, str):
+        return [_redact_values(item, redact, only) for item in value]
+    if isinstance(value, str) and only in value:
         return redact(value)
     return value
 
