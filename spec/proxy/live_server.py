@@ -138,8 +138,7 @@ def live_server(root: Path, **settings: str) -> Iterator[LiveServer]:
         PYTHONDONTWRITEBYTECODE="1",
         XDG_RUNTIME_DIR=str(root),
         # The console beside the proxy only where a spec asks for it.
-        CONSOLE_PORT="0",
-        **settings,
+        **{"CONSOLE_PORT": "0", **settings},
     )
     log = root / "server.log"
     with log.open("wb") as output:
