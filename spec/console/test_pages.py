@@ -109,7 +109,8 @@ def test_send_a_fixture_runs_it_recorded(client, monkeypatch):
     monkeypatch.setattr(runner, "send", lambda *args: (sent.append(args), runner.Run(3, ""))[1])
     page = client.get("/send").get_data(as_text=True)
     assert "create_feature_event.json" in page
-    form = {"service": "webhooks", "event": "create_feature", "fixture": "create_feature_event.json"}
+    fixture = "create_feature_event.json"
+    form = {"service": "webhooks", "event": "create_feature", "fixture": fixture}
     answer = client.post("/send", data={**form, "user_data": '{"hook_url": "x"}'})
     assert answer.location == "/events/3"
     assert sent[0][:3] == ("webhooks", "create_feature", {"hook_url": "x"})
