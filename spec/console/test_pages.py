@@ -29,6 +29,13 @@ def registry():
     return registry
 
 
+@pytest.fixture(autouse=True)
+def short_polls(monkeypatch):
+    from console import views
+
+    monkeypatch.setattr(views, "STREAM_POLL", 0.01)
+
+
 @pytest.fixture
 def client(registry):
     app = create_app(registry)
@@ -136,3 +143,32 @@ def test_every_console_path_is_404_on_the_proxy(log):
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             answer = proxy.open(path, method=method)
             assert answer.status_code == 404, (method, path)
+
+
+def test_the_pages_when_the_log_is_off_or_a_run_records_nothing(monkeypatch):
+    monkeypatch.setenv("AHA_SERVICES_EVENT_LOG", "0")
+    app = create_app()
+    app.config["STREAM_LIFETIME"] = 0.1
+    client = app.test_client()
+    assert "The event log is off" in client.get("/events").get_data(as_text=True)
+    assert "data:" not in client.get("/events/stream").get_data(as_text=True)
+    assert client.get("/events/1").status_code == 404
+    monkeypatch.setattr(runner, "send", lambda *args: runner.Run(None, "boom"))
+    form = {"service": "webhooks", "event": "e", "fixture": "create_feature_event.json"}
+    assert "error=boom" in client.post("/send", data=form).location
+    bad = client.post("/send", data={**form, "user_data": "{"})
+    assert "error=user_data" in bad.location
+
+
+def test_replays_that_cannot_run_say_why(client, log, monkeypatch):
+    from console import views
+
+    monkeypatch.setattr(views, "STREAM_KEEPALIVE", 0)
+    log.write_now(Entry("send_event", "webhooks", "e", "ok", 0, {"request": {}}))
+    log.write_now(Entry("remote_collection", "webhooks", "f", "ok", 0, {"request": {}}))
+    monkeypatch.setattr(runner, "replay", lambda *args: runner.Run(None, "it broke"))
+    assert "error=it" in client.post("/events/1/replay", data={}).location
+    assert "must+be" in client.post("/events/1/replay", data={"payload": "[]"}).location
+    assert client.post("/events/2/replay", data={}).status_code == 400
+    assert "Answer" in client.get("/events/2").get_data(as_text=True)
+    assert ": keep-alive" in client.get("/events/stream").get_data(as_text=True)
