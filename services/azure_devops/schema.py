@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.core import callback_url, install_button, internal, select
+from services.core.kits.tracker import labelled
 from services.core.schema import Field
-from services.core.tracker import labelled
 
 
 def chosen_project(meta_data: Any, data: Any) -> Mapping[str, Any]:

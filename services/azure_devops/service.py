@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 from services.azure_devops import errors
 from services.core import ConfigurationError
+from services.core.kits.tracker import TrackerService
 from services.core.ntlm import ntlm_auth, offers_only_windows_sign_in
-from services.core.tracker import TrackerService
 
 if TYPE_CHECKING:
     import requests

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from services.azure_devops.work_items import EMPTY_DESCRIPTION
+from services.core.kits.tracker import RemoteGone
 from services.core.mash import mash
-from services.core.tracker import RemoteGone
 from services.core.webhook_body import carried_body
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from services.bugzilla import auth, errors
 from services.core import ConfigurationError, install_button, password, select, string
-from services.core.tracker import TrackerService, labelled
+from services.core.kits.tracker import TrackerService, labelled
 
 if TYPE_CHECKING:
     import requests

@@ -14,7 +14,7 @@ from services.core import (
     string,
 )
 from services.core.errors_by_status import CREDENTIALS, FAILED
-from services.core.tracker import TrackerService, labelled
+from services.core.kits.tracker import TrackerService, labelled
 from services.fogbugz import answers
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from services.core.issue_tracking import STATUS_LABEL_PREFIX, is_status_label, status_label
+from services.core.kits.issue_tracking import STATUS_LABEL_PREFIX, is_status_label, status_label
 from services.core.mash import mash
 from services.core.webhook_body import carried_body
 from services.github_issues.issues import Issues

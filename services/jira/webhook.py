@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from services.core.issue_tracking import tag_list
+from services.core.kits.issue_tracking import tag_list
 from services.core.mash import mash
 from services.core.webhook_body import carried_body
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from services.core import RemoteError
-from services.core.tracker import RemoteGone
+from services.core.kits.tracker import RemoteGone
 
 if TYPE_CHECKING:
     from services.rally.service import Rally

@@ -14,7 +14,7 @@ from services.core import (
     select,
     string,
 )
-from services.core.tracker import labelled
+from services.core.kits.tracker import labelled
 
 USER_STORY = {"Name": "User Story", "ElementName": "UserStory"}
 

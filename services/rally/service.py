@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from services.core import ConfigurationError, MissingSetting, RemoteError, switched_on
-from services.core.tracker import RemoteGone, TrackerService
+from services.core.kits.tracker import RemoteGone, TrackerService
 from services.rally import schema
 from services.rally.errors import INVALID_KEY, InvalidKey, body_of, result_errors, says_gone
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from services.core.issue_tracking import tag_list
+from services.core.kits.issue_tracking import tag_list
 from services.rally.queries import query_all, ref_path
 
 if TYPE_CHECKING:

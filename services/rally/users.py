@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from services.core.tracker import RemoteGone
+from services.core.kits.tracker import RemoteGone
 from services.rally.queries import ref_path
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from services.core.issue_tracking import tag_list
+from services.core.kits.issue_tracking import tag_list
 from services.core.mash import mash
 from services.rally.queries import object_id
 from services.rally.users import Users

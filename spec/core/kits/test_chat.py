@@ -1,7 +1,7 @@
 import pytest
 
 from services.core import ConfigurationError, RemoteError
-from services.core.chat import INSTALLED_TEXT, ChatService
+from services.core.kits.chat import INSTALLED_TEXT, ChatService
 from spec.conftest import json_fixture, request_json
 
 URL = "https://chat.example.com/hooks/T1/B2"

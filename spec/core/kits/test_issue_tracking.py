@@ -1,6 +1,6 @@
 import pytest
 
-from services.core.issue_tracking import (
+from services.core.kits.issue_tracking import (
     checklist,
     issue_body,
     issue_labels,

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from services.core.kits.tracker import TrackerService
 from services.core.markup import display_name, html_to_markdown
 from services.core.text_limits import cut_text
-from services.core.tracker import TrackerService
 
 STATUS_LABEL_PREFIX = "Aha!:"
 ISSUE_STATES = ("open", "closed")

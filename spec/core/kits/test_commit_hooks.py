@@ -3,7 +3,8 @@ import json
 import pytest
 
 from services.core.aha_api import InternalServerError
-from services.core.commit_hooks import (
+from services.core.errors import RemoteError
+from services.core.kits.commit_hooks import (
     CommitHook,
     CommitNote,
     as_list,
@@ -14,7 +15,6 @@ from services.core.commit_hooks import (
     push_body,
     references,
 )
-from services.core.errors import RemoteError
 from services.core.logger import Severity
 from services.core.mash import mash
 from spec.conftest import AHA_USER_DATA, request_json

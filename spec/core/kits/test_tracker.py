@@ -1,7 +1,7 @@
 import pytest
 
 from services.core import ConfigurationError, InvalidUrlError, RemoteError, password, string
-from services.core.tracker import RemoteGone, TrackerService, labelled, tracker_url
+from services.core.kits.tracker import RemoteGone, TrackerService, labelled, tracker_url
 from spec.conftest import json_fixture, request_json
 
 BASE = "https://ghe.example.com/api/v3/"
