@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -81,11 +81,14 @@ class PathEntities:
         *,
         all_pages: bool = False,
         limit: int | None = None,
+        watch: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
     ) -> Any:
-        """The API's answer as it is; with ``all_pages`` or ``limit``, the pages' records."""
+        """The API's answer as it is; with ``all_pages`` or ``limit``, the pages' records,
+        passed through ``watch`` as they are read (the command line counts them)."""
         path = fill_path(entity, params.path)
         if all_pages or limit is not None:
-            return list(self.read_all(path, params.query, limit))
+            records = self.read_all(path, params.query, limit)
+            return list(watch(records) if watch else records)
         return self.read_one(path, params.query)
 
     def publish(self, method: str, entity: str, params: EntityParams) -> Any:

@@ -14,6 +14,7 @@ import click
 
 from services.core.cli.exits import run_reporting
 from services.core.cli.json_input import JSON_VALUE
+from services.core.cli.progress import Progress
 from services.core.entities import EntityParams, PathEntities
 from services.core.redaction import Redactor
 
@@ -64,7 +65,18 @@ def entity_group(
         params = EntityParams(
             parse_pairs(path_pairs, "--path"), parse_pairs(query_pairs, "--query")
         )
-        _run(lambda: client_factory().subscribe(entity, params, all_pages=all_pages, limit=limit))
+        if not (all_pages or limit is not None):
+            _run(lambda: client_factory().subscribe(entity, params))
+            return
+        # The count ends its line before the records are printed.
+        with Progress("records read") as progress:
+            records = run_reporting(
+                lambda: client_factory().subscribe(
+                    entity, params, all_pages=all_pages, limit=limit, watch=progress.counted
+                ),
+                Redactor(),
+            )
+        click.echo(json.dumps(records, indent=2))
 
     for method in publish_methods:
         group.add_command(_publish_command(method, client_factory))
