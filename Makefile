@@ -28,7 +28,8 @@ serve: $(STAMP)
 	done < Procfile; echo "Procfile has no web process" >&2; exit 2
 
 # The integration host: the intake on PORT (4580) and one worker, AHA_SERVICES_CONFIG
-# and AHA_SERVICES_DATA taken from the environment.
+# and AHA_SERVICES_DATA taken from the environment. The host's line starts the host's
+# console beside the intake (127.0.0.1:HOST_CONSOLE_PORT, 4581).
 host: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(HOST_PORT) $(BIN)/honcho start host worker
 

@@ -4,6 +4,9 @@ Started beside the proxy by the Procfile's ``web`` line. It binds loopback only,
 whatever HOST says, runs at a lower priority than the proxy's workers, and stops
 when the process ``--parent`` names (the proxy's arbiter) is gone. ``CONSOLE_PORT=0``
 switches it off.
+
+``--host``: the host's console, with the host's jobs, on HOST_CONSOLE_PORT (4581),
+started the same way beside the intake by the Procfile's ``host`` line.
 """
 
 from __future__ import annotations
@@ -17,17 +20,21 @@ from contextlib import suppress
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from console.app import create_app
+from console.jobs_views import UnavailableJobs
+from services.core.jobs import JobSource, JobsUnavailable, load_job_source
 
 PORT_SETTING = "CONSOLE_PORT"
 DEFAULT_PORT = 4568
+HOST_PORT_SETTING = "HOST_CONSOLE_PORT"
+HOST_DEFAULT_PORT = 4581
 PARENT_CHECK = 1.0
 
 
-def port_setting() -> int:
-    """The console's port from ``CONSOLE_PORT``; 0 when it is switched off."""
-    text = os.environ.get(PORT_SETTING, "").strip() or str(DEFAULT_PORT)
+def port_setting(setting: str = PORT_SETTING, default: int = DEFAULT_PORT) -> int:
+    """The console's port from ``setting``; 0 when it is switched off."""
+    text = os.environ.get(setting, "").strip() or str(default)
     if not text.isdigit() or int(text) > 65535:
-        raise SystemExit(f"console: {PORT_SETTING} must be a port number (0: off), not {text!r}")
+        raise SystemExit(f"console: {setting} must be a port number (0: off), not {text!r}")
     return int(text)
 
 
@@ -52,20 +59,36 @@ def parent_option(argv: list[str]) -> int | None:
     if len(argv) == 2 and argv[0] == "--parent" and argv[1].isdigit():
         return int(argv[1])
     if argv:
-        raise SystemExit("usage: python -m console [--parent PID]")
+        raise SystemExit("usage: python -m console [--host] [--parent PID]")
     return None
 
 
+def host_jobs() -> JobSource:
+    """The host's jobs; when they cannot be opened, a source whose pages say why (the
+    console keeps serving its other pages)."""
+    try:
+        return load_job_source()
+    except JobsUnavailable as error:
+        print(f"console: the host's jobs are unavailable: {error}", file=sys.stderr, flush=True)
+        return UnavailableJobs(str(error))
+
+
 def main(argv: list[str] | None = None) -> None:
-    parent = parent_option(sys.argv[1:] if argv is None else argv)
-    port = port_setting()
+    args = list(sys.argv[1:] if argv is None else argv)
+    host = "--host" in args
+    if host:
+        args.remove("--host")
+    parent = parent_option(args)
+    port = port_setting(HOST_PORT_SETTING, HOST_DEFAULT_PORT) if host else port_setting()
     if not port:
         return
     os.nice(10)
+    app = create_app(jobs=host_jobs() if host else None)
     # A port in use ends this process with werkzeug's message; the proxy keeps running.
-    server = make_server("127.0.0.1", port, create_app(), threaded=True)
+    server = make_server("127.0.0.1", port, app, threaded=True)
     server.daemon_threads = True  # type: ignore[attr-defined]
-    print(f"console: http://127.0.0.1:{port}/", file=sys.stderr, flush=True)
+    name = "the host's console" if host else "console"
+    print(f"{name}: http://127.0.0.1:{port}/", file=sys.stderr, flush=True)
     if parent is not None:
         threading.Thread(target=_stop_with, args=(server, parent), daemon=True).start()
     with suppress(KeyboardInterrupt):  # Ctrl-C reaches the whole group: end quietly

@@ -194,6 +194,13 @@ class SqliteStateStore(StateStore):
     def state_counts(self) -> dict[str, int]:
         return dict(self._read("SELECT state, count(*) FROM jobs GROUP BY state"))
 
+    def integration_counts(self) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {}
+        rows = self._read("SELECT integration, state, count(*) FROM jobs GROUP BY 1, 2")
+        for integration, state, count in rows:
+            counts.setdefault(integration, {})[state] = count
+        return counts
+
     def counters(self) -> dict[str, float]:
         return dict(self._read("SELECT name, value FROM counters"))
 

@@ -88,6 +88,15 @@ class StateStore(ABC):
     @abstractmethod
     def state_counts(self) -> dict[str, int]: ...
 
+    def integration_counts(self) -> dict[str, dict[str, int]]:
+        """Integration -> state -> jobs, for the console. This reads every record; an
+        engine that can count in place does so."""
+        counts: dict[str, dict[str, int]] = {}
+        for job in self.jobs(limit=sum(self.state_counts().values()) or 1):
+            by_state = counts.setdefault(job.integration, {})
+            by_state[job.state] = by_state.get(job.state, 0) + 1
+        return counts
+
     @abstractmethod
     def counters(self) -> dict[str, float]:
         """Raw counters: ``received|<integration>|<outcome>``, ``latency|<bucket>``,

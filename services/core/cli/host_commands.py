@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from services.core.cli import exits
+from services.core.cli.progress import Progress
 
 if TYPE_CHECKING:
     from host.config import HostConfig
@@ -130,7 +131,8 @@ def jobs_show(job_id: str) -> None:
 @click.option("--all-failed", is_flag=True, help="Every failed job.")
 def jobs_retry(job_id: str | None, all_failed: bool) -> None:
     """Queue a failed job again (or every failed job), with a fresh count of attempts."""
-    from host.jobs import FAILED, QUEUED
+    from host.job_source import requeue
+    from host.jobs import FAILED
 
     if bool(job_id) == all_failed:
         raise click.UsageError("give a job ID or --all-failed")
@@ -142,12 +144,9 @@ def jobs_retry(job_id: str | None, all_failed: bool) -> None:
         if job is None:
             raise click.UsageError(f"no job {job_id}")
         jobs = [job]
-    for job in jobs:
-        job.state, job.tries, job.next_attempt_at = QUEUED, 0, 0.0
-        engine.store.save(job)
-    for integration in sorted({job.integration for job in jobs}):
-        engine.enqueue(integration, None)
-    click.echo(f"{len(jobs)} job(s) queued again")
+    with Progress("jobs queued again", total=len(jobs)) as progress:
+        count = requeue(engine, progress.counted(jobs))
+    click.echo(f"{count} job(s) queued again")
 
 
 def _duration(text: str) -> float:
