@@ -118,6 +118,22 @@ def test_answers_with_a_dtd_or_that_are_not_a_response_read_as_none():
         parse(b" " * (MAX_ANSWER_BYTES + 1))
 
 
+def test_a_dtd_in_another_encoding_is_refused_by_the_parser_itself():
+    entities = (
+        '<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        '<response><error code="&b;">x</error></response>'
+    )
+    external = (
+        '<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        '<response><error code="7">&x;</error></response>'
+    )
+    for document in (entities, external):
+        utf16 = f'<?xml version="1.0" encoding="UTF-16"?>{document}'.encode("utf-16")
+        assert parse(utf16) is None
+    plain = '<?xml version="1.0" encoding="UTF-16"?><response><case ixBug="7"/></response>'
+    assert parse(plain.encode("utf-16")).find("case").get("ixBug") == "7"
+
+
 # --- installed ------------------------------------------------------------------------------
 
 
