@@ -23,7 +23,7 @@ class _Declared(ValueError):
     """The answer declares a DTD or an entity."""
 
 
-def _refuse(*_: Any) -> None:
+def _refuse(*_: Any) -> int:
     raise _Declared
 
 
