@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from services.core import ConfigurationError, InvalidUrlError, RemoteError
-from services.core.issue_tracking import tag_list
+from services.core.kits.issue_tracking import tag_list
 from services.core.markup import html_to_plain
 from services.fogbugz import answers
 from services.fogbugz.service import CASE_COLUMNS
