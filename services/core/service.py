@@ -73,6 +73,12 @@ class Service:
     url_settings: ClassVar[tuple[str, ...]] = ()
     # A base class for other services sets this, and the registry passes it over.
     abstract: ClassVar[bool] = True
+    # The tracker's own webhook signature ("github", "gitlab") that the integration host
+    # accepts in place of the intake secret; an integration's ``signature`` key overrides it.
+    intake_signature: ClassVar[str | None] = None
+    # Request headers the host keeps for the service besides the trackers' signature and
+    # event headers it always keeps; they reach the service as ``request_headers``.
+    intake_headers: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
