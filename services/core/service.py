@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from functools import cached_property
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from services.core.environment import expand, expand_all
@@ -103,6 +104,7 @@ class Service:
         logger: EventLogger | None = None,
         api: AhaApi | None = None,
         service_name: str | None = None,
+        request_headers: Mapping[str, str] | None = None,
     ):
         # Kept as given and turned into mashes on first use: an ignored event reads none.
         self._sources = {"data": data or {}, "payload": payload or {}, "meta_data": meta_data or {}}
@@ -115,6 +117,11 @@ class Service:
                 self.logger.redactor.add(expand(str(secret)))
         for name in self.secret_meta_data:
             self.logger.redactor.add(self._sources["meta_data"].get(name))
+        # The headers of the webhook that brought the event (lower-case names), as the
+        # integration host hands them over; empty for an event from Aha!'s proxy.
+        self.request_headers: Mapping[str, str] = MappingProxyType(
+            {name.lower(): value for name, value in (request_headers or {}).items()}
+        )
         self.event: str | None = None
         self.deadline: float | None = None
         self._api = api
