@@ -6,13 +6,15 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from host.group_commit import GroupCommit
 from host.jobs import FINISHED_STATES, OPEN_STATES, Job
 from host.state import StateStore, StoreUnavailable, latency_bucket
+from host.writer_lock import WriterLock
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -37,44 +39,59 @@ _FINISHED = ",".join(f"'{state}'" for state in FINISHED_STATES)
 
 
 class SqliteStateStore(StateStore):
-    """Each thread has its own connection; every write is one immediate transaction,
-    committed with ``synchronous=FULL`` before the caller goes on."""
+    """Each thread has its own connections; every write is one immediate transaction.
+
+    A new job is on the disk (``synchronous=FULL``, fsync) before ``add_job`` returns:
+    the intake acknowledges it next, and the sender will not send it again. Jobs that
+    threads add at the same time share a transaction and its fsync (``GroupCommit``).
+    The workers' writes are committed to SQLite's write-ahead log without waiting for
+    the disk (``synchronous=NORMAL``): a worker that is killed loses none of them; a
+    power cut may lose the last outcomes, and those jobs run again.
+
+    Writers of every process take a lock file first and wait for it in the kernel:
+    SQLite's own wait on a busy database sleeps in steps of milliseconds, which the
+    intake's processes would spend idle while the other one commits.
+    """
 
     def __init__(self, path: Path, busy_timeout: float = 5.0):
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         self._local = threading.local()
+        self._adding: GroupCommit[Job, bool] = GroupCommit(self._add_jobs)
+        self._writer = WriterLock(self.path.with_name(self.path.name + ".lock"))
         try:
             self._connection().executescript(_SCHEMA)
         except sqlite3.Error as error:
             raise StoreUnavailable(f"the state store is unavailable: {error}") from None
 
-    def _connection(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
+    def _connection(self, durable: bool = False) -> sqlite3.Connection:
+        name = "durable" if durable else "db"
+        db = getattr(self._local, name, None)
         if db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            self._local.db = db
+            db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            setattr(self._local, name, db)
         return db
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        try:
-            db = self._connection()
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as error:
-            raise StoreUnavailable(f"the state store is unavailable: {error}") from None
-        try:
-            yield db
-            db.execute("COMMIT")
-        except sqlite3.Error as error:
-            _rollback(db)
-            raise StoreUnavailable(f"the state store is unavailable: {error}") from None
-        except BaseException:
-            _rollback(db)
-            raise
+    def _write(self, durable: bool = False) -> Iterator[sqlite3.Connection]:
+        with self._writer.held(self.busy_timeout):
+            try:
+                db = self._connection(durable)
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
+                raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+            try:
+                yield db
+                db.execute("COMMIT")
+            except sqlite3.Error as error:
+                _rollback(db)
+                raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+            except BaseException:
+                _rollback(db)
+                raise
 
     def _read(self, sql: str, *args: Any) -> list[tuple]:
         try:
@@ -82,17 +99,28 @@ class SqliteStateStore(StateStore):
         except sqlite3.Error as error:
             raise StoreUnavailable(f"the state store is unavailable: {error}") from None
 
-    def add_job(self, job: Job) -> Job:
-        with self._write() as db:
-            cursor = db.execute(
-                "INSERT INTO jobs (id, integration, state, received_at, record) "
-                "VALUES (?, ?, ?, ?, '')",
-                (job.id, job.integration, job.state, job.received_at),
-            )
-            job.seq = int(cursor.lastrowid or 0)
-            db.execute("UPDATE jobs SET record = ? WHERE seq = ?", (_dump(job), job.seq))
-            _increment(db, f"received|{job.integration}|accepted", 1)
-        return job
+    def add_job(self, job: Job) -> bool:
+        return self._adding.submit(job)
+
+    def _add_jobs(self, jobs: Sequence[Job]) -> list[bool]:
+        alone = []
+        with self._write(durable=True) as db:
+            for job in jobs:
+                cursor = db.execute(
+                    "INSERT INTO jobs (id, integration, state, received_at, record) "
+                    "VALUES (?, ?, ?, ?, '')",
+                    (job.id, job.integration, job.state, job.received_at),
+                )
+                job.seq = int(cursor.lastrowid or 0)
+                db.execute("UPDATE jobs SET record = ? WHERE seq = ?", (_dump(job), job.seq))
+                _increment(db, f"received|{job.integration}|accepted", 1)
+                earlier = db.execute(
+                    f"SELECT 1 FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
+                    "AND seq < ? LIMIT 1",
+                    (job.integration, job.seq),
+                ).fetchall()
+                alone.append(not earlier)
+        return alone
 
     def count_received(self, integration: str, outcome: str) -> None:
         with self._write() as db:
