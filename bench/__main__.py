@@ -26,6 +26,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from bench.fake import fake_third_party
+from bench.host import host_rows
 from bench.load import requests_per_second
 from bench.mixed import mixed_events
 from bench.report import Row, table
@@ -185,6 +186,10 @@ def main() -> None:
                 limit=MAX_WORKER_MB,
             )
         )
+        _progress("the integration host ...")
+        more_rows, more_notes = host_rows(clone, work_dir)
+        rows.extend(more_rows)
+        notes.extend(more_notes)
     print(table(rows, notes))
 
 
