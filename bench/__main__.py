@@ -10,7 +10,9 @@ servers so that drift on a noisy machine hits both alike:
 - ``/send_event`` requests/s for a small event no service handles, 1 and 8
   keep-alive clients, both servers running side by side;
 - memory: each proxy worker's RSS after ~5,300 mixed events (every service, every
-  event kind it handles), the third parties answered by a fake on loopback.
+  event kind it handles), the third parties answered by a fake on loopback;
+- the integration host: its intake, its workers' drain rate, two Redis workers
+  against one (``bench/host.py``).
 
 Only the ratios are targets; each is the median over pairs, printed with its spread.
 """
