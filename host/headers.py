@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from host.auth import TOKEN_HEADER
-from services.core.service import Service
+from services.core.service import Service, is_secret_header
 
 # Lower-case names: what GitHub, GitLab, Jira, Trello and Bitbucket send to say what
 # happened, which delivery it is, and how it is signed.
@@ -35,7 +35,6 @@ TRACKER_HEADERS = (
     "x-request-uuid",
 )
 FILTERED = "[FILTERED]"
-_SECRET_WORDS = ("token", "secret", "password", "authorization", "cookie", "api-key", "apikey")
 
 
 def kept_headers(
@@ -47,12 +46,6 @@ def kept_headers(
     return {name.lower(): value for name, value in headers if name.lower() in wanted}
 
 
-def is_secret(name: str) -> bool:
-    """A header whose value must not be shown (an HMAC signature may be: it is no key)."""
-    lowered = name.lower()
-    return any(word in lowered for word in _SECRET_WORDS)
-
-
 def shown_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The headers as a job view shows them."""
-    return {name: FILTERED if is_secret(name) else value for name, value in headers.items()}
+    return {name: FILTERED if is_secret_header(name) else value for name, value in headers.items()}

@@ -37,6 +37,13 @@ if TYPE_CHECKING:  # imported lazily at run time: the proxy starts faster withou
 _EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # user_data keys that Aha! adds beside the configuration and that must never be shown.
 _ALWAYS_SECRET = ("aha_api_token",)
+# Request headers whose values are secrets (GitLab's webhook token, an Authorization).
+_SECRET_HEADER = re.compile(r"token|secret|password|authorization|cookie|api-?key", re.IGNORECASE)
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether a request header carries a secret, by its name (a signature does not)."""
+    return bool(_SECRET_HEADER.search(name))
 
 
 def snake_case(name: str) -> str:
@@ -122,6 +129,9 @@ class Service:
         self.request_headers: Mapping[str, str] = MappingProxyType(
             {name.lower(): value for name, value in (request_headers or {}).items()}
         )
+        for name, value in self.request_headers.items():
+            if is_secret_header(name):
+                self.logger.redactor.add(value)
         self.event: str | None = None
         self.deadline: float | None = None
         self._api = api

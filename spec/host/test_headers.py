@@ -76,6 +76,21 @@ def test_a_job_is_stored_and_read_back_whole(engine):
     assert Job.from_record({**job.to_record(), "added_later": 1}) == job
 
 
+def test_a_secret_header_never_shows_in_the_services_messages():
+    from services.core.events import handle_event
+
+    class Echo(Service):
+        abstract = True  # not registered
+
+        def receive_webhook(self) -> None:
+            self.logger.info(f"got {dict(self.request_headers)}")
+
+    headers = {"X-Gitlab-Token": SECRET, "X-A": "b"}
+    answer, _ = handle_event(Echo, "webhook", request_headers=headers)
+    [message] = [m["message"] for m in answer["messages"] if "got" in m["message"]]
+    assert SECRET not in message and "'x-a': 'b'" in message
+
+
 def test_an_event_from_the_proxy_has_no_request_headers():
     assert dict(Service().request_headers) == {}
     assert dict(Service(request_headers={"X-Hub-Signature": "s"}).request_headers) == {
