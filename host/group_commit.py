@@ -1,9 +1,9 @@
 """Group commit: the writes of threads that arrive while one is being committed go to
 the disk together, in the next transaction, so that one fsync acknowledges many.
 
-Each caller still returns only once its own write is committed. The thread whose write
-opens a batch commits it; the next waiting thread then commits the writes that queued
-up meanwhile, in arrival order.
+Each caller still returns only once its own write is committed and flushed. The thread
+whose write opens a batch commits it; the next waiting thread then commits the writes
+that queued up meanwhile, in arrival order, while the first flushes its batch.
 """
 
 from __future__ import annotations
@@ -26,10 +26,15 @@ class _Slot(Generic[Item, Result]):
 
 
 class GroupCommit(Generic[Item, Result]):
-    """Runs ``commit(items) -> results`` for batches of concurrently submitted items."""
+    """Runs ``commit(items) -> results`` for batches of concurrently submitted items, one
+    batch at a time, then ``flush()`` for each batch, beside the next batch's commit."""
 
-    def __init__(self, commit: Callable[[Sequence[Item]], Sequence[Result]]):
-        self._commit = commit
+    def __init__(
+        self,
+        commit: Callable[[Sequence[Item]], Sequence[Result]],
+        flush: Callable[[], None] = lambda: None,
+    ):
+        self._commit, self._flush = commit, flush
         self._lock = threading.Lock()
         self._waiting: list[_Slot[Item, Result]] = []
         self._busy = False
@@ -63,6 +68,12 @@ class GroupCommit(Generic[Item, Result]):
                 self._waiting[0].wake.set()  # the next batch's committer
             else:
                 self._busy = False
+        if batch[0].error is None:
+            try:
+                self._flush()
+            except BaseException as error:
+                for slot in batch:
+                    slot.error = error
         for slot in batch:
             slot.done = True
             slot.wake.set()

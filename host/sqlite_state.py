@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -39,47 +40,60 @@ _FINISHED = ",".join(f"'{state}'" for state in FINISHED_STATES)
 
 
 class SqliteStateStore(StateStore):
-    """Each thread has its own connections; every write is one immediate transaction.
+    """Each thread has its own connection; every write is one immediate transaction,
+    committed to SQLite's write-ahead log (``synchronous=NORMAL``): a process that is
+    killed loses none of them.
 
-    A new job is on the disk (``synchronous=FULL``, fsync) before ``add_job`` returns:
-    the intake acknowledges it next, and the sender will not send it again. Jobs that
-    threads add at the same time share a transaction and its fsync (``GroupCommit``).
-    The workers' writes are committed to SQLite's write-ahead log without waiting for
-    the disk (``synchronous=NORMAL``): a worker that is killed loses none of them; a
-    power cut may lose the last outcomes, and those jobs run again.
+    A new job is also on the disk before ``add_job`` returns: the intake acknowledges
+    it next, and the sender will not send it again. After the commit, the log is
+    flushed with ``fdatasync``, outside the write lock, so that another process may
+    commit meanwhile and one flush covers both; jobs that one process's threads add
+    at the same time share a transaction (``GroupCommit``). A worker's writes are not
+    flushed: a power cut may lose the last outcomes, and those jobs run again.
 
-    Writers of every process take a lock file first and wait for it in the kernel:
-    SQLite's own wait on a busy database sleeps in steps of milliseconds, which the
-    intake's processes would spend idle while the other one commits.
+    Writers of every process take a lock file first (``WriterLock``): SQLite's own wait
+    on a busy database sleeps in steps of milliseconds, which the intake's processes
+    would spend idle while the other one commits.
     """
 
     def __init__(self, path: Path, busy_timeout: float = 5.0):
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         self._local = threading.local()
-        self._adding: GroupCommit[Job, bool] = GroupCommit(self._add_jobs)
+        self._adding: GroupCommit[Job, bool] = GroupCommit(self._add_jobs, self._flush_log)
         self._writer = WriterLock(self.path.with_name(self.path.name + ".lock"))
         try:
             self._connection().executescript(_SCHEMA)
         except sqlite3.Error as error:
             raise StoreUnavailable(f"the state store is unavailable: {error}") from None
 
-    def _connection(self, durable: bool = False) -> sqlite3.Connection:
-        name = "durable" if durable else "db"
-        db = getattr(self._local, name, None)
+    def _connection(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
         if db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            setattr(self._local, name, db)
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
         return db
 
+    def _flush_log(self) -> None:
+        """Put the write-ahead log on the disk, and with it every commit before now (a
+        checkpoint that emptied it first has synced the database file itself)."""
+        try:
+            fd = os.open(self.path.with_name(self.path.name + "-wal"), os.O_RDONLY)
+            try:
+                os.fdatasync(fd)
+            finally:
+                os.close(fd)
+        except OSError as error:
+            raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+
     @contextmanager
-    def _write(self, durable: bool = False) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> Iterator[sqlite3.Connection]:
         with self._writer.held(self.busy_timeout):
             try:
-                db = self._connection(durable)
+                db = self._connection()
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as error:
                 raise StoreUnavailable(f"the state store is unavailable: {error}") from None
@@ -104,7 +118,7 @@ class SqliteStateStore(StateStore):
 
     def _add_jobs(self, jobs: Sequence[Job]) -> list[bool]:
         alone = []
-        with self._write(durable=True) as db:
+        with self._write() as db:
             for job in jobs:
                 cursor = db.execute(
                     "INSERT INTO jobs (id, integration, state, received_at, record) "

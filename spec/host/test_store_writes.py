@@ -74,6 +74,21 @@ def test_a_failed_commit_fails_each_of_its_writes_and_not_the_next():
     assert group.submit("b") == "b"
 
 
+def test_a_batch_answers_only_after_its_flush_and_a_failed_flush_fails_it():
+    flushes = []
+
+    def flush():
+        flushes.append(len(flushes))
+        if len(flushes) == 2:
+            raise StoreUnavailable("the state store is unavailable: disk I/O error")
+
+    group = GroupCommit(lambda items: list(items), flush)
+    assert group.submit("a") == "a" and flushes == [0]
+    with pytest.raises(StoreUnavailable):
+        group.submit("b")
+    assert group.submit("c") == "c" and len(flushes) == 3
+
+
 def test_a_writer_gives_up_when_another_process_holds_the_lock_too_long(tmp_path):
     store = SqliteStateStore(tmp_path / "state.sqlite3", busy_timeout=0.05)
     other = os.open(tmp_path / "state.sqlite3.lock", os.O_RDWR | os.O_CREAT)
