@@ -7,8 +7,9 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from services.core.events import describe_exception, log_failure, run_event
+from services.core.events import describe_exception, log_failure
 from services.core.mash import frozen_mash, mash, to_plain
+from services.core.recording import recording_collection, run_recorded
 from services.core.redaction import Redactor
 from services.core.registry import Registry
 from services.core.service import Service
@@ -104,7 +105,7 @@ def send_event() -> Response:
     user_data = _object_member(body, "user_data")
     payload = _object_member(body, "payload")
     meta_data = _object_member(body, "meta_data")
-    answer = run_event(
+    answer, _ = run_recorded(
         service_class,
         event,
         user_data=user_data,
@@ -116,7 +117,7 @@ def send_event() -> Response:
 
 
 @blueprint.post("/remote_collection")
-def remote_collection() -> Response | tuple[Response, int]:
+def remote_collection() -> tuple[Response, int]:
     body = _json_object()
     service_class = _service_class(body)
     field_name = _string_member(body, "field_name")
@@ -126,9 +127,15 @@ def remote_collection() -> Response | tuple[Response, int]:
     user_data = frozen_mash(_object_member(body, "user_data"))
     meta_data = _object_member(body, "meta_data")
     redactor = Redactor(service_class.secret_values(user_data))
-    try:
-        collection = field.remote_collection(mash(meta_data), user_data)
-        return jsonify([list(to_plain(pair)) for pair in collection or []])
-    except BaseException as error:  # a collection never takes the worker down
-        log_failure(f"{service_class.service_name} remote collection {field_name}", error, redactor)
-        return jsonify(error=redactor(error), exception=describe_exception(error, redactor)), 500
+    with recording_collection(service_class, field_name, user_data, meta_data) as record:
+        try:
+            collection = field.remote_collection(mash(meta_data), user_data)
+            record.answer = [list(to_plain(pair)) for pair in collection or []]
+        except BaseException as error:  # a collection never takes the worker down
+            log_failure(
+                f"{service_class.service_name} remote collection {field_name}", error, redactor
+            )
+            record.answer = {"error": redactor(error)}
+            record.answer["exception"] = describe_exception(error, redactor)
+            record.status = 500
+    return jsonify(record.answer), record.status

@@ -6,12 +6,12 @@ not synced back.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from services.core.issue_tracking import tag_list
+from services.core.kits.issue_tracking import tag_list
 from services.core.mash import mash
+from services.core.webhook_body import carried_body
 
 if TYPE_CHECKING:
     from services.jira.service import Jira
@@ -21,14 +21,10 @@ ISSUE_UPDATED = "jira:issue_updated"
 
 def webhook_body(payload: Mapping[str, Any]) -> Any:
     """The Jira event: the payload itself, or JSON (text or object) under ``payload``."""
-    body: Any = payload.get("payload")
-    if body is None or body == {}:
-        body = payload
-    if isinstance(body, str):
-        try:
-            body = json.loads(body)
-        except ValueError:
-            return None
+    try:
+        body = carried_body(payload)
+    except ValueError:
+        return None
     return mash(body) if isinstance(body, Mapping) else None
 
 
@@ -58,9 +54,9 @@ class JiraWebhook:
         if project.casefold() != configured.casefold():
             logger.info(f"Ignoring issue {issue.get('key')} of project {project}")
             return
-        found = self.service.find_linked_record("id", issue.get("id"))
+        named = f"Jira issue {issue.get('key')} (id {issue.get('id')})"
+        found = self.service.find_linked_record("id", issue.get("id"), named=named)
         if found is None:
-            logger.warn(f"Jira issue {issue.get('key')} is not linked to one Aha! record")
             return
         kind, record = found
         self.service.update_linked_record(kind, record, self.changes(kind, record, event))

@@ -79,18 +79,20 @@ def loaded_meta_data():
     }
 
 
+JIRA_SETTINGS = {
+    "server_url": f"{JIRA}/",
+    "username": USERNAME,
+    "password": TOKEN,
+    "project": "PAY",
+    "feature_issue_type": STORY,
+    "requirement_issue_type": SUBTASK,
+    "send_tags": "1",
+}
+
+
 @pytest.fixture
 def settings(user_data):
-    return {
-        **user_data,
-        "server_url": f"{JIRA}/",
-        "username": USERNAME,
-        "password": TOKEN,
-        "project": "PAY",
-        "feature_issue_type": STORY,
-        "requirement_issue_type": SUBTASK,
-        "send_tags": "1",
-    }
+    return {**user_data, **JIRA_SETTINGS}
 
 
 def service_for(settings, payload=None, meta_data=None, cls=Jira):
@@ -870,12 +872,69 @@ def test_the_webhook_ignores_other_events_and_projects(settings, mocked_http, ch
     assert said in str(service.logger.messages)
 
 
-def test_the_webhook_warns_when_no_record_is_linked(settings, mocked_http):
-    mocked_http.get(f"{AHA}/integrations/4242/fields/id/value/10234", json={"records": []})
+def warnings(service):
+    return [m["message"] for m in service.logger.messages if m["severity"] == 2]
+
+
+@pytest.mark.parametrize(
+    ("records", "warning"),
+    [
+        ([], "Jira issue PAY-17 (id 10234) is not linked to a record in Aha!; nothing changed"),
+        (
+            [{"feature": {"id": "1"}}, {"requirement": {"id": "2"}}],
+            "2 Aha! records are linked to Jira issue PAY-17 (id 10234); none was changed",
+        ),
+    ],
+)
+def test_the_webhook_warns_once_naming_the_issue_when_not_one_record_is_linked(
+    settings, mocked_http, records, warning
+):
+    search = f"{AHA}/integrations/4242/fields/id/value/10234"
+    mocked_http.get(search, json={"records": records})
     service = service_for(webhook_settings(settings), jira_fixture("webhook_issue_updated.json"))
     service.receive("webhook")
-    assert "PAY-17" in str(service.logger.messages)
-    assert [c.request.method for c in mocked_http.calls] == ["GET"]
+    assert warnings(service) == [warning]
+    assert [(c.request.method, c.request.url) for c in mocked_http.calls] == [("GET", search)]
+    assert mocked_http.calls[0].request.headers["Authorization"].startswith("Bearer ")
+
+
+def test_the_webhook_of_a_requirement_uses_its_own_status_mapping(settings, mocked_http):
+    settings = {
+        **webhook_settings(settings),
+        "send_tags": "0",
+        "requirement_status_mapping": {"3": "7000000000000000505"},
+    }
+    search = f"{AHA}/integrations/4242/fields/id/value/10234"
+    requirement = {
+        "id": "7",
+        "reference_num": "ACME-12-1",
+        "workflow_status": {"id": "7000000000000000202"},
+        "resource": "https://acme.aha.io/api/v1/requirements/ACME-12-1",
+    }
+    mocked_http.get(search, json={"records": [{"requirement": requirement}]})
+    mocked_http.put(f"{AHA}/requirements/ACME-12-1", json={})
+    service_for(settings, jira_fixture("webhook_issue_updated.json")).receive("webhook")
+    put = mocked_http.calls[1]
+    assert (put.request.method, put.request.url) == ("PUT", f"{AHA}/requirements/ACME-12-1")
+    assert request_json(put) == {
+        "requirement": {
+            "workflow_status": "7000000000000000505",
+            "name": "Bulk export of all invoices",
+        }
+    }
+
+
+def test_the_webhook_without_a_project_or_with_unreadable_json_changes_nothing(
+    settings, mocked_http
+):
+    settings["project"] = ""
+    service = service_for(settings, jira_fixture("webhook_issue_updated.json"))
+    service.receive("webhook")
+    assert warnings(service) == ["No Jira project is chosen (project); the webhook was ignored"]
+    service = service_for(webhook_settings({**settings, "project": "PAY"}), {"payload": "{nope"})
+    service.receive("webhook")
+    assert "Ignoring the Jira webhook event unreadable" in str(service.logger.messages)
+    assert len(mocked_http.calls) == 0
 
 
 # --- initiatives, rank, mapping, cut markup ---------------------------------------------------
@@ -951,11 +1010,14 @@ def test_a_mapped_number_that_is_not_one_names_both_fields(settings, mocked_http
     assert len(mocked_http.calls) == 0
 
 
-def test_cut_wiki_markup_leaves_no_block_open():
-    from services.jira.text import cut_wiki
+def test_cut_wiki_markup_closes_its_block_and_ends_with_the_cores_note():
+    from services.jira.text import fit_wiki
 
     text = "intro\n\n{code}\n" + "x = 1\n" * 100 + "{code}"
-    cut = cut_wiki(text, 200, "https://acme.aha.io/features/ACME-12")
+    cut = fit_wiki(text, 200, "https://acme.aha.io/features/ACME-12")
     assert len(cut) <= 200
-    assert "{code}" not in cut
-    assert cut.startswith("intro") and cut.endswith("https://acme.aha.io/features/ACME-12)")
+    assert cut.startswith("intro\n\n{code}\nx = 1\n")
+    assert cut.endswith(
+        "x = 1\n{code}\n\n… (truncated: the full text is in Aha! https://acme.aha.io/features/ACME-12)"
+    )
+    assert cut.count("{code}") == 2
