@@ -21,6 +21,7 @@ class GithubCommitHook(CommitHook):
     title = "GitHub Commit Hook"
     service_name = "github_commit_hook"
     caption = "Create Aha! comments from GitHub commits"
+    intake_signature = "github"
 
     def commit_notes(self, push: Any) -> Iterator[CommitNote]:
         """Distinct commits only: a commit already pushed to another branch was seen before."""

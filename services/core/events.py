@@ -62,16 +62,23 @@ def handle_event(
     payload: Mapping[str, Any] | None = None,
     meta_data: Mapping[str, Any] | None = None,
     service_name: str | None = None,
+    request_headers: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], BaseException | None]:
     """``run_event``'s answer and the error the service raised, for a caller (the
-    command line) that acts on the error's own class, not the name the wire reports."""
+    command line, the host's worker) that acts on the error's own class, not the name the
+    wire reports. ``request_headers`` are the webhook's, for a service that reads them."""
     logger = EventLogger(f"services.{service_class.service_name}")
     answer: dict[str, Any] = {"messages": logger.messages}
     service: Service | None = None
     raised: BaseException | None = None
     try:
         service = service_class(
-            user_data, payload, meta_data, logger=logger, service_name=service_name
+            user_data,
+            payload,
+            meta_data,
+            logger=logger,
+            service_name=service_name,
+            request_headers=request_headers,
         )
         service.receive(event)
     except BaseException as error:

@@ -1,33 +1,54 @@
 """FogBugz's XML answers, read with the standard library and nothing it would fetch.
 
 An answer is bounded in size and may not declare a DTD, so that no entity is ever
-expanded (however nested) nor any external one resolved; what is not a FogBugz
-``<response>`` reads as None.
+expanded (however nested) nor any external one resolved. The parser itself refuses the
+declaration, so an answer in another encoding (UTF-16) cannot slip one past a check
+of its bytes; what is not a FogBugz ``<response>`` reads as None.
 """
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from typing import Any
+from xml.parsers import expat
 
 from services.core import RemoteError
 
 MAX_ANSWER_BYTES = 10 * 1024 * 1024
-_DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 # FogBugz's error codes for a token it does not take: 1 a refused logon, 3 not logged on.
 CREDENTIAL_CODES = frozenset({"1", "3"})
+
+
+class _Declared(ValueError):
+    """The answer declares a DTD or an entity."""
+
+
+def _refuse(*_: Any) -> int:
+    raise _Declared
+
+
+def _tree(content: bytes) -> ET.Element:
+    """The document's root, built by an expat parser that stops at any declaration."""
+    builder = ET.TreeBuilder()
+    parser = expat.ParserCreate()
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = _refuse
+    parser.EntityDeclHandler = _refuse
+    parser.ExternalEntityRefHandler = _refuse
+    parser.StartElementHandler = builder.start
+    parser.EndElementHandler = builder.end
+    parser.CharacterDataHandler = builder.data
+    parser.Parse(content, True)
+    return builder.close()
 
 
 def parse(content: bytes) -> ET.Element | None:
     """The ``<response>`` element of an answer; None when the answer is not one."""
     if len(content) > MAX_ANSWER_BYTES:
         raise RemoteError(f"FogBugz answered more than {MAX_ANSWER_BYTES} bytes of XML")
-    if _DECLARATION.search(content):
-        return None
     try:
-        root = ET.fromstring(content)
-    except ET.ParseError:
+        root = _tree(content)
+    except (expat.ExpatError, _Declared):
         return None
     return root if root.tag == "response" else None
 

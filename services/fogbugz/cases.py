@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from services.core import ConfigurationError, InvalidUrlError, RemoteError
+from services.core.kits.issue_tracking import tag_list
 from services.core.markup import html_to_plain
 from services.fogbugz import answers
 from services.fogbugz.service import CASE_COLUMNS
@@ -48,7 +49,7 @@ class CaseSync:
             "ixProject": self.service.data.get("projects"),
             "cols": CASE_COLUMNS,
         }
-        tags = [str(tag) for tag in record.get("tags") or []]
+        tags = tag_list(record.get("tags"))
         if tags:
             params["sTags"] = ",".join(tags)
         if parent:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     import requests
 
 API_PATH = "/api.asp"
+# What a web server answers for an address where no FogBugz API is.
+NOT_THE_API = (404, 405)
 # What ``search``, ``new`` and ``edit`` answer about a case.
 CASE_COLUMNS = "ixBug,sTitle,sLatestTextSummary,ixStatus,sStatus,fOpen,tags,events"
 
@@ -95,6 +97,16 @@ class Fogbugz(TrackerService):
     def is_gone(self, status: int, body: str) -> bool:
         """Every command goes to one address: a 404 there is a wrong URL, not a gone case."""
         return False
+
+    def check_tracker_response(self, response: requests.Response, method: str, path: str) -> None:
+        """An address that is not FogBugz's API (404, 405 without its XML) is a wrong
+        fogbugz_url, not a failure of FogBugz; the rest follows the core's rule."""
+        if response.status_code in NOT_THE_API and answers.parse(response.content) is None:
+            raise ConfigurationError(
+                f"FogBugz answered {method.upper()} {path} with HTTP {response.status_code}: "
+                "there is no FogBugz API at that address; check the FogBugz URL (fogbugz_url)"
+            )
+        super().check_tracker_response(response, method, path)
 
     def classify_response(self, response: requests.Response) -> str | None:
         """FogBugz answers its errors with a 200 and an ``<error code>``."""

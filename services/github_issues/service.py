@@ -44,6 +44,7 @@ class GithubIssues(TrackerService):
     title = "GitHub Issues"
     caption = "Send features to GitHub Issues"
     tracker_name = "GitHub"
+    intake_signature = "github"
     # GitHub refuses (422) a longer title or body; milestones take the same.
     field_limits = {
         "title": 256,

@@ -72,6 +72,7 @@ class GitlabIssues(TrackerService):
     service_name = "gitlab_issues"
     caption = _caption
     tracker_name = "GitLab"
+    intake_signature = "gitlab"
     # GitLab refuses a longer title (255) or description (1 MiB), on issues and milestones.
     field_limits = {
         "title": 255,

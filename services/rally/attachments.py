@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, Any
 
-from services.core import InvalidUrlError, RemoteError
+from services.core import ConfigurationError, InvalidUrlError, RemoteError
 from services.rally.queries import query_all
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class Attachments:
         refused, gone) is a warning, and the others are still sent."""
         try:
             content = self.service.http.download(str(attachment["download_url"]))
-        except (RemoteError, InvalidUrlError) as error:
+        except (RemoteError, InvalidUrlError, ConfigurationError) as error:
             self.service.logger.warn(f"The file {name} was not attached in Rally: {error}")
             return
         workspace = self.service.workspace_ref()

@@ -118,6 +118,22 @@ def test_answers_with_a_dtd_or_that_are_not_a_response_read_as_none():
         parse(b" " * (MAX_ANSWER_BYTES + 1))
 
 
+def test_a_dtd_in_another_encoding_is_refused_by_the_parser_itself():
+    entities = (
+        '<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        '<response><error code="&b;">x</error></response>'
+    )
+    external = (
+        '<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        '<response><error code="7">&x;</error></response>'
+    )
+    for document in (entities, external):
+        utf16 = f'<?xml version="1.0" encoding="UTF-16"?>{document}'.encode("utf-16")
+        assert parse(utf16) is None
+    plain = '<?xml version="1.0" encoding="UTF-16"?><response><case ixBug="7"/></response>'
+    assert parse(plain.encode("utf-16")).find("case").get("ixBug") == "7"
+
+
 # --- installed ------------------------------------------------------------------------------
 
 
@@ -171,7 +187,14 @@ def test_an_answer_without_xml_names_the_url_setting(settings, mocked_http):
         Fogbugz(settings).receive("installed")
 
 
-@pytest.mark.parametrize("status", [401, 404, 500])
+@pytest.mark.parametrize("status", [404, 405])
+def test_no_api_at_the_address_names_the_url_setting(settings, mocked_http, status):
+    mocked_http.post(API, status=status, body="<html><h1>Not Found</h1></html>")
+    with pytest.raises(ConfigurationError, match=rf"HTTP {status}.*\(fogbugz_url\)"):
+        Fogbugz(settings).receive("installed")
+
+
+@pytest.mark.parametrize("status", [401, 500])
 def test_http_errors_follow_the_core_rule(settings, mocked_http, status):
     mocked_http.post(API, status=status, body="x" * 2000)
     error = ConfigurationError if status == 401 else RemoteError
@@ -289,6 +312,17 @@ def test_a_linked_case_is_edited_with_what_changed_and_the_files_it_lacks(settin
     }
     assert [c.request.url for c in mocked_http.calls if c.request.url.startswith(CDN)] == [COLUMNS]
     assert not any(c.request.url.startswith(AHA) for c in mocked_http.calls)
+
+
+def test_tags_sent_as_one_text_are_split_into_names(settings, mocked_http):
+    payload = linked_feature()
+    payload["feature"]["tags"] = "finance, export"
+    payload["feature"]["description"]["attachments"] = []
+    payload["feature"]["attachments"] = []
+    xml(mocked_http, "case_found.xml")
+    xml(mocked_http, "case_found.xml")
+    Fogbugz(settings, payload).receive("update_feature")
+    assert api_calls(mocked_http)[1]["sTags"] == "finance,export"
 
 
 def test_a_linked_case_fogbugz_cannot_find_is_created_again(settings, mocked_http):

@@ -4,6 +4,7 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 import responses
 
 from services.core import ConfigurationError, InvalidUrlError, MissingSetting, RemoteError
@@ -674,6 +675,22 @@ def test_a_file_too_large_is_a_warning(settings, mocked_http):
     )
     service = service_for(settings, {"feature": record}).receive("create_feature")
     assert any("huge.mov was not attached" in str(m) for m in service.logger.messages)
+    assert not any("attachmentcontent" in c.request.url for c in mocked_http.calls)
+
+
+def test_a_file_whose_host_cannot_be_reached_is_a_warning(settings, mocked_http):
+    authorize(mocked_http)
+    mocked_http.get(f"{API}/user", json=fx("empty_query.json"))
+    mocked_http.put(f"{API}/hierarchicalrequirement/create", json=fx("story_created.json"))
+    mocked_http.post(fields_url("features", "ACME-12"), json={})
+    no_neighbour(mocked_http, "features", "ACME-12")
+    refused = requests.exceptions.ConnectionError("connection refused")
+    mocked_http.get(f"{CDN}/gone.png", body=refused)
+    record = feature(
+        release=None, attachments=[{"file_name": "gone.png", "download_url": f"{CDN}/gone.png"}]
+    )
+    service = service_for(settings, {"feature": record}).receive("create_feature")
+    assert any("gone.png was not attached" in str(m) for m in service.logger.messages)
     assert not any("attachmentcontent" in c.request.url for c in mocked_http.calls)
 
 
