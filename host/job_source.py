@@ -81,7 +81,7 @@ class HostJobSource:
             raise JobsUnavailable(str(error)) from None
         if job is None:
             return None
-        record = _redacted(job.to_record(), self._redact)
+        record = _redacted(job.to_view(), self._redact)
         attempts = [
             JobAttempt(
                 attempt["started_at"],
@@ -92,7 +92,7 @@ class HostJobSource:
             )
             for attempt in record["attempts"]
         ]
-        return JobDetail(_row(job), attempts, record["payload"])
+        return JobDetail(_row(job), attempts, record["payload"], record["headers"])
 
     def retry(self, job_id: str) -> bool:
         try:

@@ -45,11 +45,13 @@ class JobAttempt:
 
 @dataclass(frozen=True)
 class JobDetail:
-    """A job with its attempts and its payload, secrets redacted."""
+    """A job with its attempts, its payload and the request headers kept with it,
+    secrets redacted."""
 
     row: JobRow
     attempts: list[JobAttempt]
     payload: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

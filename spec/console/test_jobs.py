@@ -36,8 +36,9 @@ def environment(tmp_path, monkeypatch):
     return build_engine()
 
 
-def stored(engine, integration, state, payload=None, attempts=1):
+def stored(engine, integration, state, payload=None, attempts=1, headers=None):
     job = Job(integration, "create_feature", payload or {"feature": {"name": "Export"}})
+    job.headers = headers or {}
     engine.store.add_job(job)
     job.state = state
     for number in range(attempts):
@@ -99,8 +100,11 @@ def test_the_list_filters_by_state_and_integration(client, environment):
 
 def test_a_job_shows_its_attempts_and_payload_without_secrets(client, environment):
     payload = {"note": f"intake {INTAKE_SECRET}", "token": AHA_TOKEN, "n": 7}
-    job = stored(environment, "hooks", FAILED, payload=payload, attempts=2)
+    headers = {"x-gitlab-event": "Issue Hook", "x-gitlab-token": "gitlab-header-token-123"}
+    job = stored(environment, "hooks", FAILED, payload=payload, attempts=2, headers=headers)
     html = page(client, f"/jobs/{job.id}")
+    assert "x-gitlab-event: Issue Hook" in html
+    assert "x-gitlab-token: [FILTERED]" in html and "gitlab-header-token-123" not in html
     assert "Attempts (2)" in html
     assert "attempt 1 failed" in html and "attempt 2 failed" in html
     assert "RemoteError: the hook answered 502" in html
