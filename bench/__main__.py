@@ -8,7 +8,9 @@ servers so that drift on a noisy machine hits both alike:
   ``gunicorn -w 2 --threads 4`` serving the bare app, process start to the first
   ``/configuration`` answer;
 - ``/send_event`` requests/s for a small event no service handles, 1 and 8
-  keep-alive clients, both servers running side by side;
+  keep-alive clients, both servers running side by side (the proxy with its event
+  log on, the default); then the same against a second proxy with the log off
+  (``bench/event_log.py``);
 - memory: each proxy worker's RSS after ~5,300 mixed events (every service, every
   event kind it handles), the third parties answered by a fake on loopback;
 - the integration host: its intake, its workers' drain rate, two Redis workers
@@ -27,6 +29,7 @@ import threading
 from contextlib import ExitStack
 from pathlib import Path
 
+from bench.event_log import event_log_rows
 from bench.fake import fake_third_party
 from bench.host import host_rows
 from bench.load import requests_per_second
@@ -167,9 +170,15 @@ def main() -> None:
                 check_answers(bare, BARE_ANSWER, None)
                 check_answers(proxy, PROXY_ANSWER, services)
                 rows.extend(throughput(bare, proxy, clients) for clients in CONCURRENCY)
+                _progress("the event log on against off ...")
+                log_rows, log_notes = event_log_rows(
+                    proxy, clone, work_dir, proxy_env, CONCURRENCY, LOAD_REPEATS, LOAD_SECONDS
+                )
+                rows.extend(log_rows)
                 notes = [
+                    *log_notes,
                     f"  RSS of each worker after the load runs: bare {_listed(bare)} MB; "
-                    f"proxy {_listed(proxy)} MB"
+                    f"proxy {_listed(proxy)} MB",
                 ]
                 _progress("mixed events ...")
                 sent, kinds = mixed_warm_up(proxy, fake_url)
