@@ -1021,3 +1021,21 @@ def test_cut_wiki_markup_closes_its_block_and_ends_with_the_cores_note():
         "x = 1\n{code}\n\n… (truncated: the full text is in Aha! https://acme.aha.io/features/ACME-12)"
     )
     assert cut.count("{code}") == 2
+
+
+def test_the_webhook_echoing_what_aha_sent_puts_nothing(settings, mocked_http):
+    """Jira's answer to a rename Aha! pushed carries the same summary and labels: no PUT."""
+    record = {
+        **json_fixture("jira/search_integration_fields.json")["records"][0]["feature"],
+        "name": "Bulk export of all invoices",
+        "tags": "quarter_end,finance",
+        "workflow_status": {"id": "7000000000000000303", "name": "In development"},
+    }
+    mocked_http.get(
+        f"{AHA}/integrations/4242/fields/id/value/10234", json={"records": [{"feature": record}]}
+    )
+    service = service_for(webhook_settings(settings), jira_fixture("webhook_issue_updated.json"))
+    service.receive("webhook")
+    assert [c.request.method for c in mocked_http.calls] == ["GET"]
+    assert "No change for feature ACME-12" in str(service.logger.messages)
+
