@@ -1039,3 +1039,27 @@ def test_the_webhook_echoing_what_aha_sent_puts_nothing(settings, mocked_http):
     assert [c.request.method for c in mocked_http.calls] == ["GET"]
     assert "No change for feature ACME-12" in str(service.logger.messages)
 
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda event: event["issue"]["fields"].update(status="3"),
+        lambda event: event["issue"]["fields"].update(project=["PAY"]),
+        lambda event: event.update(changelog=["summary"]),
+        lambda event: event["changelog"].update(items=["summary", None]),
+        lambda event: event.update(issue="PAY-17"),
+        lambda event: event["issue"]["fields"].update(labels={"a": 1}),
+    ],
+)
+def test_a_webhook_of_an_unexpected_shape_is_read_as_far_as_it_goes(settings, mocked_http, damage):
+    event = jira_fixture("webhook_issue_updated.json")
+    damage(event)
+    mocked_http.get(
+        f"{AHA}/integrations/4242/fields/id/value/10234",
+        body=raw_fixture("jira/search_integration_fields.json"),
+    )
+    mocked_http.put(f"{AHA}/features/ACME-12", json={})
+    service = service_for(webhook_settings(settings), event)
+    service.receive("webhook")
+    puts = [request_json(c) for c in mocked_http.calls if c.request.method == "PUT"]
+    assert all(set(put["feature"]) <= {"workflow_status", "name", "tags"} for put in puts)
