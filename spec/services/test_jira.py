@@ -1063,3 +1063,24 @@ def test_a_webhook_of_an_unexpected_shape_is_read_as_far_as_it_goes(settings, mo
     service.receive("webhook")
     puts = [request_json(c) for c in mocked_http.calls if c.request.method == "PUT"]
     assert all(set(put["feature"]) <= {"workflow_status", "name", "tags"} for put in puts)
+
+
+def test_the_user_picker_takes_the_person_whose_whole_email_it_marked(settings, mocked_http):
+    """Jira marks the matched text in bold, also where it is only the start of a longer
+    address: that entry is somebody else, alone or not."""
+    from services.jira.users import UserPicker
+
+    url = f"{API}/user/picker?query=maya%40example.com"
+    mocked_http.get(url, body=raw_fixture("jira/user_picker_prefix.json"))
+    service = service_for(settings)
+    found = UserPicker(service).find({"email": "maya@example.com"}, "assignee")
+    assert found == {"accountId": "5b10ac8d82e05b22cc7d4e11"}
+    assert [(c.request.method, c.request.url) for c in mocked_http.calls] == [("GET", url)]
+    assert_jira_auth(mocked_http)
+
+    lone = json_fixture("jira/user_picker_prefix.json")
+    lone["users"] = lone["users"][:1]
+    mocked_http.replace("GET", url, json=lone)
+    service = service_for(settings)
+    assert UserPicker(service).find({"email": "maya@example.com"}, "reporter") is None
+    assert "left unset" in str(service.logger.messages)
