@@ -1084,3 +1084,21 @@ def test_the_user_picker_takes_the_person_whose_whole_email_it_marked(settings, 
     service = service_for(settings)
     assert UserPicker(service).find({"email": "maya@example.com"}, "reporter") is None
     assert "left unset" in str(service.logger.messages)
+
+
+def test_a_release_name_with_spaces_around_it_is_sent_and_found_trimmed(settings, mocked_http):
+    """Jira keeps a version's name trimmed; the name sent and the one looked for are too."""
+    mocked_http.get(f"{API}/project/PAY/versions", json=[])
+    mocked_http.get(f"{API}/project/PAY/versions", body=raw_fixture("jira/project_versions.json"))
+    mocked_http.post(
+        f"{API}/version", status=400, body=raw_fixture("jira/error_400_version_exists.json")
+    )
+    mocked_http.post(fields_url("releases", "ACME-R-3"), json={})
+    payload = release_payload()
+    payload["release"]["name"] = "  Winter launch \n"
+    service_for(settings, payload).receive("create_release")
+    post = next(c for c in mocked_http.calls if c.request.url == f"{API}/version")
+    assert request_json(post)["name"] == "Winter launch"
+    assert_jira_auth(mocked_http)
+    write = next(c for c in mocked_http.calls if c.request.url.startswith(AHA))
+    assert request_json(write)["integration_fields"][0] == {"name": "id", "value": "10401"}
