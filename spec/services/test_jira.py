@@ -1021,3 +1021,84 @@ def test_cut_wiki_markup_closes_its_block_and_ends_with_the_cores_note():
         "x = 1\n{code}\n\n… (truncated: the full text is in Aha! https://acme.aha.io/features/ACME-12)"
     )
     assert cut.count("{code}") == 2
+
+
+def test_the_webhook_echoing_what_aha_sent_puts_nothing(settings, mocked_http):
+    """Jira's answer to a rename Aha! pushed carries the same summary and labels: no PUT."""
+    record = {
+        **json_fixture("jira/search_integration_fields.json")["records"][0]["feature"],
+        "name": "Bulk export of all invoices",
+        "tags": "quarter_end,finance",
+        "workflow_status": {"id": "7000000000000000303", "name": "In development"},
+    }
+    mocked_http.get(
+        f"{AHA}/integrations/4242/fields/id/value/10234", json={"records": [{"feature": record}]}
+    )
+    service = service_for(webhook_settings(settings), jira_fixture("webhook_issue_updated.json"))
+    service.receive("webhook")
+    assert [c.request.method for c in mocked_http.calls] == ["GET"]
+    assert "No change for feature ACME-12" in str(service.logger.messages)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda event: event["issue"]["fields"].update(status="3"),
+        lambda event: event["issue"]["fields"].update(project=["PAY"]),
+        lambda event: event.update(changelog=["summary"]),
+        lambda event: event["changelog"].update(items=["summary", None]),
+        lambda event: event.update(issue="PAY-17"),
+        lambda event: event["issue"]["fields"].update(labels={"a": 1}),
+    ],
+)
+def test_a_webhook_of_an_unexpected_shape_is_read_as_far_as_it_goes(settings, mocked_http, damage):
+    event = jira_fixture("webhook_issue_updated.json")
+    damage(event)
+    mocked_http.get(
+        f"{AHA}/integrations/4242/fields/id/value/10234",
+        body=raw_fixture("jira/search_integration_fields.json"),
+    )
+    mocked_http.put(f"{AHA}/features/ACME-12", json={})
+    service = service_for(webhook_settings(settings), event)
+    service.receive("webhook")
+    puts = [request_json(c) for c in mocked_http.calls if c.request.method == "PUT"]
+    assert all(set(put["feature"]) <= {"workflow_status", "name", "tags"} for put in puts)
+
+
+def test_the_user_picker_takes_the_person_whose_whole_email_it_marked(settings, mocked_http):
+    """Jira marks the matched text in bold, also where it is only the start of a longer
+    address: that entry is somebody else, alone or not."""
+    from services.jira.users import UserPicker
+
+    url = f"{API}/user/picker?query=maya%40example.com"
+    mocked_http.get(url, body=raw_fixture("jira/user_picker_prefix.json"))
+    service = service_for(settings)
+    found = UserPicker(service).find({"email": "maya@example.com"}, "assignee")
+    assert found == {"accountId": "5b10ac8d82e05b22cc7d4e11"}
+    assert [(c.request.method, c.request.url) for c in mocked_http.calls] == [("GET", url)]
+    assert_jira_auth(mocked_http)
+
+    lone = json_fixture("jira/user_picker_prefix.json")
+    lone["users"] = lone["users"][:1]
+    mocked_http.replace("GET", url, json=lone)
+    service = service_for(settings)
+    assert UserPicker(service).find({"email": "maya@example.com"}, "reporter") is None
+    assert "left unset" in str(service.logger.messages)
+
+
+def test_a_release_name_with_spaces_around_it_is_sent_and_found_trimmed(settings, mocked_http):
+    """Jira keeps a version's name trimmed; the name sent and the one looked for are too."""
+    mocked_http.get(f"{API}/project/PAY/versions", json=[])
+    mocked_http.get(f"{API}/project/PAY/versions", body=raw_fixture("jira/project_versions.json"))
+    mocked_http.post(
+        f"{API}/version", status=400, body=raw_fixture("jira/error_400_version_exists.json")
+    )
+    mocked_http.post(fields_url("releases", "ACME-R-3"), json={})
+    payload = release_payload()
+    payload["release"]["name"] = "  Winter launch \n"
+    service_for(settings, payload).receive("create_release")
+    post = next(c for c in mocked_http.calls if c.request.url == f"{API}/version")
+    assert request_json(post)["name"] == "Winter launch"
+    assert_jira_auth(mocked_http)
+    write = next(c for c in mocked_http.calls if c.request.url.startswith(AHA))
+    assert request_json(write)["integration_fields"][0] == {"name": "id", "value": "10401"}

@@ -68,6 +68,38 @@ class GoneRecords:
         return create()
 
 
+def _tag_names(tags: Any) -> set[str]:
+    """Tags as a set of names, whether a list (of names or ``{name}``) or ``"a,b"``."""
+    if isinstance(tags, str):
+        tags = tags.split(",")
+    if not isinstance(tags, list | tuple):
+        return set()
+    names = (tag.get("name") if isinstance(tag, Mapping) else tag for tag in tags)
+    return {str(name).strip() for name in names if name is not None and str(name).strip()}
+
+
+def already_holds(record: Mapping[str, Any], name: str, value: Any) -> bool:
+    """Whether the record already holds ``value`` in ``name``: a status given by id or
+    name, tags in any order, anything else as text. A value the record does not
+    carry counts as a change."""
+    if name not in record:
+        return False
+    current = record.get(name)
+    if name == "tags":
+        return _tag_names(current) == _tag_names(value)
+    if isinstance(current, Mapping) and not isinstance(value, Mapping):
+        return value is not None and str(value) in {
+            str(current.get(key)) for key in ("id", "name") if current.get(key) is not None
+        }
+    if current == value:
+        return True
+    return (
+        not isinstance(value, Mapping | list)
+        and current is not None
+        and (str(current) == str(value))
+    )
+
+
 def tracker_url(base_url: str, path: str) -> str:
     """``path`` appended to the base, whatever slashes either has."""
     return f"{str(base_url).rstrip('/')}/{str(path).lstrip('/')}"
@@ -262,8 +294,10 @@ class TrackerService(GoneRecords, TextLimits, Service):
         """PUT the changes to the record's own path on the configured Aha! base.
 
         Only the path of the record's ``resource`` URL is used, so the token goes
-        nowhere a payload names. Nothing is sent when nothing changed.
+        nowhere a payload names. Nothing is sent when nothing changed: a value the
+        record already holds is no change (the tracker's echo of what Aha! sent it).
         """
+        changes = {k: v for k, v in changes.items() if not already_holds(record, k, v)}
         if not changes:
             self.logger.debug(f"No change for {kind} {record.get('reference_num')}")
             return None

@@ -252,6 +252,25 @@ def test_update_linked_record_sends_nothing_without_changes(tracker, mocked_http
     assert len(mocked_http.calls) == 0
 
 
+def test_update_linked_record_leaves_out_what_the_record_already_holds(tracker, mocked_http):
+    mocked_http.put(f"{AHA}/features/X-1", json={})
+    record = {
+        "resource": "/api/v1/features/X-1",
+        "name": "Same",
+        "estimate": 5,
+        "tags": [{"name": "b"}, {"name": "a"}],
+        "workflow_status": {"id": "70", "name": "Done"},
+    }
+    unchanged = {"name": "Same", "estimate": "5", "tags": "a, b", "workflow_status": "Done"}
+    assert tracker.update_linked_record("feature", record, unchanged) is None
+    assert len(mocked_http.calls) == 0
+    changes = {**unchanged, "workflow_status": "71", "tags": ["a"], "description": ""}
+    tracker.update_linked_record("feature", record, changes)
+    assert request_json(mocked_http.calls[0]) == {
+        "feature": {"workflow_status": "71", "tags": ["a"], "description": ""}
+    }
+
+
 def test_credentials_never_go_to_a_plain_http_tracker(user_data, mocked_http):
     tracker = Tracker({**user_data, "server_url": "http://tracker.example.com/api"})
     with pytest.raises(InvalidUrlError, match="plain http"):
