@@ -21,12 +21,13 @@ LOG_OFF = {"AHA_SERVICES_EVENT_LOG": "0", "CONSOLE_PORT": "0"}
 
 
 def _recorded(clone: Path) -> int:
-    """Entries in the clone's event log: proof that the log-on proxy recorded."""
+    """The newest entry's id in the clone's event log (ids keep counting when old
+    entries are dropped): proof that the log-on proxy recorded."""
     path = clone / "var" / "events.sqlite3"
     if not path.exists():
         return 0
     with closing(sqlite3.connect(path)) as db:
-        return int(db.execute("SELECT count(*) FROM events").fetchone()[0])
+        return int(db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
 
 
 def event_log_rows(
