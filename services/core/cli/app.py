@@ -17,9 +17,9 @@ import click
 from services.core.cli import exits
 from services.core.cli.aha_commands import aha_group
 from services.core.cli.event_commands import RECORDED, events, open_log, replay
-from services.core.cli.host_commands import COMMANDS as HOST_COMMANDS
 from services.core.cli.json_input import JSON_OBJECT
 from services.core.cli.new_command import new
+from services.core.cli.plugins import plugin_commands
 from services.core.cli.show_command import show
 from services.core.cli.verbosity import reset_level, with_verbosity
 from services.core.errors import MissingSetting
@@ -38,14 +38,20 @@ DOTENV_FILE = ".env"
 
 
 class _MainGroup(click.Group):
-    """The built-in commands, and those that service modules offer as ``cli_commands``;
-    every one of them takes ``-v`` and ``-q``."""
+    """The built-in commands, those that service modules offer as ``cli_commands``, and
+    those other packages offer through entry points (the host's); every one of them
+    takes ``-v`` and ``-q``."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *default_registry().commands})
+        offered = {*default_registry().commands, *plugin_commands()}
+        return sorted({*super().list_commands(ctx), *offered})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        command = super().get_command(ctx, cmd_name) or default_registry().commands.get(cmd_name)
+        command = (
+            super().get_command(ctx, cmd_name)
+            or default_registry().commands.get(cmd_name)
+            or plugin_commands().get(cmd_name)
+        )
         return with_verbosity(command) if command is not None else None
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -70,8 +76,6 @@ main.add_command(show)
 main.add_command(events)
 main.add_command(replay)
 main.add_command(new)
-for _command in HOST_COMMANDS:
-    main.add_command(_command)
 
 
 def run() -> None:

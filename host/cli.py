@@ -1,7 +1,8 @@
 """``aha-services host``, ``worker``, ``jobs ...`` and ``config check``: the integration host.
 
-The host's modules are imported when a command runs, so the rest of the command line
-loads no more than before.
+The command line finds these through the ``aha_services.cli`` entry points, so that the
+framework never imports the host. The host's other modules are imported when a command
+runs, so the rest of the command line loads no more than before.
 """
 
 from __future__ import annotations
