@@ -70,10 +70,15 @@ def handle_event(
     service: Service | None = None
     raised: BaseException | None = None
     try:
-        service = service_class(
-            user_data, payload, meta_data, logger=logger, service_name=service_name
-        )
-        service.receive(event)
+        if service_class.ignores(event):
+            for secret in service_class.event_secrets(user_data or {}, meta_data or {}):
+                logger.redactor.add(secret)
+            logger.info(service_class.ignoring_message(str(event or "")))
+        else:
+            service = service_class(
+                user_data, payload, meta_data, logger=logger, service_name=service_name
+            )
+            service.receive(event)
     except BaseException as error:
         raised = error
         answer["exception"] = describe_exception(error, logger.redactor)
