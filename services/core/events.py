@@ -19,7 +19,11 @@ _log = logging.getLogger("services.events")
 def describe_exception(error: BaseException, redactor: Redactor) -> dict[str, Any]:
     """The wire's exception block: the class name Aha! knows, Ruby-style backtrace lines,
     secrets redacted."""
-    frames = traceback.extract_tb(error.__traceback__)
+    # File, line and name are all a backtrace line shows: no source file is read (and
+    # kept in linecache for the life of the worker).
+    frames = traceback.StackSummary.extract(
+        traceback.walk_tb(error.__traceback__), lookup_lines=False
+    )
     return {
         "exception_class": wire_class_name(error),
         "message": redactor(error),

@@ -137,10 +137,10 @@ def configure_logging(level: int | None = None) -> None:
     root.setLevel(level_from_environment() if level is None else level)
 
 
-# Fields of a LogRecord that stay the same for one logger, level and thread; a record
-# copies them instead of working them out again (the thread's name, the process's).
-_record_fields: dict[tuple[str, int, int], dict[str, object]] = {}
-_MAX_RECORD_FIELDS = 256
+# Fields of a LogRecord that stay the same for one thread (its name, the process's, the
+# empty source location); a record copies them instead of working them out again.
+_thread_fields: dict[int, dict[str, object]] = {}
+_MAX_THREADS = 64
 
 
 def quick_record(logger: logging.Logger, level: int, text: str) -> logging.LogRecord:
@@ -148,16 +148,18 @@ def quick_record(logger: logging.Logger, level: int, text: str) -> logging.LogRe
     every event logs a line. Another record factory, when one is set, is used instead."""
     if logging.getLogRecordFactory() is not logging.LogRecord:
         return logger.makeRecord(logger.name, level, "", 0, text, (), None)
-    key = (logger.name, level, threading.get_ident())
-    fields = _record_fields.get(key)
+    fields = _thread_fields.get(threading.get_ident())
     if fields is None:
-        if len(_record_fields) >= _MAX_RECORD_FIELDS:  # threads come and go
-            _record_fields.clear()
-        fields = vars(logging.LogRecord(logger.name, level, "", 0, "", (), None)).copy()
-        _record_fields[key] = fields
+        if len(_thread_fields) >= _MAX_THREADS:  # threads come and go
+            _thread_fields.clear()
+        fields = vars(logging.LogRecord("", logging.NOTSET, "", 0, "", (), None)).copy()
+        _thread_fields[threading.get_ident()] = fields
     record = _new_record(logging.LogRecord)
     record.__dict__.update(fields)
     now = time.time()
+    record.name = logger.name
+    record.levelno = level
+    record.levelname = logging.getLevelName(level)
     record.created = now
     record.msecs = int((now - int(now)) * 1000) + 0.0
     record.relativeCreated = fields["relativeCreated"] + (now - fields["created"]) * 1000  # type: ignore[operator]
