@@ -10,7 +10,9 @@ servers so that drift on a noisy machine hits both alike:
 - ``/send_event`` requests/s for a small event no service handles, 1 and 8
   keep-alive clients, both servers running side by side;
 - memory: each proxy worker's RSS after ~5,300 mixed events (every service, every
-  event kind it handles), the third parties answered by a fake on loopback.
+  event kind it handles), the third parties answered by a fake on loopback;
+- the integration host: its intake, its workers' drain rate, two Redis workers
+  against one (``bench/host.py``).
 
 Only the ratios are targets; each is the median over pairs, printed with its spread.
 """
@@ -26,6 +28,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from bench.fake import fake_third_party
+from bench.host import host_rows
 from bench.load import requests_per_second
 from bench.mixed import mixed_events
 from bench.report import Row, table
@@ -185,6 +188,10 @@ def main() -> None:
                 limit=MAX_WORKER_MB,
             )
         )
+        _progress("the integration host ...")
+        more_rows, more_notes = host_rows(clone, work_dir)
+        rows.extend(more_rows)
+        notes.extend(more_notes)
     print(table(rows, notes))
 
 

@@ -20,6 +20,7 @@ class Row:
     highest_ratio: float | None = None  # ratio targets: at most this ...
     lowest_ratio: float | None = None  # ... or at least this
     limit: float | None = None  # a target on the proxy's own figure: under this
+    names: tuple[str, str] = ("bare", "proxy")  # what the two columns measured
 
     @property
     def ratios(self) -> list[float]:
@@ -45,7 +46,7 @@ class Row:
         spread = f"[{min(self.ratios):.2f}-{max(self.ratios):.2f}]"
         verdict = "ok" if self.met else "MISSED"
         return (
-            f"{self.label:<16} bare {bare:>9}   proxy {proxy:>9}   "
+            f"{self.label:<16} {self.names[0]} {bare:>9}   {self.names[1]} {proxy:>9}   "
             f"ratio {self.ratio:4.2f} {spread:<11}  (target {self.target})  {verdict}"
         )
 

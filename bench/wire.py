@@ -24,15 +24,16 @@ class Connection:
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def exchange(self, request: bytes) -> bytes:
-        """Send ``request`` and return the body of a 200 answer; anything else raises."""
+        """Send ``request`` and return the body of a 2xx answer; anything else raises."""
         self._sock.sendall(request)
         data = b""
         while (end := data.find(_HEAD_END)) < 0:
             data += self._receive()
         head = data[:end]
         status = head.split(b"\r\n", 1)[0]
-        if status.split(b" ", 2)[1:2] != [b"200"]:
-            raise RuntimeError(f"expected HTTP 200, got {status.decode(errors='replace')}")
+        code = status.split(b" ", 2)[1:2]
+        if not code or not code[0].startswith(b"2") or len(code[0]) != 3:
+            raise RuntimeError(f"expected HTTP 2xx, got {status.decode(errors='replace')}")
         length = _CONTENT_LENGTH.search(head)
         if length is None:
             raise RuntimeError("the answer has no Content-Length")

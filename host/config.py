@@ -28,6 +28,8 @@ DEFAULT_RETENTION_DAYS = 14.0
 DEFAULT_ATTEMPTS = 6
 DEFAULT_BACKOFF = 240.0
 SIGNATURES = ("github", "gitlab")
+# ``signature = "none"`` turns off a signature that the service class declares.
+NO_SIGNATURE = "none"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 _INTEGRATION_KEYS = {
     "service",
@@ -213,9 +215,11 @@ def _integration(
     integration_id = table.get("integration_id", "")
     if not isinstance(integration_id, str | int) or isinstance(integration_id, bool):
         raise ConfigError(f"{where} integration_id: must be a string")
-    signature = table.get("signature", getattr(service_class, "intake_signature", None))
-    if signature is not None and signature not in SIGNATURES:
-        raise ConfigError(f"{where} signature: one of {', '.join(SIGNATURES)}")
+    signature = table.get("signature", service_class.intake_signature)
+    if signature is not None and signature not in (*SIGNATURES, NO_SIGNATURE):
+        raise ConfigError(f"{where} signature: one of {', '.join(SIGNATURES)}, {NO_SIGNATURE}")
+    if signature == NO_SIGNATURE:
+        signature = None
     retry = RetryPolicy(
         attempts=int(_number(table, "attempts", where, DEFAULT_ATTEMPTS, 1, 100)),
         backoff=_number(table, "backoff", where, DEFAULT_BACKOFF, 0, 86400),

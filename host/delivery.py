@@ -51,6 +51,7 @@ def run_attempt(
         user_data=config.user_data(integration),
         payload=job.payload,
         meta_data=store.meta_data(integration.name),
+        request_headers=job.headers,
     )
     duration = time.monotonic() - started
     conclude(job, integration.retry, answer, raised, duration)

@@ -93,9 +93,26 @@ class Dispatcher:
         self.owner = owner or new_owner()
         self.lease_ttl = lease_ttl
         self.stopping = threading.Event()
+        self._draining = 0
+        self._idle = threading.Condition()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no drain runs (after ``stopping`` is set, none starts a job)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._draining == 0, timeout)
 
     def drain(self, name: str) -> int:
         """Run the integration's due jobs in order; how many attempts ran."""
+        with self._idle:
+            self._draining += 1
+        try:
+            return self._drain(name)
+        finally:
+            with self._idle:
+                self._draining -= 1
+                self._idle.notify_all()
+
+    def _drain(self, name: str) -> int:
         # Each drain holds the lease under a name of its own: two threads of one worker
         # must not both take an integration.
         holder = f"{self.owner}/{uuid.uuid4().hex[:6]}"

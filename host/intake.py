@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from host.auth import TOKEN_HEADER, TOKEN_PARAMETER, signature_matches, token_matches
 from host.config import HostConfig, Integration
 from host.engine import Engine
+from host.headers import kept_headers
 from host.jobs import Job
 from host.metrics import render
 from host.state import StoreUnavailable
@@ -139,11 +140,13 @@ def _json_object(body: bytes) -> dict[str, Any]:
 def _accept(
     engine: Engine, integration: Integration, event: str, payload: dict[str, Any]
 ) -> tuple[Response, int]:
-    job = engine.store.add_job(Job(integration=integration.name, event=event, payload=payload))
-    try:
-        engine.enqueue(integration.name, None)
-    except Exception as error:  # stored: a worker's sweep finds it
-        _log.warning("job %s stored, not queued yet: %s", job.id, type(error).__name__)
+    headers = kept_headers(integration.service_class, request.headers.items())
+    job = Job(integration=integration.name, event=event, payload=payload, headers=headers)
+    if engine.store.add_job(job):
+        try:
+            engine.enqueue(integration.name, None)
+        except Exception as error:  # stored: a worker's sweep finds it
+            _log.warning("job %s stored, not queued yet: %s", job.id, type(error).__name__)
     return jsonify(job=job.id), 202
 
 

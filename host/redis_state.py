@@ -34,7 +34,8 @@ redis.call('ZADD', p .. 'open:' .. ARGV[3], seq, ARGV[2])
 redis.call('SADD', p .. 'open-integrations', ARGV[3])
 redis.call('ZADD', p .. 'received', ARGV[5], ARGV[2])
 redis.call('HINCRBY', p .. 'counters', 'received|' .. ARGV[3] .. '|accepted', 1)
-return seq
+-- Whether it is the integration's only unfinished job.
+return {seq, redis.call('ZCARD', p .. 'open:' .. ARGV[3])}
 """
 
 # ARGV: prefix, id, integration, new state, seq, record, open (1/0), meta (or ''),
@@ -121,23 +122,22 @@ class RedisStateStore(StateStore):
             reason = type(error).__name__
             raise StoreUnavailable(f"the state store is unavailable: {reason}") from None
 
-    def add_job(self, job: Job) -> Job:
+    def add_job(self, job: Job) -> bool:
         record = job.to_record()
         del record["seq"]
-        job.seq = int(
-            self._call(
-                self._add,
-                args=[
-                    self.prefix,
-                    job.id,
-                    job.integration,
-                    job.state,
-                    job.received_at,
-                    json.dumps(record),
-                ],
-            )
+        seq, open_jobs = self._call(
+            self._add,
+            args=[
+                self.prefix,
+                job.id,
+                job.integration,
+                job.state,
+                job.received_at,
+                json.dumps(record),
+            ],
         )
-        return job
+        job.seq = int(seq)
+        return int(open_jobs) == 1
 
     def count_received(self, integration: str, outcome: str) -> None:
         self._call(self.redis.hincrby, self._key("counters"), f"received|{integration}|{outcome}")

@@ -31,8 +31,12 @@ class StoreUnavailable(Exception):
 
 class StateStore(ABC):
     @abstractmethod
-    def add_job(self, job: Job) -> Job:
-        """Store a new job durably, after every job stored before it; counts it received."""
+    def add_job(self, job: Job) -> bool:
+        """Store a new job durably, after every job stored before it; counts it received.
+
+        True when the integration had no unfinished job before this one: then nothing
+        is queued for it, and the caller queues it. Otherwise the task queued for an
+        earlier job, or the drain running now, comes to this one in its turn."""
 
     @abstractmethod
     def count_received(self, integration: str, outcome: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from services.core.events import run_event
+from services.core.recording import run_recorded
 from services.core.registry import Registry
 from services.core.service import Service
 
@@ -92,14 +92,15 @@ def service_class(registry: Registry, body: dict[str, Any]) -> type[Service]:
 
 
 def answer_event(registry: Registry, data: bytes) -> dict[str, Any]:
-    """The answer to a ``/send_event`` request body: the event run by its service."""
+    """The answer to a ``/send_event`` request body: the event run by its service (and
+    recorded in the event log when it is on)."""
     body = json_object(data)
     handler = service_class(registry, body)
     event = string_member(body, "event")
     user_data = object_member(body, "user_data")
     payload = object_member(body, "payload")
     meta_data = object_member(body, "meta_data")
-    return run_event(
+    answer, _ = run_recorded(
         handler,
         event,
         user_data=user_data,
@@ -107,3 +108,4 @@ def answer_event(registry: Registry, data: bytes) -> dict[str, Any]:
         meta_data=meta_data,
         service_name=PROXY_SERVICE_NAME,
     )
+    return answer

@@ -17,6 +17,7 @@ from proxy.event_request import (
 )
 from services.core.events import describe_exception, log_failure
 from services.core.mash import frozen_mash, mash, to_plain
+from services.core.recording import recording_collection
 from services.core.redaction import Redactor
 from services.core.registry import Registry
 
@@ -51,7 +52,7 @@ def send_event() -> Response:
 
 
 @blueprint.post("/remote_collection")
-def remote_collection() -> Response | tuple[Response, int]:
+def remote_collection() -> tuple[Response, int]:
     try:
         body = json_object(request.get_data(cache=False) or b"")
         service = service_class(_registry(), body)
@@ -64,9 +65,13 @@ def remote_collection() -> Response | tuple[Response, int]:
     except RequestError as error:
         _refuse(error)
     redactor = Redactor(service.secret_values(user_data))
-    try:
-        collection = field.remote_collection(mash(meta_data), user_data)
-        return jsonify([list(to_plain(pair)) for pair in collection or []])
-    except BaseException as error:  # a collection never takes the worker down
-        log_failure(f"{service.service_name} remote collection {field_name}", error, redactor)
-        return jsonify(error=redactor(error), exception=describe_exception(error, redactor)), 500
+    with recording_collection(service, field_name, user_data, meta_data) as record:
+        try:
+            collection = field.remote_collection(mash(meta_data), user_data)
+            record.answer = [list(to_plain(pair)) for pair in collection or []]
+        except BaseException as error:  # a collection never takes the worker down
+            log_failure(f"{service.service_name} remote collection {field_name}", error, redactor)
+            record.answer = {"error": redactor(error)}
+            record.answer["exception"] = describe_exception(error, redactor)
+            record.status = 500
+    return jsonify(record.answer), record.status

@@ -1,7 +1,7 @@
 """Activity webhook: every record change in a workspace or account, as JSON."""
 
 from services.core import audit_filter, time_limit
-from services.core.webhook import HookService, hook_url_field, validate_cert_field
+from services.core.kits.webhook import HookService, hook_url_field, validate_cert_field
 
 
 class AuditWebhook(HookService):

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from services.core.commit_hooks import (
+from services.core.kits.commit_hooks import (
     CommitHook,
     CommitNote,
     as_list,

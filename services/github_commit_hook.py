@@ -6,7 +6,7 @@ import html
 from collections.abc import Iterator
 from typing import Any
 
-from services.core.commit_hooks import (
+from services.core.kits.commit_hooks import (
     CommitHook,
     CommitNote,
     as_list,
@@ -21,6 +21,7 @@ class GithubCommitHook(CommitHook):
     title = "GitHub Commit Hook"
     service_name = "github_commit_hook"
     caption = "Create Aha! comments from GitHub commits"
+    intake_signature = "github"
 
     def commit_notes(self, push: Any) -> Iterator[CommitNote]:
         """Distinct commits only: a commit already pushed to another branch was seen before."""

@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any, ClassVar
 
 from services.core import audit_filter, install_button, string
-from services.core.chat import ChatService
+from services.core.kits.chat import ChatService
 
 DELETED_COLOR = "#9d261d"
 INSERTED_COLOR = "#46a546"

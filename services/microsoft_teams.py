@@ -14,7 +14,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from services.core import RemoteError, audit_filter, install_button, select, string
-from services.core.chat import INSTALLED_TEXT, ChatService
+from services.core.kits.chat import INSTALLED_TEXT, ChatService
 from services.core.markup import code_safe_markdown
 
 if TYPE_CHECKING:

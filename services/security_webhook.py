@@ -1,7 +1,7 @@
 """Security webhook: security-related account activity, as JSON."""
 
 from services.core import time_limit
-from services.core.webhook import HookService, hook_url_field, validate_cert_field
+from services.core.kits.webhook import HookService, hook_url_field, validate_cert_field
 
 
 class SecurityWebhook(HookService):

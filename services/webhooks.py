@@ -1,6 +1,6 @@
 """Integration webhook: features and releases sent as JSON to a URL of the user's."""
 
-from services.core.webhook import HookService, hook_url_field, validate_cert_field
+from services.core.kits.webhook import HookService, hook_url_field, validate_cert_field
 
 
 class Webhooks(HookService):

@@ -64,11 +64,18 @@ def project_variable(name: str) -> bool:
     )
 
 
+@pytest.fixture(scope="session")
+def session_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the specs' event log lives unless a spec sets its own: never the checkout's var/."""
+    return tmp_path_factory.mktemp("data")
+
+
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def clean_environment(monkeypatch: pytest.MonkeyPatch, session_data: Path) -> None:
     """Specs run with the environment they set, whatever the developer's shell exports."""
     for name in [name for name in os.environ if project_variable(name)]:
         monkeypatch.delenv(name)
+    monkeypatch.setenv("AHA_SERVICES_DATA", str(session_data))
 
 
 @pytest.fixture(autouse=True)

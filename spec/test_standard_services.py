@@ -15,6 +15,8 @@ class TestStandardServices(StandardServiceTests):
         "github_issues": {"webhook": json_fixture("github_issues/issues_event.json")},
         "gitlab_issues": {"webhook": json_fixture("gitlab_issues/webhook_issue_close.json")},
         "halo_itsm": {"webhook": json_fixture("halo_itsm/webhook_ticket_updated.json")},
+        "jira": {"webhook": json_fixture("jira/webhook_issue_updated.json")},
+        "jira_connect": {"webhook": json_fixture("jira/webhook_issue_updated.json")},
         "trello": {"webhook": json_fixture("trello/card_moved_webhook.json")},
     }
     # What the schemas cannot suggest: values their buttons store, names a vendor
@@ -29,6 +31,8 @@ class TestStandardServices(StandardServiceTests):
             "status_mapping": {"closed": "7000000000000000301"},
         },
         "halo_itsm": {"status_mapping": {"9": "Shipped"}},
+        "jira": {"project": "PAY", "feature_status_mapping": {"3": "7000000000000000301"}},
+        "jira_connect": {"project": "PAY", "feature_status_mapping": {"3": "7000000000000000301"}},
         "salesforce": {
             "host": "acme--uat.sandbox.my.salesforce.com",
             "consumer_key": "3MVG9standard.consumer.key",

@@ -66,21 +66,30 @@ def handle_event(
     payload: Mapping[str, Any] | None = None,
     meta_data: Mapping[str, Any] | None = None,
     service_name: str | None = None,
+    request_headers: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], BaseException | None]:
     """``run_event``'s answer and the error the service raised, for a caller (the
-    command line) that acts on the error's own class, not the name the wire reports."""
+    command line, the host's worker) that acts on the error's own class, not the name the
+    wire reports. ``request_headers`` are the webhook's, for a service that reads them."""
     logger = EventLogger(f"services.{service_class.service_name}")
     answer: dict[str, Any] = {"messages": logger.messages}
     service: Service | None = None
     raised: BaseException | None = None
     try:
-        if service_class.ignores(event):
+        # An event the service ignores is answered without building the service; a
+        # webhook's headers may hold secrets, which only the service knows to redact.
+        if not request_headers and service_class.ignores(event):
             for secret in service_class.event_secrets(user_data or {}, meta_data or {}):
                 logger.redactor.add(secret)
             logger.info(service_class.ignoring_message(str(event or "")))
         else:
             service = service_class(
-                user_data, payload, meta_data, logger=logger, service_name=service_name
+                user_data,
+                payload,
+                meta_data,
+                logger=logger,
+                service_name=service_name,
+                request_headers=request_headers,
             )
             service.receive(event)
     except BaseException as error:

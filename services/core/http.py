@@ -22,7 +22,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import MaxRetryError
 
-from services.core import address_guard, pages, rate_limits, redirects
+from services.core import address_guard, outbound_capture, pages, rate_limits, redirects
 from services.core.errors import (
     ConfigurationError,
     InvalidUrlError,
@@ -268,7 +268,9 @@ class HttpClient:
                     "other text",
                     error,
                 ) from None
-            self._log_response(response, time.monotonic() - started, options.get("stream", False))
+            elapsed, streamed = time.monotonic() - started, options.get("stream", False)
+            self._log_response(response, elapsed, streamed)
+            outbound_capture.capture(response, elapsed, streamed)
             wait = policy.wait_for(response.status_code, response.headers)
             if wait is None:
                 return response

@@ -26,8 +26,8 @@ MAX_HOPS = 5
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 BODY_OPTIONS = ("data", "json", "files")
 # Header names that carry credentials besides Authorization (GitLab's PRIVATE-TOKEN,
-# Redmine's X-Redmine-API-Key, a Cookie, ...).
-_CREDENTIAL_HEADER = re.compile(r"(?i)auth|token|key|secret|password|signature|cookie")
+# Redmine's X-Redmine-API-Key, a Cookie, Rally's ZSESSIONID, ...).
+_CREDENTIAL_HEADER = re.compile(r"(?i)auth|token|key|secret|password|signature|cookie|session")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 

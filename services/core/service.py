@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from functools import cached_property
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from services.core.environment import expand, expand_all
@@ -36,6 +37,13 @@ if TYPE_CHECKING:  # imported lazily at run time: the proxy starts faster withou
 _EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # user_data keys that Aha! adds beside the configuration and that must never be shown.
 _ALWAYS_SECRET = ("aha_api_token",)
+# Request headers whose values are secrets (GitLab's webhook token, an Authorization).
+_SECRET_HEADER = re.compile(r"token|secret|password|authorization|cookie|api-?key", re.IGNORECASE)
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether a request header carries a secret, by its name (a signature does not)."""
+    return bool(_SECRET_HEADER.search(name))
 
 
 def snake_case(name: str) -> str:
@@ -73,6 +81,12 @@ class Service:
     url_settings: ClassVar[tuple[str, ...]] = ()
     # A base class for other services sets this, and the registry passes it over.
     abstract: ClassVar[bool] = True
+    # The tracker's own webhook signature ("github", "gitlab") that the integration host
+    # accepts in place of the intake secret; an integration's ``signature`` key overrides it.
+    intake_signature: ClassVar[str | None] = None
+    # Request headers the host keeps for the service besides the trackers' signature and
+    # event headers it always keeps; they reach the service as ``request_headers``.
+    intake_headers: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -97,6 +111,7 @@ class Service:
         logger: EventLogger | None = None,
         api: AhaApi | None = None,
         service_name: str | None = None,
+        request_headers: Mapping[str, str] | None = None,
     ):
         # Kept as given and turned into mashes on first use: an ignored event reads none.
         self._sources = {"data": data or {}, "payload": payload or {}, "meta_data": meta_data or {}}
@@ -105,6 +120,14 @@ class Service:
         self.logger = logger or EventLogger(f"services.{type(self).service_name}")
         for secret in self.event_secrets(self._sources["data"], self._sources["meta_data"]):
             self.logger.redactor.add(secret)
+        # The headers of the webhook that brought the event (lower-case names), as the
+        # integration host hands them over; empty for an event from Aha!'s proxy.
+        self.request_headers: Mapping[str, str] = MappingProxyType(
+            {name.lower(): value for name, value in (request_headers or {}).items()}
+        )
+        for name, value in self.request_headers.items():
+            if is_secret_header(name):
+                self.logger.redactor.add(value)
         self.event: str | None = None
         self.deadline: float | None = None
         self._api = api

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from services.core.issue_tracking import issue_labels
+from services.core.kits.issue_tracking import issue_labels
 
 if TYPE_CHECKING:
     from services.github_issues.service import GithubIssues

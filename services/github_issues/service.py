@@ -18,9 +18,9 @@ from services.core import (
     select,
     string,
 )
-from services.core.issue_tracking import issue_body, mapped_state, status_mapping
+from services.core.kits.issue_tracking import issue_body, mapped_state, status_mapping
+from services.core.kits.tracker import TrackerService, labelled
 from services.core.schema import switched_on
-from services.core.tracker import TrackerService, labelled
 from services.github_issues.issues import Issues
 from services.github_issues.milestones import Milestones
 from services.github_issues.webhook import IssueEvent, issue_event
@@ -44,6 +44,7 @@ class GithubIssues(TrackerService):
     title = "GitHub Issues"
     caption = "Send features to GitHub Issues"
     tracker_name = "GitHub"
+    intake_signature = "github"
     # GitHub refuses (422) a longer title or body; milestones take the same.
     field_limits = {
         "title": 256,

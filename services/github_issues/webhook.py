@@ -9,12 +9,12 @@ link, merged or not once closed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from services.core.issue_tracking import STATUS_LABEL_PREFIX, is_status_label, status_label
+from services.core.kits.issue_tracking import STATUS_LABEL_PREFIX, is_status_label, status_label
 from services.core.mash import mash
+from services.core.webhook_body import carried_body
 from services.github_issues.issues import Issues
 
 if TYPE_CHECKING:
@@ -29,14 +29,10 @@ LABEL_FOLLOWING_ACTIONS = ("closed", "opened", "reopened")
 def issue_event(payload: Mapping[str, Any]) -> Mash | None:
     """The issues event a webhook carried, a pull_request event read as one (its pull
     request under ``issue``); None when it is neither."""
-    body: Any = payload.get("payload")
-    if body is None:
-        body = payload
-    if isinstance(body, str):
-        try:
-            body = json.loads(body)
-        except ValueError:
-            return None
+    try:
+        body = carried_body(payload)
+    except ValueError:
+        return None
     if not isinstance(body, Mapping):
         return None
     if "issue" not in body and isinstance(body.get("pull_request"), Mapping):

@@ -18,9 +18,9 @@ from services.core import (
     select,
     string,
 )
-from services.core.issue_tracking import issue_body, issue_labels, mapped_state, status_mapping
+from services.core.kits.issue_tracking import issue_body, issue_labels, mapped_state, status_mapping
+from services.core.kits.tracker import TrackerService
 from services.core.schema import switched_on
-from services.core.tracker import TrackerService
 from services.gitlab_issues.webhook import apply_webhook
 
 # The state_event that brings an issue into each state; GitLab knows no "closed" event.
@@ -72,6 +72,7 @@ class GitlabIssues(TrackerService):
     service_name = "gitlab_issues"
     caption = _caption
     tracker_name = "GitLab"
+    intake_signature = "gitlab"
     # GitLab refuses a longer title (255) or description (1 MiB), on issues and milestones.
     field_limits = {
         "title": 255,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from services.core.issue_tracking import (
+from services.core.kits.issue_tracking import (
     STATUS_LABEL_PREFIX,
     is_status_label,
     status_label,

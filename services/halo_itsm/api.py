@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from services.core.errors import ConfigurationError, RemoteError
-from services.core.tracker import GONE_STATUSES, RemoteGone
+from services.core.kits.tracker import GONE_STATUSES, RemoteGone
 
 if TYPE_CHECKING:
     import requests

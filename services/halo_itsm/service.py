@@ -20,7 +20,7 @@ from services.core import (
     select,
     string,
 )
-from services.core.tracker import GoneRecords
+from services.core.kits.tracker import GoneRecords
 from services.halo_itsm.auth import (
     AUTH_TYPES,
     CLIENT_CREDENTIALS,

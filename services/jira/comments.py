@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from services.jira.text import TEXT_LIMIT, cut_wiki
-from services.jira.wiki import html_to_wiki
+from services.core.text_limits import text_length
+from services.jira.text import TEXT_LIMIT, wiki_text
 
 if TYPE_CHECKING:
     from services.jira.service import Jira
@@ -19,9 +19,8 @@ def comment_body(comment: Any) -> str:
     header = (
         f"Comment added by {user} in [Aha!|{url}]" if url else f"Comment added by {user} in Aha!"
     )
-    return f"{header}\n\n" + cut_wiki(
-        html_to_wiki(comment.get("body") or ""), TEXT_LIMIT - len(header) - 2, url
-    )
+    room = TEXT_LIMIT - text_length(header) - 2
+    return f"{header}\n\n" + wiki_text(comment.get("body"), room, url)
 
 
 def send_comment(service: Jira, comment: Any, commentable: Any) -> None:

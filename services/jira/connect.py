@@ -70,6 +70,11 @@ class JiraConnect(Jira):
 
     caption = connect_caption
 
+    def receive_webhook(self) -> None:
+        """Refused like every event without the secret: nothing could have been linked."""
+        self.tracker_request_options()
+        super().receive_webhook()
+
     def tracker_request_options(self) -> dict[str, Any]:
         secret = self.data.get("shared_secret")
         if not secret:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from services.core import ConfigurationError, InvalidUrlError, RemoteError
-from services.core.issue_tracking import tag_list
+from services.core.kits.issue_tracking import tag_list
 from services.core.markup import reference_num_to_resource_type
 from services.jira import text
 from services.jira.attachments import send_files

@@ -12,8 +12,8 @@ from services.core import (
     select,
     string,
 )
+from services.core.kits.tracker import labelled
 from services.core.schema import Field
-from services.core.tracker import labelled
 
 
 def project_types(meta_data: Any, data: Any) -> list[Any]:

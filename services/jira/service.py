@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from services.core import ConfigurationError, password, string, switched_on
-from services.core.tracker import TrackerService
+from services.core.kits.tracker import TrackerService
 from services.jira import schema
 from services.jira.errors import describe_400, refuse_anonymous
 from services.jira.project_data import ProjectData

@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from services.core.markup import display_name
-from services.core.text_limits import cut_title, text_length, truncation_note
-from services.jira.wiki import html_to_wiki
+from services.core.text_limits import cut_title, truncation_note
+from services.jira.wiki import cut_wiki, html_to_wiki
 
 SUMMARY_LIMIT = 255
 LABEL_LIMIT = 255
@@ -20,36 +20,17 @@ FIELD_LIMITS = {
     "description": TEXT_LIMIT,
     "comment": TEXT_LIMIT,
 }
-_BLOCKS = re.compile(r"\{(code|noformat|quote|panel)(?::[^}]*)?\}")
 
 
-def _close_blocks(text: str) -> str:
-    """The cut text ending outside any ``{code}``-like block and any link or image."""
-    opened: list[tuple[str, int]] = []
-    for match in _BLOCKS.finditer(text):
-        if opened and opened[-1][0] == match.group(1):
-            opened.pop()
-        else:
-            opened.append((match.group(1), match.start()))
-    if opened:
-        text = text[: opened[0][1]]
-    last_line = text.rsplit("\n", 1)[-1]
-    for start, end in (("[", "]"), ("{{", "}}")):
-        if last_line.rfind(start) > last_line.rfind(end):
-            text = text[: len(text) - len(last_line) + last_line.rfind(start)]
-            last_line = text.rsplit("\n", 1)[-1]
-    if last_line.count("!") % 2:
-        text = text[: len(text) - len(last_line) + last_line.rfind("!")]
-    return text.rstrip()
+def fit_wiki(wiki: str, limit: int = TEXT_LIMIT, url: Any = None) -> str:
+    """Wiki markup within ``limit``; when cut, no block, link or image is left open, and
+    the core's note after a blank line says where the whole text is in Aha!."""
+    return cut_wiki(wiki, limit, note="\n\n" + truncation_note(str(url) if url else None))
 
 
-def cut_wiki(text: str, limit: int, url: Any = None) -> str:
-    """Wiki markup within ``limit``, cut with the core's note pointing at the whole text
-    in Aha!, no block, link or image left open by the cut."""
-    if text_length(text) <= limit:
-        return text
-    note = truncation_note(str(url) if url else None)
-    return _close_blocks(text[: limit - text_length(note) - 2]) + "\n\n" + note
+def wiki_text(html: Any, limit: int = TEXT_LIMIT, url: Any = None) -> str:
+    """Aha!'s HTML as wiki markup within ``limit`` (see ``fit_wiki``)."""
+    return fit_wiki(html_to_wiki(str(html or "")), limit, url)
 
 
 def summary(record: Any) -> str:
@@ -59,8 +40,7 @@ def summary(record: Any) -> str:
 
 def description(record: Any) -> str:
     """The description as wiki markup within Jira's limit."""
-    body = (record.get("description") or {}).get("body") or ""
-    return cut_wiki(html_to_wiki(body), TEXT_LIMIT, record.get("url"))
+    return wiki_text((record.get("description") or {}).get("body"), TEXT_LIMIT, record.get("url"))
 
 
 def label(tag: Any) -> str:

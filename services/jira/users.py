@@ -10,15 +10,38 @@ if TYPE_CHECKING:
     from services.jira.service import Jira
 
 _BOLD = re.compile(r"<strong>(.*?)</strong>", re.I | re.S)
+_TAG = re.compile(r"<[^>]*>")
+MARK = "\x00"
+# The matched text is the whole e-mail only when no e-mail character goes on after it:
+# "<strong>bob@acme.test</strong>.uk" is somebody else.
+_WHOLE = re.compile(f"(?<![\\w.@+-]){MARK}(?!\\.?[\\w@+-])")
+
+
+def _marked(user: Any, wanted: str) -> list[bool]:
+    """For each bold run of the entry's ``html`` that reads ``wanted``: whether it stands
+    alone, not the start or the end of a longer address."""
+    found = []
+    source = str(user.get("html") or "")
+    for run in _BOLD.finditer(source):
+        if html.unescape(run.group(1)).strip().casefold() != wanted:
+            continue
+        marked = source[: run.start()] + MARK + source[run.end() :]
+        found.append(bool(_WHOLE.search(html.unescape(_TAG.sub("", marked)))))
+    return found
 
 
 def _matches(user: Any, wanted: str) -> bool:
     """Whether a picker entry is the whole e-mail (or name): Jira marks the matched text
     in bold in ``html``; on Server ``name`` or ``key`` may equal it."""
     wanted = wanted.casefold()
-    marked = [html.unescape(text).casefold() for text in _BOLD.findall(user.get("html") or "")]
     plain = [str(user.get(k) or "").casefold() for k in ("name", "key", "displayName")]
-    return wanted in marked or wanted in plain
+    return any(_marked(user, wanted)) or wanted in plain
+
+
+def _someone_else(user: Any, wanted: str) -> bool:
+    """Whether the entry shows ``wanted`` only as part of a longer address."""
+    marks = _marked(user, wanted.casefold())
+    return bool(marks) and not any(marks)
 
 
 def reference(user: Any) -> dict[str, Any]:
@@ -58,10 +81,11 @@ class UserPicker:
         matching = [user for user in users if _matches(user, query)]
         if len(matching) == 1:
             return reference(matching[0])
-        if len(users) == 1:
+        if len(users) == 1 and not _someone_else(users[0], query):
             return reference(users[0])
         self.service.logger.warn(
-            f"Jira's user picker found {len(users)} people for the {role} {query} and none "
+            f"Jira's user picker found {len(users)} "
+            f"{'person' if len(users) == 1 else 'people'} for the {role} {query} and none "
             f"exactly; the {role} is left unset"
         )
         return None

@@ -30,7 +30,7 @@ class Versions:
         self._listed: list[Any] | None = None
 
     def name(self, release: Any) -> str:
-        return cut_title(str(release.get("name") or ""), SUMMARY_LIMIT)
+        return cut_title(str(release.get("name") or "").strip(), SUMMARY_LIMIT)
 
     def body(self, release: Any) -> dict[str, Any]:
         return {

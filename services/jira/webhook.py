@@ -6,12 +6,12 @@ not synced back.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from services.core.issue_tracking import tag_list
+from services.core.kits.issue_tracking import tag_list
 from services.core.mash import mash
+from services.core.webhook_body import carried_body
 
 if TYPE_CHECKING:
     from services.jira.service import Jira
@@ -21,20 +21,26 @@ ISSUE_UPDATED = "jira:issue_updated"
 
 def webhook_body(payload: Mapping[str, Any]) -> Any:
     """The Jira event: the payload itself, or JSON (text or object) under ``payload``."""
-    body: Any = payload.get("payload")
-    if body is None or body == {}:
-        body = payload
-    if isinstance(body, str):
-        try:
-            body = json.loads(body)
-        except ValueError:
-            return None
+    try:
+        body = carried_body(payload)
+    except ValueError:
+        return None
     return mash(body) if isinstance(body, Mapping) else None
 
 
+def part(value: Any, name: str) -> Mapping[str, Any]:
+    """``value[name]`` when both are JSON objects, else empty: a body of another shape is
+    read as far as it goes."""
+    found = value.get(name) if isinstance(value, Mapping) else None
+    return found if isinstance(found, Mapping) else {}
+
+
 def changed(event: Any, field: str) -> bool:
-    items = (event.get("changelog") or {}).get("items") or []
-    return any(str(item.get("field") or "").lower() == field for item in items)
+    items = part(event, "changelog").get("items")
+    return isinstance(items, list) and any(
+        isinstance(item, Mapping) and str(item.get("field") or "").lower() == field
+        for item in items
+    )
 
 
 class JiraWebhook:
@@ -48,9 +54,8 @@ class JiraWebhook:
             kind = event.get("webhookEvent") if event is not None else "unreadable"
             logger.info(f"Ignoring the Jira webhook event {kind}")
             return
-        issue = event.get("issue") or {}
-        fields = issue.get("fields") or {}
-        project = str((fields.get("project") or {}).get("key") or "")
+        issue = part(event, "issue")
+        project = str(part(part(issue, "fields"), "project").get("key") or "")
         configured = str(self.service.data.get("project") or "")
         if not configured:
             logger.warn("No Jira project is chosen (project); the webhook was ignored")
@@ -58,25 +63,26 @@ class JiraWebhook:
         if project.casefold() != configured.casefold():
             logger.info(f"Ignoring issue {issue.get('key')} of project {project}")
             return
-        found = self.service.find_linked_record("id", issue.get("id"))
+        named = f"Jira issue {issue.get('key')} (id {issue.get('id')})"
+        found = self.service.find_linked_record("id", issue.get("id"), named=named)
         if found is None:
-            logger.warn(f"Jira issue {issue.get('key')} is not linked to one Aha! record")
             return
         kind, record = found
         self.service.update_linked_record(kind, record, self.changes(kind, record, event))
 
     def changes(self, kind: str, record: Any, event: Any) -> dict[str, Any]:
-        fields = (event.get("issue") or {}).get("fields") or {}
+        fields = part(part(event, "issue"), "fields")
         changes: dict[str, Any] = {}
-        status_id = str((fields.get("status") or {}).get("id") or "")
+        status_id = str(part(fields, "status").get("id") or "")
         mapped = self.status_mapping(kind).get(status_id)
-        current = str((record.get("workflow_status") or {}).get("id") or "")
+        current = str(part(record, "workflow_status").get("id") or "")
         if mapped and str(mapped) != current:
             changes["workflow_status"] = str(mapped)
         if changed(event, "summary") and fields.get("summary"):
             changes["name"] = fields["summary"]
         if self.service.flag("send_tags") and changed(event, "labels"):
-            changes["tags"] = tag_list(fields.get("labels"))
+            labels = fields.get("labels")
+            changes["tags"] = tag_list(labels if isinstance(labels, list) else [])
         return changes
 
     def status_mapping(self, kind: str) -> Mapping[str, Any]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from services.core.text_limits import ELLIPSIS, text_length
+
 # Blocks whose content Jira shows as typed: only their own closing tag ends them.
 _VERBATIM_BLOCKS = ("code", "noformat")
 _TOKEN = re.compile(
@@ -28,14 +30,9 @@ def html_to_wiki(html: str | None) -> str:
     return convert(str(html))
 
 
-def _units(text: str) -> int:
-    """Length in UTF-16 code units, as Jira (Java) counts its limits."""
-    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
-
-
 def _index(text: str, units: int) -> int:
     """The end of the longest start of ``text`` within ``units`` UTF-16 code units."""
-    if _units(text) == len(text):
+    if text_length(text) == len(text):
         return max(0, min(units, len(text)))
     used = 0
     for index, char in enumerate(text):
@@ -127,22 +124,23 @@ def _head(text: str, end: int) -> tuple[str, list[_Open]]:
             return head.rstrip(), opened
 
 
-def cut_wiki(text: str, limit: int, note: str = "…") -> str:
-    """``text`` within ``limit`` UTF-16 code units (Jira's 32,767 for a text field).
+def cut_wiki(text: str, limit: int, note: str = ELLIPSIS) -> str:
+    """``text`` within ``limit`` UTF-16 code units, as Jira (Java) counts its limits
+    (32,767 for a text field).
 
     When it is longer, it is cut between words, never inside a link, an image or a
     ``{{monospace}}`` span; a ``{code}``, ``{noformat}``, ``{quote}``, ``{panel}`` or
     ``{color}`` left open is closed; then ``note`` follows, as given.
     """
-    if _units(text) <= limit:
+    if text_length(text) <= limit:
         return text
-    if _units(note) > limit:
+    if text_length(note) > limit:
         note = ""
-    end = _index(text, limit - _units(note))
+    end = _index(text, limit - text_length(note))
     while True:
         head, opened = _head(text, end)
         ending = _closing(opened) + note
-        excess = _units(head) + _units(ending) - limit
+        excess = text_length(head) + text_length(ending) - limit
         if excess <= 0:
             return head + ending
-        end = _index(head, _units(head) - excess)
+        end = _index(head, text_length(head) - excess)

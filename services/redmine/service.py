@@ -16,7 +16,7 @@ from services.core import (
     select,
     string,
 )
-from services.core.tracker import TrackerService, labelled
+from services.core.kits.tracker import TrackerService, labelled
 from services.redmine.textile import html_to_textile
 
 PAGE_SIZE = 100

@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, ClassVar
 
 from services.core import RemoteError
-from services.core.chat import ChatService
+from services.core.kits.chat import ChatService
 
 if TYPE_CHECKING:
     import requests

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from services.core import ConfigurationError, InvalidUrlError, RemoteError
-from services.core.tracker import TrackerService
+from services.core.kits.tracker import TrackerService
 
 
 class CardAttachments:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.core.tracker import labelled
+from services.core.kits.tracker import labelled
 
 
 def boards(meta_data: Any, data: Any) -> list[list[Any]]:

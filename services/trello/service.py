@@ -25,8 +25,8 @@ from services.core import (
     select,
     string,
 )
+from services.core.kits.tracker import TrackerService
 from services.core.markup import html_to_markdown, html_to_plain
-from services.core.tracker import TrackerService
 from services.trello.attachments import CardAttachments
 from services.trello.selects import board_lists, boards, open_lists
 

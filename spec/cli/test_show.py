@@ -25,12 +25,24 @@ def test_show_prints_the_settings_table_from_the_schema(monkeypatch):
     use_registry(monkeypatch, registry)
     result = run("show", "pong")
     assert result.exit_code == 0
-    assert result.output == (
+    assert result.output.startswith(
+        "# Pong (pong)\n\nEvents: none\nDoc: docs/pong.md (missing)\n\n"
+    )
+    assert result.output.endswith(
         "| Setting | Label | Type | Secret | Description |\n"
         "| --- | --- | --- | --- | --- |\n"
         "| `server_url` | Server url | string | | Where Pong answers. |\n"
         "| `api_key` | Api key | password | yes | |\n"
     )
+
+
+def test_show_names_the_events_and_the_doc_path(monkeypatch):
+    result = run("show", "webhooks")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == "# Integration webhook (webhooks)"
+    assert "Events: create_feature, create_release, update_feature, update_release" in lines
+    assert "Doc: docs/webhooks.md" in lines
 
 
 def test_show_an_unknown_service_is_a_usage_error(monkeypatch):

@@ -2,7 +2,7 @@ import pytest
 import requests
 
 from services.core.errors import ConfigurationError, RemoteError
-from services.core.errors_by_status import raise_for_status
+from services.core.errors_by_status import TooLarge, raise_for_status
 
 
 class Gone(RemoteError):
@@ -53,3 +53,37 @@ def test_other_failures_quote_a_short_body():
     with pytest.raises(RemoteError, match="PUT /things/1 answered HTTP 502") as error:
         check(answer(502, "x" * 2000))
     assert len(str(error.value)) < 600
+
+
+def by_code(response):
+    """A classifier reading ``{"code": N}`` bodies, as body-coded trackers answer."""
+    code = response.json().get("code") if response.text else None
+    return {
+        1: "credentials",
+        2: "permission",
+        3: "gone",
+        4: "too_large",
+        5: "failed",
+    }.get(code)
+
+
+def test_a_classifier_verdict_wins_over_the_status():
+    with pytest.raises(ConfigurationError, match=r"rejected the credentials \(200\).*code"):
+        check(answer(200, '{"code": 1}'), classify=by_code)
+    with pytest.raises(RemoteError, match=r"refused PUT /things/1 \(400\): the account needs"):
+        check(answer(400, '{"code": 2}'), classify=by_code, permission="edit")
+    with pytest.raises(Gone):
+        check(answer(400, '{"code": 3}'), classify=by_code, gone=Gone)
+    with pytest.raises(TooLarge, match="as too large"):
+        check(answer(400, '{"code": 4}'), classify=by_code)
+    with pytest.raises(RemoteError, match="answered HTTP 200") as error:
+        check(answer(200, '{"code": 5}'), classify=by_code, gone=Gone)
+    assert not isinstance(error.value, Gone)
+
+
+def test_without_a_verdict_the_status_decides():
+    check(answer(200, '{"code": 0}'), classify=by_code)
+    with pytest.raises(Gone):
+        check(answer(404, '{"code": 0}'), classify=by_code, gone=Gone)
+    with pytest.raises(ConfigurationError, match=r"credentials \(401\) for PUT /things/1$"):
+        check(answer(401, '{"code": 0}'), classify=by_code)

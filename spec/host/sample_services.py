@@ -50,4 +50,16 @@ class Hangs(Service):
         time.sleep(3)
 
 
-SERVICES = (Counter, Misconfigured, Hangs)
+class Inspector(Service):
+    """Records the request headers each webhook brought, and its payload."""
+
+    title = "Inspector"
+    service_name = "inspector"
+    abstract: ClassVar[bool] = False
+    intake_headers = ("X-Custom-Delivery",)
+
+    def receive_webhook(self) -> None:
+        calls.append(("inspector", (dict(self.request_headers), dict(self.payload))))
+
+
+SERVICES = (Counter, Misconfigured, Hangs, Inspector)

@@ -66,6 +66,9 @@ def test_the_environment_variable_is_read_from_the_config_path(tmp_path, monkeyp
         ({"service": "webhooks", "attempts": 0}, "[integrations.a] attempts: a number"),
         ({"service": "webhooks", "signature": "bitbucket"}, "[integrations.a] signature"),
         ({"service": "webhooks", "hook": 1}, "[integrations.a] hook: unknown key"),
+        ({"secret": SECRET}, "[integrations.a] service: missing"),
+        ({"service": "webhooks", "settings": "x"}, "[integrations.a] settings: must be a table"),
+        ({"service": "webhooks", "integration_id": True}, "[integrations.a] integration_id"),
     ],
 )
 def test_a_config_error_names_the_integration_and_the_key(table, named):
@@ -110,3 +113,40 @@ def test_a_missing_or_malformed_file_is_named(tmp_path):
     bad.write_text("[aha\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad, registry())
+
+
+@pytest.mark.parametrize(
+    ("document", "named"),
+    [
+        ({"aha": {"domain": "acme", "token": "t"}, "integrations": {}}, "no integration"),
+        ({"aha": {"domain": "acme", "token": "t"}, "integrations": {"a": 1}}, "must be a table"),
+        ({"aha": {"domain": 7, "token": "t"}, "integrations": {}}, "[aha] domain: must be"),
+        ({"aha": {"domain": "acme", "token": "t"}, "integrations": {"a b": {}}}, "a name of"),
+    ],
+)
+def test_a_malformed_document_is_named(document, named):
+    with pytest.raises(ConfigError) as raised:
+        parse_config(document, registry(), environ={})
+    assert named in str(raised.value)
+
+
+def test_an_api_url_gives_the_account_domain():
+    document = {
+        "aha": {"api_url": "https://bigco.example.com/api/v1", "token": "t"},
+        "integrations": {"a": {"secret": SECRET, "service": "webhooks"}},
+    }
+    assert parse_config(document, registry(), environ={}).aha.domain == "bigco"
+
+
+def test_engine_and_worker_settings_out_of_range_are_named(tmp_path):
+    from host.engine import build_engine
+    from host.worker import STOP_VARIABLE, _seconds
+
+    with pytest.raises(ConfigError, match="AHA_SERVICES_QUEUE"):
+        build_engine({"AHA_SERVICES_QUEUE": "amqp://x"})
+    with pytest.raises(ConfigError, match="AHA_SERVICES_SQLITE_TIMEOUT"):
+        build_engine({"AHA_SERVICES_DATA": str(tmp_path), "AHA_SERVICES_SQLITE_TIMEOUT": "x"})
+    for value in ("soon", "0", "99999"):
+        with pytest.raises(SystemExit, match=STOP_VARIABLE):
+            _seconds({STOP_VARIABLE: value}, STOP_VARIABLE, 25.0)
+    assert _seconds({}, STOP_VARIABLE, 25.0) == 25.0

@@ -42,7 +42,9 @@ def dispatcher(engine, recorder=None, **table):
 
 
 def add(engine, n, integration="count", event="create_feature"):
-    return engine.store.add_job(Job(integration=integration, event=event, payload={"n": n}))
+    job = Job(integration=integration, event=event, payload={"n": n})
+    engine.store.add_job(job)
+    return job
 
 
 def test_jobs_run_in_arrival_order_and_meta_data_carries_over(engine, mocked_http):

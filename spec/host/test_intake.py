@@ -48,6 +48,15 @@ def test_an_aha_event_is_stored_then_acknowledged(client, engine):
     assert engine.huey.pending_count() == 1
 
 
+def test_a_burst_for_one_integration_queues_one_task(client, engine):
+    for n in range(3):
+        assert post(client, "/aha/hooks", {"event": "create_feature", "n": n}).status_code == 202
+    post(client, "/aha/count", {"event": "create_feature"})
+    assert len(engine.store.jobs()) == 4
+    # One look at each integration: the drain runs its jobs one after another.
+    assert engine.huey.pending_count() == 2
+
+
 def test_the_secret_may_come_in_a_header(client, engine):
     answer = post(
         client,

@@ -30,6 +30,7 @@ def environment(tmp_path, sink, queue=None):
         "AHA_SERVICES_ALLOWED_HOSTS": "127.0.0.1",
         "AHA_SERVICES_SWEEP_SECONDS": "0.5",
         "AHA_SERVICES_LEASE_SECONDS": "5",
+        "AHA_SERVICES_STOP_SECONDS": "10",
     }
     if queue:
         environ["AHA_SERVICES_QUEUE"] = queue
@@ -72,6 +73,57 @@ def test_a_worker_killed_mid_event_leaves_the_job_to_the_next_worker(tmp_path):
         assert json.loads(sink.bodies[-1]) == {"event": "create_feature", "feature": {"n": 1}}
     finally:
         worker.stop()
+        sink.close()
+
+
+def test_sigterm_lets_the_running_event_finish_so_it_does_not_run_twice(tmp_path):
+    sink = Sink(delay=1.5)
+    environ = environment(tmp_path, sink)
+    engine, client = intake(environ)
+    worker = WorkerProcess(environ, tmp_path / "worker.log")
+    try:
+        job_id = send(client, "alpha", 1)
+        wait_for(lambda: sink.started == 1, what="the post")
+        worker.process.send_signal(signal.SIGTERM)
+        assert worker.process.wait(timeout=10) == 0
+        assert engine.store.get(job_id).state == "delivered"
+        assert len(sink.bodies) == 1
+        # The next worker finds nothing to run again.
+        worker = WorkerProcess(environ, tmp_path / "worker.log")
+        worker.wait_ready()
+        time.sleep(1)  # two sweeps
+        assert sink.started == 1
+        assert [a.outcome for a in engine.store.get(job_id).attempts] == ["delivered"]
+    finally:
+        worker.stop()
+        sink.close()
+
+
+def test_a_stop_waits_no_longer_than_its_bound_or_a_second_signal(tmp_path):
+    sink = Sink(delay=30)
+    environ = {**environment(tmp_path, sink), "AHA_SERVICES_STOP_SECONDS": "0.5"}
+    engine, client = intake(environ)
+    workers = []
+    try:
+        for name, signals in (("alpha", 1), ("beta", 2)):
+            if signals == 2:
+                environ["AHA_SERVICES_STOP_SECONDS"] = "60"
+            worker = WorkerProcess(environ, tmp_path / f"{name}.log")
+            workers.append(worker)
+            job_id = send(client, name, 1)
+            wait_for(lambda j=job_id: engine.store.get(j).state == "running", what="the event")
+            started = time.monotonic()
+            for _ in range(signals):
+                worker.process.send_signal(signal.SIGTERM)
+                time.sleep(0.2)
+            worker.process.wait(timeout=10)
+            assert time.monotonic() - started < 5
+            # Cut short: the job stays running, for the next worker to run again.
+            assert engine.store.get(job_id).state == "running"
+            assert b"run again when a worker starts" in worker.log.read_bytes()
+    finally:
+        for worker in workers:
+            worker.stop()
         sink.close()
 
 

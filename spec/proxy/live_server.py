@@ -120,7 +120,7 @@ def read_answer(connection: socket.socket) -> Answer:
 
 def _copy_project(root: Path) -> None:
     ignore = shutil.ignore_patterns("__pycache__")
-    for package in ("services", "proxy"):
+    for package in ("services", "proxy", "console"):
         shutil.copytree(ROOT / package, root / package, ignore=ignore, dirs_exist_ok=True)
     shutil.copy(ROOT / "Procfile", root / "Procfile")
 
@@ -137,7 +137,8 @@ def live_server(root: Path, **settings: str) -> Iterator[LiveServer]:
         PORT=str(port),
         PYTHONDONTWRITEBYTECODE="1",
         XDG_RUNTIME_DIR=str(root),
-        **settings,
+        # The console beside the proxy only where a spec asks for it.
+        **{"CONSOLE_PORT": "0", **settings},
     )
     log = root / "server.log"
     with log.open("wb") as output:

@@ -15,8 +15,8 @@ from services.core import (
     select,
 )
 from services.core.aha_api import NotFound
+from services.core.kits.tracker import RemoteGone
 from services.core.registry import load_registry
-from services.core.tracker import RemoteGone
 
 
 class RefusedRedirect(InvalidUrlError):

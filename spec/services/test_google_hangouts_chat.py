@@ -1,7 +1,7 @@
 import pytest
 
 from services.core import ConfigurationError, InvalidUrlError, RemoteError
-from services.core.chat import INSTALLED_TEXT
+from services.core.kits.chat import INSTALLED_TEXT
 from services.google_hangouts_chat import GoogleHangoutsChat, change_colors
 from spec.conftest import json_fixture, request_json
 

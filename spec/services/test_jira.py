@@ -79,18 +79,20 @@ def loaded_meta_data():
     }
 
 
+JIRA_SETTINGS = {
+    "server_url": f"{JIRA}/",
+    "username": USERNAME,
+    "password": TOKEN,
+    "project": "PAY",
+    "feature_issue_type": STORY,
+    "requirement_issue_type": SUBTASK,
+    "send_tags": "1",
+}
+
+
 @pytest.fixture
 def settings(user_data):
-    return {
-        **user_data,
-        "server_url": f"{JIRA}/",
-        "username": USERNAME,
-        "password": TOKEN,
-        "project": "PAY",
-        "feature_issue_type": STORY,
-        "requirement_issue_type": SUBTASK,
-        "send_tags": "1",
-    }
+    return {**user_data, **JIRA_SETTINGS}
 
 
 def service_for(settings, payload=None, meta_data=None, cls=Jira):
@@ -870,12 +872,69 @@ def test_the_webhook_ignores_other_events_and_projects(settings, mocked_http, ch
     assert said in str(service.logger.messages)
 
 
-def test_the_webhook_warns_when_no_record_is_linked(settings, mocked_http):
-    mocked_http.get(f"{AHA}/integrations/4242/fields/id/value/10234", json={"records": []})
+def warnings(service):
+    return [m["message"] for m in service.logger.messages if m["severity"] == 2]
+
+
+@pytest.mark.parametrize(
+    ("records", "warning"),
+    [
+        ([], "Jira issue PAY-17 (id 10234) is not linked to a record in Aha!; nothing changed"),
+        (
+            [{"feature": {"id": "1"}}, {"requirement": {"id": "2"}}],
+            "2 Aha! records are linked to Jira issue PAY-17 (id 10234); none was changed",
+        ),
+    ],
+)
+def test_the_webhook_warns_once_naming_the_issue_when_not_one_record_is_linked(
+    settings, mocked_http, records, warning
+):
+    search = f"{AHA}/integrations/4242/fields/id/value/10234"
+    mocked_http.get(search, json={"records": records})
     service = service_for(webhook_settings(settings), jira_fixture("webhook_issue_updated.json"))
     service.receive("webhook")
-    assert "PAY-17" in str(service.logger.messages)
-    assert [c.request.method for c in mocked_http.calls] == ["GET"]
+    assert warnings(service) == [warning]
+    assert [(c.request.method, c.request.url) for c in mocked_http.calls] == [("GET", search)]
+    assert mocked_http.calls[0].request.headers["Authorization"].startswith("Bearer ")
+
+
+def test_the_webhook_of_a_requirement_uses_its_own_status_mapping(settings, mocked_http):
+    settings = {
+        **webhook_settings(settings),
+        "send_tags": "0",
+        "requirement_status_mapping": {"3": "7000000000000000505"},
+    }
+    search = f"{AHA}/integrations/4242/fields/id/value/10234"
+    requirement = {
+        "id": "7",
+        "reference_num": "ACME-12-1",
+        "workflow_status": {"id": "7000000000000000202"},
+        "resource": "https://acme.aha.io/api/v1/requirements/ACME-12-1",
+    }
+    mocked_http.get(search, json={"records": [{"requirement": requirement}]})
+    mocked_http.put(f"{AHA}/requirements/ACME-12-1", json={})
+    service_for(settings, jira_fixture("webhook_issue_updated.json")).receive("webhook")
+    put = mocked_http.calls[1]
+    assert (put.request.method, put.request.url) == ("PUT", f"{AHA}/requirements/ACME-12-1")
+    assert request_json(put) == {
+        "requirement": {
+            "workflow_status": "7000000000000000505",
+            "name": "Bulk export of all invoices",
+        }
+    }
+
+
+def test_the_webhook_without_a_project_or_with_unreadable_json_changes_nothing(
+    settings, mocked_http
+):
+    settings["project"] = ""
+    service = service_for(settings, jira_fixture("webhook_issue_updated.json"))
+    service.receive("webhook")
+    assert warnings(service) == ["No Jira project is chosen (project); the webhook was ignored"]
+    service = service_for(webhook_settings({**settings, "project": "PAY"}), {"payload": "{nope"})
+    service.receive("webhook")
+    assert "Ignoring the Jira webhook event unreadable" in str(service.logger.messages)
+    assert len(mocked_http.calls) == 0
 
 
 # --- initiatives, rank, mapping, cut markup ---------------------------------------------------
@@ -951,11 +1010,95 @@ def test_a_mapped_number_that_is_not_one_names_both_fields(settings, mocked_http
     assert len(mocked_http.calls) == 0
 
 
-def test_cut_wiki_markup_leaves_no_block_open():
-    from services.jira.text import cut_wiki
+def test_cut_wiki_markup_closes_its_block_and_ends_with_the_cores_note():
+    from services.jira.text import fit_wiki
 
     text = "intro\n\n{code}\n" + "x = 1\n" * 100 + "{code}"
-    cut = cut_wiki(text, 200, "https://acme.aha.io/features/ACME-12")
+    cut = fit_wiki(text, 200, "https://acme.aha.io/features/ACME-12")
     assert len(cut) <= 200
-    assert "{code}" not in cut
-    assert cut.startswith("intro") and cut.endswith("https://acme.aha.io/features/ACME-12)")
+    assert cut.startswith("intro\n\n{code}\nx = 1\n")
+    assert cut.endswith(
+        "x = 1\n{code}\n\n… (truncated: the full text is in Aha! https://acme.aha.io/features/ACME-12)"
+    )
+    assert cut.count("{code}") == 2
+
+
+def test_the_webhook_echoing_what_aha_sent_puts_nothing(settings, mocked_http):
+    """Jira's answer to a rename Aha! pushed carries the same summary and labels: no PUT."""
+    record = {
+        **json_fixture("jira/search_integration_fields.json")["records"][0]["feature"],
+        "name": "Bulk export of all invoices",
+        "tags": "quarter_end,finance",
+        "workflow_status": {"id": "7000000000000000303", "name": "In development"},
+    }
+    mocked_http.get(
+        f"{AHA}/integrations/4242/fields/id/value/10234", json={"records": [{"feature": record}]}
+    )
+    service = service_for(webhook_settings(settings), jira_fixture("webhook_issue_updated.json"))
+    service.receive("webhook")
+    assert [c.request.method for c in mocked_http.calls] == ["GET"]
+    assert "No change for feature ACME-12" in str(service.logger.messages)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda event: event["issue"]["fields"].update(status="3"),
+        lambda event: event["issue"]["fields"].update(project=["PAY"]),
+        lambda event: event.update(changelog=["summary"]),
+        lambda event: event["changelog"].update(items=["summary", None]),
+        lambda event: event.update(issue="PAY-17"),
+        lambda event: event["issue"]["fields"].update(labels={"a": 1}),
+    ],
+)
+def test_a_webhook_of_an_unexpected_shape_is_read_as_far_as_it_goes(settings, mocked_http, damage):
+    event = jira_fixture("webhook_issue_updated.json")
+    damage(event)
+    mocked_http.get(
+        f"{AHA}/integrations/4242/fields/id/value/10234",
+        body=raw_fixture("jira/search_integration_fields.json"),
+    )
+    mocked_http.put(f"{AHA}/features/ACME-12", json={})
+    service = service_for(webhook_settings(settings), event)
+    service.receive("webhook")
+    puts = [request_json(c) for c in mocked_http.calls if c.request.method == "PUT"]
+    assert all(set(put["feature"]) <= {"workflow_status", "name", "tags"} for put in puts)
+
+
+def test_the_user_picker_takes_the_person_whose_whole_email_it_marked(settings, mocked_http):
+    """Jira marks the matched text in bold, also where it is only the start of a longer
+    address: that entry is somebody else, alone or not."""
+    from services.jira.users import UserPicker
+
+    url = f"{API}/user/picker?query=maya%40example.com"
+    mocked_http.get(url, body=raw_fixture("jira/user_picker_prefix.json"))
+    service = service_for(settings)
+    found = UserPicker(service).find({"email": "maya@example.com"}, "assignee")
+    assert found == {"accountId": "5b10ac8d82e05b22cc7d4e11"}
+    assert [(c.request.method, c.request.url) for c in mocked_http.calls] == [("GET", url)]
+    assert_jira_auth(mocked_http)
+
+    lone = json_fixture("jira/user_picker_prefix.json")
+    lone["users"] = lone["users"][:1]
+    mocked_http.replace("GET", url, json=lone)
+    service = service_for(settings)
+    assert UserPicker(service).find({"email": "maya@example.com"}, "reporter") is None
+    assert "left unset" in str(service.logger.messages)
+
+
+def test_a_release_name_with_spaces_around_it_is_sent_and_found_trimmed(settings, mocked_http):
+    """Jira keeps a version's name trimmed; the name sent and the one looked for are too."""
+    mocked_http.get(f"{API}/project/PAY/versions", json=[])
+    mocked_http.get(f"{API}/project/PAY/versions", body=raw_fixture("jira/project_versions.json"))
+    mocked_http.post(
+        f"{API}/version", status=400, body=raw_fixture("jira/error_400_version_exists.json")
+    )
+    mocked_http.post(fields_url("releases", "ACME-R-3"), json={})
+    payload = release_payload()
+    payload["release"]["name"] = "  Winter launch \n"
+    service_for(settings, payload).receive("create_release")
+    post = next(c for c in mocked_http.calls if c.request.url == f"{API}/version")
+    assert request_json(post)["name"] == "Winter launch"
+    assert_jira_auth(mocked_http)
+    write = next(c for c in mocked_http.calls if c.request.url.startswith(AHA))
+    assert request_json(write)["integration_fields"][0] == {"name": "id", "value": "10401"}

@@ -7,7 +7,7 @@ import pytest
 
 from services.core import ConfigurationError
 from services.jira import Jira, JiraConnect
-from spec.conftest import raw_fixture
+from spec.conftest import json_fixture, raw_fixture
 
 SITE = "https://acme.atlassian.net/wiki-free"
 API = f"{SITE}/rest/api/2"
@@ -70,14 +70,15 @@ def test_the_app_key_setting_is_the_issuer(settings, mocked_http):
 
 
 @pytest.mark.parametrize(
-    "event", ["installed", "create_feature", "update_release", "create_comment"]
+    "event", ["installed", "create_feature", "update_release", "create_comment", "webhook"]
 )
 def test_without_the_shared_secret_every_event_says_so_before_any_request(
     settings, mocked_http, event
 ):
     settings["shared_secret"] = ""
+    payload = json_fixture("jira/webhook_issue_updated.json") if event == "webhook" else {}
     with pytest.raises(ConfigurationError, match="shared_secret") as error:
-        JiraConnect(settings, {}, {}).receive(event)
+        JiraConnect(settings, payload, {}).receive(event)
     assert "API token" in str(error.value)
     assert len(mocked_http.calls) == 0
 

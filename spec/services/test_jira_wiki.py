@@ -865,6 +865,18 @@ def test_the_converter_is_imported_on_first_use():
             id="an empty colour is left out too",
         ),
         case("Wow!great idea! yes", 14, "Wow!great…", id="a ! after a letter opens no image"),
+        case(
+            "intro words {anchor:somewhere-far-away} tail",
+            30,
+            "intro words…",
+            id="never inside an unfinished macro tag",
+        ),
+        case(
+            "aaaaaaaaaa\\[bbbb",
+            12,
+            "aaaaaaaaaa…",
+            id="a long word cut right after a backslash drops the backslash",
+        ),
     ],
 )
 def test_cut_wiki(text, limit, cut):

@@ -2,8 +2,8 @@ import pytest
 import requests
 
 from services.core import ConfigurationError, InvalidUrlError, RemoteError
-from services.core.chat import INSTALLED_TEXT
 from services.core.events import run_event
+from services.core.kits.chat import INSTALLED_TEXT
 from services.slack import ICON_URL, Slack
 from spec.conftest import json_fixture, request_json
 

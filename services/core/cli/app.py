@@ -16,12 +16,15 @@ import click
 
 from services.core.cli import exits
 from services.core.cli.aha_commands import aha_group
+from services.core.cli.event_commands import RECORDED, events, open_log, replay
 from services.core.cli.host_commands import COMMANDS as HOST_COMMANDS
 from services.core.cli.json_input import JSON_OBJECT
+from services.core.cli.new_command import new
 from services.core.cli.show_command import show
 from services.core.cli.verbosity import reset_level, with_verbosity
 from services.core.errors import MissingSetting
 from services.core.events import handle_event
+from services.core.recording import run_recorded
 from services.core.registry import Registry, default_registry
 
 # The command line reads its Aha! account from the environment (the proxy reads user_data).
@@ -64,6 +67,9 @@ def main() -> None:
 with_verbosity(main)
 main.add_command(aha_group)
 main.add_command(show)
+main.add_command(events)
+main.add_command(replay)
+main.add_command(new)
 for _command in HOST_COMMANDS:
     main.add_command(_command)
 
@@ -123,17 +129,20 @@ def _missing_setting_hint(message: str) -> str:
 @click.option(
     "--meta-data", "meta_data", type=JSON_OBJECT, help="The kept state: @file, - or JSON text."
 )
+@click.option("--record", is_flag=True, help="Record the run in the event log, as the proxy does.")
 def send(
     service_name: str,
     event: str,
     data: dict[str, Any] | None,
     payload: dict[str, Any] | None,
     meta_data: dict[str, Any] | None,
+    record: bool,
 ) -> None:
     """Run EVENT on SERVICE_NAME locally and print the answer the proxy would give.
 
     Exits 1 when the service raised, 2 when a setting it needs is missing.
     """
+    log = open_log() if record else None
     registry = default_registry()
     service_class = registry.get(service_name)
     if service_class is None:
@@ -145,10 +154,24 @@ def send(
     for variable, key in ENVIRONMENT_USER_DATA.items():
         if os.environ.get(variable) and key not in user_data:
             user_data[key] = os.environ[variable]
-    answer, raised = handle_event(
-        service_class, event, user_data=user_data, payload=payload, meta_data=meta_data
-    )
-    click.echo(json.dumps(answer, indent=2))
+    if log is not None:
+        answer, entry = run_recorded(
+            service_class,
+            event,
+            user_data=user_data,
+            payload=payload or {},
+            meta_data=meta_data or {},
+            log=log,
+        )
+        raised = None
+        click.echo(json.dumps(answer, indent=2))
+        if entry is not None:
+            click.echo(RECORDED.format(id=log.write_now(entry)), err=True)
+    else:
+        answer, raised = handle_event(
+            service_class, event, user_data=user_data, payload=payload, meta_data=meta_data
+        )
+        click.echo(json.dumps(answer, indent=2))
     if isinstance(raised, MissingSetting):
         message = answer["exception"]["message"]
         click.echo(f"Error: {message}.{_missing_setting_hint(message)}", err=True)

@@ -119,7 +119,7 @@ def jobs_show(job_id: str) -> None:
     if job is None:
         click.echo(f"Error: no job {job_id}", err=True)
         sys.exit(exits.USAGE)
-    record: dict[str, Any] = job.to_record()
+    record: dict[str, Any] = job.to_view()
     record["received"] = _when(job.received_at)
     redactor = Redactor(_config().secrets())
     click.echo(redactor(json.dumps(record, indent=2)))

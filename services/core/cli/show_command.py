@@ -1,4 +1,4 @@
-"""``aha-services show SERVICE``: the settings table of a service, rendered from its schema.
+"""``aha-services show SERVICE``: title, events, doc path and the settings table of a service.
 
 The same Markdown table that ``docs/<service>.md`` carries under ``## Settings``, so a
 contributor can paste it into a new doc and keep an old one in step.
@@ -6,8 +6,11 @@ contributor can paste it into a new doc and keep an old one in step.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from services.core.cli.new_command import project_root
 from services.core.docs import settings_table
 from services.core.registry import default_registry
 
@@ -15,7 +18,8 @@ from services.core.registry import default_registry
 @click.command("show")
 @click.argument("service_name")
 def show(service_name: str) -> None:
-    """Print the settings table of SERVICE_NAME (Markdown), as its doc shows it."""
+    """Print SERVICE_NAME's title, events and doc path, and its settings table (Markdown)
+    as its doc shows it."""
     registry = default_registry()
     service_class = registry.get(service_name)
     if service_class is None:
@@ -23,4 +27,11 @@ def show(service_name: str) -> None:
         if failure is not None:
             raise click.UsageError(f"{service_name} failed to load: {failure.message}")
         raise click.UsageError(f"unknown service: {service_name}")
+    every = service_class.responds_to_event("any_event_at_all")
+    events = "every event" if every else ", ".join(service_class.responds_to_events()) or "none"
+    doc = project_root() / "docs" / f"{service_class.service_name}.md"
+    shown = doc.relative_to(Path.cwd()) if doc.is_relative_to(Path.cwd()) else doc
+    click.echo(f"# {service_class.title} ({service_class.service_name})\n")
+    click.echo(f"Events: {events}")
+    click.echo(f"Doc: {shown}{'' if doc.exists() else ' (missing)'}\n")
     click.echo(settings_table(service_class), nl=False)

@@ -1,0 +1,1 @@
+"""The local web console: services, live events, replays. Served on loopback only."""

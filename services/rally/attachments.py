@@ -1,0 +1,79 @@
+"""Files of Aha! records attached to Rally objects, once per file name."""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any
+
+from services.core import ConfigurationError, InvalidUrlError, RemoteError
+from services.rally.queries import query_all
+
+if TYPE_CHECKING:
+    from services.rally.service import Rally
+
+
+def record_files(record: Any) -> list[Any]:
+    """The record's files and its description's, each name once."""
+    description = record.get("description") or {}
+    files = [*(description.get("attachments") or []), *(record.get("attachments") or [])]
+    named: dict[str, Any] = {}
+    for attachment in files:
+        if attachment.get("file_name") and attachment.get("download_url"):
+            named.setdefault(str(attachment["file_name"]), attachment)
+    return list(named.values())
+
+
+class Attachments:
+    def __init__(self, service: Rally):
+        self.service = service
+
+    def send(self, path: str, object_id: Any, record: Any, *, created: bool) -> None:
+        """Every file the object lacks by name; a new object lacks them all."""
+        files = record_files(record)
+        if not files:
+            return
+        present = set() if created else self.names(path)
+        for attachment in files:
+            name = str(attachment["file_name"])
+            if name not in present:
+                self.upload(object_id, attachment, name)
+
+    def names(self, path: str) -> set[str]:
+        found = query_all(self.service, f"{path}/Attachments", {"fetch": "Name"})
+        return {str(a.get("Name")) for a in found if a.get("Name")}
+
+    def upload(self, object_id: Any, attachment: Any, name: str) -> None:
+        """Downloaded through the address guard; a file that cannot be read (too large,
+        refused, gone) is a warning, and the others are still sent."""
+        try:
+            content = self.service.http.download(str(attachment["download_url"]))
+        except (RemoteError, InvalidUrlError, ConfigurationError) as error:
+            self.service.logger.warn(f"The file {name} was not attached in Rally: {error}")
+            return
+        workspace = self.service.workspace_ref()
+        extra = {"Workspace": workspace} if workspace else {}
+        answer = self.service.write(
+            "PUT",
+            "/attachmentcontent/create",
+            {"AttachmentContent": {"Content": base64.b64encode(content).decode(), **extra}},
+        )
+        content_id = (((answer or {}).get("CreateResult") or {}).get("Object") or {}).get(
+            "ObjectID"
+        )
+        if not content_id:
+            raise RemoteError("Rally answered PUT /attachmentcontent/create without an ObjectID")
+        self.service.write(
+            "PUT",
+            "/attachment/create",
+            {
+                "Attachment": {
+                    "Artifact": f"/artifact/{object_id}",
+                    "Content": f"/attachmentcontent/{content_id}",
+                    "ContentType": attachment.get("content_type") or "application/octet-stream",
+                    "Name": name,
+                    "Size": len(content),
+                    **extra,
+                }
+            },
+        )
+        self.service.logger.info(f"Attached {name} to Rally object {object_id}")

@@ -1,0 +1,108 @@
+"""How the stores take new jobs: one fsync for the jobs of concurrent requests, one
+queued task for an integration's burst, one writer at a time across processes."""
+
+import fcntl
+import os
+import threading
+
+import pytest
+
+from host.group_commit import GroupCommit
+from host.jobs import DELIVERED, Job
+from host.sqlite_state import SqliteStateStore
+from host.state import StoreUnavailable
+from host.writer_lock import WriterLock
+
+
+def test_a_job_is_alone_only_when_its_integration_has_nothing_open(engine):
+    first, second, other = Job("a", "webhook", {}), Job("a", "webhook", {}), Job("b", "x", {})
+    assert engine.store.add_job(first) is True
+    assert engine.store.add_job(second) is False
+    assert engine.store.add_job(other) is True
+    for job in (first, second):
+        job.state = DELIVERED
+        engine.store.save(job)
+    assert engine.store.add_job(Job("a", "webhook", {})) is True
+    assert [job.seq for job in (first, second, other)] == sorted([first.seq, second.seq, other.seq])
+
+
+def test_concurrent_writes_share_a_commit_in_arrival_order():
+    batches = []
+    entered, release = threading.Event(), threading.Event()
+
+    def commit(items):
+        batches.append(list(items))
+        if len(batches) == 1:
+            entered.set()
+            release.wait(5)
+        return [item * 10 for item in items]
+
+    group = GroupCommit(commit)
+    results = {}
+
+    def submit(item):
+        results[item] = group.submit(item)
+
+    first = threading.Thread(target=submit, args=(1,))
+    first.start()
+    entered.wait(5)
+    waiting = [threading.Thread(target=submit, args=(n,)) for n in (2, 3, 4)]
+    for thread in waiting:
+        thread.start()
+    while len(group._waiting) < 3:
+        threading.Event().wait(0.001)
+    release.set()
+    for thread in (first, *waiting):
+        thread.join(5)
+    assert batches[0] == [1]
+    assert sorted(batches[1]) == [2, 3, 4] and len(batches) == 2
+    assert results == {1: 10, 2: 20, 3: 30, 4: 40}
+
+
+def test_a_failed_commit_fails_each_of_its_writes_and_not_the_next():
+    calls = []
+
+    def commit(items):
+        calls.append(items)
+        if len(calls) == 1:
+            raise StoreUnavailable("the state store is unavailable: disk I/O error")
+        return list(items)
+
+    group = GroupCommit(commit)
+    with pytest.raises(StoreUnavailable):
+        group.submit("a")
+    assert group.submit("b") == "b"
+
+
+def test_a_batch_answers_only_after_its_flush_and_a_failed_flush_fails_it():
+    flushes = []
+
+    def flush():
+        flushes.append(len(flushes))
+        if len(flushes) == 2:
+            raise StoreUnavailable("the state store is unavailable: disk I/O error")
+
+    group = GroupCommit(lambda items: list(items), flush)
+    assert group.submit("a") == "a" and flushes == [0]
+    with pytest.raises(StoreUnavailable):
+        group.submit("b")
+    assert group.submit("c") == "c" and len(flushes) == 3
+
+
+def test_a_writer_gives_up_when_another_process_holds_the_lock_too_long(tmp_path):
+    store = SqliteStateStore(tmp_path / "state.sqlite3", busy_timeout=0.05)
+    other = os.open(tmp_path / "state.sqlite3.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(StoreUnavailable, match="busy"):
+            store.add_job(Job("a", "webhook", {}))
+    finally:
+        os.close(other)
+    assert store.add_job(Job("a", "webhook", {})) is True
+    assert len(store.jobs()) == 1
+
+
+def test_a_writer_lock_that_cannot_be_created_leaves_locking_to_sqlite(tmp_path):
+    lock = WriterLock(tmp_path / "missing" / "state.lock")
+    with lock.held(0.1):
+        assert lock._fd is None
