@@ -17,6 +17,7 @@ meant to replace.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import json
 import selectors
@@ -42,6 +43,9 @@ _EXPIRY_INTERVAL = 0.25
 # How often the main loop tells the arbiter it is alive (a file's time, one system call):
 # once a second is far within the arbiter's timeout, and not once per request.
 _HEARTBEAT_INTERVAL = 1.0
+# Memory the C allocator holds free goes back to the system when the worker is idle, at
+# most this often (glibc keeps what a burst of events freed; a trim takes under a ms).
+_TRIM_INTERVAL = 1.0
 # Parse errors that are not a plain 400.
 _STATUS_OF = (
     (parse_errors.InvalidResponseHeader, 500),
@@ -103,6 +107,9 @@ class ProxyWorker(ThreadWorker):
         self.waiting: set[ProxyConn] = set()
         self._next_expiry = 0.0
         self._next_heartbeat = 0.0
+        self.running = 0
+        self._next_trim = 0.0
+        self._trim = _malloc_trim()
 
     def init_process(self) -> None:
         # After the fork: gunicorn's own lines (a refused request names its method)
@@ -258,8 +265,15 @@ class ProxyWorker(ThreadWorker):
             else:
                 self.close_now(conn)
 
+    def enqueue_req(self, conn: ProxyConn) -> None:
+        self.running += 1
+        super().enqueue_req(conn)
+
     def finish_request(self, conn: ProxyConn, future: Future) -> None:
         """Back on the main loop once a thread is done with the connection."""
+        self.running -= 1
+        if self.running == 0:
+            self.release_memory()
         try:
             keep = not future.cancelled() and future.exception() is None and future.result()
         except Exception:
@@ -274,6 +288,12 @@ class ProxyWorker(ThreadWorker):
         self.wait_for_request(conn, self.request_timeout if leftover else self.cfg.keepalive)
         if leftover:
             self.read_further(conn)
+
+    def release_memory(self) -> None:
+        now = time.monotonic()
+        if self._trim is not None and now >= self._next_trim:
+            self._next_trim = now + _TRIM_INTERVAL
+            self._trim(0)
 
     # -- closing ---------------------------------------------------------------------
 
@@ -346,6 +366,14 @@ class ProxyWorker(ThreadWorker):
             client.sendall(json_answer(status, message))
         except OSError:
             self.log.debug("Failed to send the error answer")
+
+
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim``, or ``None`` where the C library has none."""
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 def _address(conn: ProxyConn) -> str:

@@ -284,3 +284,23 @@ def test_short_declared_secrets_of_a_service_are_redacted_from_its_log():
     assert service.logger.messages[-1]["message"] == (
         "values: [FILTERED], [FILTERED], [FILTERED], [FILTERED], jo"
     )
+
+
+def test_a_changed_environment_is_read_again_by_the_next_redactor(monkeypatch):
+    monkeypatch.setenv("BENCH_API_TOKEN", "first-value-123")
+    assert Redactor()("first-value-123") == FILTERED
+    monkeypatch.setenv("BENCH_API_TOKEN", "second-value-456")
+    redact = Redactor()
+    assert redact("first-value-123 second-value-456") == f"first-value-123 {FILTERED}"
+    monkeypatch.delenv("BENCH_API_TOKEN")
+    assert Redactor()("second-value-456") == "second-value-456"
+
+
+def test_a_secret_added_to_one_redactor_stays_out_of_the_others(monkeypatch):
+    monkeypatch.setenv("BENCH_API_TOKEN", "shared-value-123")
+    first, second = Redactor(["own-secret-1"]), Redactor()
+    first.add("later-secret-2")
+    assert first("shared-value-123 own-secret-1 later-secret-2") == " ".join([FILTERED] * 3)
+    assert second("shared-value-123 own-secret-1 later-secret-2") == (
+        f"{FILTERED} own-secret-1 later-secret-2"
+    )

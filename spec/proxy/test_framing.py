@@ -72,3 +72,26 @@ def test_the_reloader_sees_changed_added_and_removed_files(tmp_path):
     assert changed_files(before, snapshot([tmp_path])) == [
         str(tmp_path / name) for name in ("gone.py", "kept.py", "new.py")
     ]
+
+
+def test_an_idle_worker_gives_freed_memory_back_at_most_once_a_second(monkeypatch):
+    from proxy import worker
+
+    clock = [100.0]
+    monkeypatch.setattr(worker.time, "monotonic", lambda: clock[0])
+    trims = []
+    idle = object.__new__(worker.ProxyWorker)
+    idle._trim, idle._next_trim = trims.append, 0.0
+    idle.release_memory()
+    clock[0] += 0.5
+    idle.release_memory()
+    clock[0] += 0.6
+    idle.release_memory()
+    assert trims == [0, 0]
+
+
+def test_the_c_library_s_trim_is_found_or_left_out():
+    from proxy.worker import _malloc_trim
+
+    trim = _malloc_trim()
+    assert trim is None or trim(0) in (0, 1)
