@@ -104,7 +104,7 @@ def test_a_second_save_while_a_long_event_runs_reloads_as_quickly(server, tmp_pa
         for version in ("v3", "v4"):
             probe.write_text(PROBE.format(version=version))
             seconds = wait_until(
-                lambda: titles(server).get("probe") == f"Probe {version}",
+                lambda title=f"Probe {version}": titles(server).get("probe") == title,
                 15.0,
                 f"{version} to answer",
             )
