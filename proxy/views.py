@@ -32,7 +32,7 @@ MAX_NESTING = 64
 def _json_object() -> dict[str, Any]:
     data = request.get_data(cache=False) or b""
     try:
-        body = json.loads(data)
+        body = json.loads(data, parse_constant=_no_constant)
     except ValueError as error:
         abort(400, description=f"Malformed JSON in the request body: {error}")
     except RecursionError:
@@ -43,6 +43,11 @@ def _json_object() -> dict[str, Any]:
     if data.count(b"[") + data.count(b"{") > MAX_NESTING and _depth(body) > MAX_NESTING:
         abort(400, description=f"The request body is nested deeper than {MAX_NESTING} levels")
     return body
+
+
+def _no_constant(name: str) -> Any:
+    """Python reads NaN and Infinity, which JSON does not have; Aha! never sends them."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def _depth(value: Any) -> int:
