@@ -108,7 +108,9 @@ def test_a_second_save_while_a_long_event_runs_reloads_as_quickly(server, tmp_pa
                 15.0,
                 f"{version} to answer",
             )
-            assert seconds < 3.0, f"{version} answered after {seconds:.1f} s"
+            # Before, the arbiter sat out its ten-second wait for the retiring worker that
+            # runs the event; now at most a second of it, plus workers booting under coverage.
+            assert seconds < 6.0, f"{version} answered after {seconds:.1f} s"
         assert holder.is_alive()
     finally:
         flag.touch()
