@@ -33,7 +33,7 @@ class RequestError(Exception):
 def json_object(data: bytes) -> dict[str, Any]:
     """The request body as a JSON object, parsed once."""
     try:
-        body = json.loads(data)
+        body = json.loads(data, parse_constant=_no_constant)
     except ValueError as error:
         raise RequestError(400, f"Malformed JSON in the request body: {error}") from None
     except RecursionError:
@@ -47,6 +47,11 @@ def json_object(data: bytes) -> dict[str, Any]:
 
 
 _TOO_DEEP = f"The request body is nested deeper than {MAX_NESTING} levels"
+
+
+def _no_constant(name: str) -> Any:
+    """Python reads NaN and Infinity, which JSON does not have; Aha! never sends them."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def _depth(value: Any) -> int:

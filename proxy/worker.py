@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import io
 import json
 import selectors
 import socket
@@ -30,6 +31,7 @@ from typing import Any
 
 from gunicorn import http
 from gunicorn.http import errors as parse_errors
+from gunicorn.http.body import Body, ChunkedReader
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from proxy import settings
@@ -337,6 +339,10 @@ class ProxyWorker(ThreadWorker):
             # Bounded, so that a thread never waits long on a client, reading or writing.
             conn.sock.settimeout(self.request_timeout)
             request = next(conn.parser)
+            if isinstance(request.body.reader, ChunkedReader):
+                # gunicorn judges chunk framing only as the app reads the body, where a
+                # fault would be a 500 on a connection kept alive: judge it here, answer 400.
+                request.body = Body(io.BytesIO(request.body.read()))
             if conn.continued and hasattr(request, "_expected_100_continue"):
                 request._expected_100_continue = False  # the main loop has sent it
             keep = self.handle_request(request, conn)

@@ -28,6 +28,8 @@ CHUNKED = HEAD + b"Transfer-Encoding: chunked\r\n\r\n"
         (CHUNKED + b"2\r\n{}\r\n0\r\nX-T: 1\r\n", Framing.INCOMPLETE),
         (CHUNKED + b"65\r\n", Framing.TOO_LARGE),
         (CHUNKED + b"0x2\r\n", Framing.READY),
+        (CHUNKED + b"F" * 20 + b"\r\n", Framing.TOO_LARGE),
+        (CHUNKED + b"0" * 20 + b"2\r\n{}\r\n", Framing.INCOMPLETE),
         (HEAD + b"Transfer-Encoding: gzip\r\n\r\n", Framing.READY),
         (b"GET /" + b"a" * 5000, Framing.READY),
         (b"GET / HTTP/1.1\r\nX: " + b"a" * 17000, Framing.READY),

@@ -30,7 +30,11 @@ class JsonInput(click.ParamType):
             return value
         text = self._text(value, param, ctx)
         try:
-            parsed = json.loads(text)
+            parsed = json.loads(text, parse_constant=_no_constant)
+        except RecursionError:
+            self.fail("malformed JSON: nested too deeply", param, ctx)
+        except _NotJson as error:
+            self.fail(f"malformed JSON: {error}", param, ctx)
         except json.JSONDecodeError as error:
             hint = ""
             if value == text and Path(value).is_file():
@@ -61,6 +65,14 @@ class JsonInput(click.ParamType):
             except (OSError, UnicodeDecodeError) as error:
                 self.fail(f"cannot read {path}: {error}", param, ctx)
         return value
+
+
+class _NotJson(ValueError):
+    """A constant that Python's reader takes and JSON does not have."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not JSON")
 
 
 JSON_OBJECT = JsonInput(object_only=True)
