@@ -33,6 +33,11 @@ FILE_NAME = "events.sqlite3"
 # Entries waiting for the writer; beyond this a burst is counted, not queued.
 QUEUE_LIMIT = 1000
 BATCH_LIMIT = 200
+# The writer lets a burst gather this long, so that many events share one transaction
+# (the page shows them this much later; a commit costs far more than an entry).
+BATCH_DELAY = 0.05
+# The writer's connection keeps few pages cached: it only appends.
+CACHE_KIB = 256
 # How long one write waits for another process's lock before the batch is retried.
 LOCK_WAIT = 0.5
 RETRY_LIMIT = 2.0
@@ -109,14 +114,18 @@ def _log_for(data: str, setting: str) -> EventLog | None:
 def redact_entry(entry: Entry) -> dict[str, Any]:
     """The entry as it is stored: every text in it redacted, the detail as JSON text."""
     redact = Redactor(entry.secrets)
-    # A text holding a document of its own (a JSON body) is redacted as it reads
-    # unescaped; then the whole detail in one pass.
-    detail = _redact_values(entry.detail, redact, only='"')
-    text = redact(json.dumps(detail, default=str))
-    try:
-        json.loads(text)
-    except ValueError:  # a secret that is a piece of JSON itself: redact value by value
-        text = json.dumps(_redact_values(detail, redact), default=str)
+    text = json.dumps(entry.detail, default=str)
+    # A text holding a document of its own (a JSON body) reads escaped in ``text``: such
+    # texts are redacted as they read unescaped first. Most entries hold none.
+    if '\\"' in text:
+        detail = _redact_values(entry.detail, redact, only='"')
+        text = json.dumps(detail, default=str)
+    redacted = redact(text)
+    if redacted != text:
+        try:
+            json.loads(redacted)
+        except ValueError:  # a secret that is a piece of JSON itself: value by value
+            redacted = json.dumps(_redact_values(json.loads(text), redact), default=str)
     return {
         "at": entry.at,
         "kind": entry.kind,
@@ -125,7 +134,7 @@ def redact_entry(entry: Entry) -> dict[str, Any]:
         "outcome": redact(entry.outcome),
         "duration": entry.duration,
         "replay_of": entry.replay_of,
-        "detail": text,
+        "detail": redacted,
     }
 
 
@@ -156,6 +165,7 @@ class EventLog:
         self._writer: threading.Thread | None = None
         self._writer_pid = 0
         self._start_lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
 
     # Writing -----------------------------------------------------------------
 
@@ -189,14 +199,17 @@ class EventLog:
                 return
             # A forked child inherits the parent's queue without its thread.
             self._queue = queue.Queue(QUEUE_LIMIT)
+            self._connection = None  # the parent's, used by the parent's writer only
             self._writer = threading.Thread(target=self._run, name="event-log", daemon=True)
             self._writer_pid = os.getpid()
             self._writer.start()
 
     def _run(self) -> None:
         source = self._queue
+        pause = threading.Event()  # never set: waits without the retry's ``time.sleep``
         while True:
             batch = [source.get()]
+            pause.wait(BATCH_DELAY)
             while len(batch) < BATCH_LIMIT:
                 try:
                     batch.append(source.get_nowait())
@@ -217,16 +230,35 @@ class EventLog:
         wait = 0.05
         while True:
             try:
-                with self._connect() as connection:
-                    self._insert(connection, rows)
+                self._insert(self._writer_connection(), rows)
                 return
-            except sqlite3.OperationalError as error:
+            except sqlite3.Error as error:
+                self._close_writer_connection()
                 if "locked" not in str(error) and "busy" not in str(error):
                     _log.warning("Could not record events in %s: %s", self.path, error)
                     return
             # Another process holds the file: keep the batch and try again shortly.
             time.sleep(wait)
             wait = min(wait * 2, RETRY_LIMIT)
+
+    def _writer_connection(self) -> sqlite3.Connection:
+        """The writer thread's connection, opened once: opening one costs more than a batch."""
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=LOCK_WAIT)
+            try:
+                _prepare(connection)
+                connection.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            except BaseException:
+                connection.close()
+                raise
+            self._connection = connection
+        return self._connection
+
+    def _close_writer_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def _insert(self, connection: sqlite3.Connection, rows: list[dict[str, Any]]) -> int:
         with connection:
@@ -247,10 +279,7 @@ class EventLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(self.path, timeout=LOCK_WAIT)) as connection:
             connection.row_factory = sqlite3.Row
-            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute(_SCHEMA)
+            _prepare(connection)
             yield connection
 
     def recent(self, limit: int = 100, after: int = 0) -> list[dict[str, Any]]:
@@ -281,3 +310,11 @@ class EventLog:
         entry["detail"] = json.loads(entry["detail"])
         entry["replays"] = [replay["id"] for replay in replays]
         return entry
+
+
+def _prepare(connection: sqlite3.Connection) -> None:
+    """WAL (readers never wait on the writers), and the table."""
+    if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute(_SCHEMA)

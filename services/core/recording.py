@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 from services.core import event_log, outbound_capture
@@ -22,7 +23,13 @@ def outcome_of(service_class: type[Service], event: str, answer: Mapping[str, An
     exception = answer.get("exception")
     if exception:
         return f"failed: {exception.get('exception_class', 'Exception')}"
-    return "ok" if service_class.responds_to_event(event) else "ignored"
+    return "ok" if event in _handled_events(service_class) else "ignored"
+
+
+@cache
+def _handled_events(service_class: type[Service]) -> frozenset[str]:
+    """A class's events, looked up once per worker: the lookup reads every attribute."""
+    return frozenset(service_class.responds_to_events())
 
 
 def secrets_of(
