@@ -3,7 +3,8 @@
 Started beside the proxy by the Procfile's ``web`` line. It binds loopback only,
 whatever HOST says, runs at a lower priority than the proxy's workers, and stops
 when the process ``--parent`` names (the proxy's arbiter) is gone. ``CONSOLE_PORT=0``
-switches it off.
+switches it off. With ``--parent`` it first waits, holding nothing but a socket, until
+the proxy answers on PORT: its own start (Flask, the services) must not slow the proxy's.
 
 ``--host``: the host's console, with the host's jobs, on HOST_CONSOLE_PORT (4581),
 started the same way beside the intake by the Procfile's ``host`` line.
@@ -12,22 +13,29 @@ started the same way beside the intake by the Procfile's ``host`` line.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import threading
 import time
 from contextlib import suppress
+from typing import TYPE_CHECKING, Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+if TYPE_CHECKING:  # imported once the proxy answers (``main``)
+    from werkzeug.serving import BaseWSGIServer
 
-from console.app import create_app
-from console.jobs_views import UnavailableJobs
-from services.core.jobs import JobSource, JobsUnavailable, load_job_source
+    from services.core.jobs import JobSource
 
 PORT_SETTING = "CONSOLE_PORT"
 DEFAULT_PORT = 4568
 HOST_PORT_SETTING = "HOST_CONSOLE_PORT"
 HOST_DEFAULT_PORT = 4581
 PARENT_CHECK = 1.0
+# Waiting for the proxy beside it: how often to try, how long one answer may take (a
+# worker still booting), and how long before the console starts anyway.
+PROXY_POLL = 0.1
+PROXY_ANSWER_WAIT = 10.0
+PROXY_WAIT_LIMIT = 120.0
+_WILDCARDS = {"", "0.0.0.0", "::", "[::]"}
 
 
 def port_setting(setting: str = PORT_SETTING, default: int = DEFAULT_PORT) -> int:
@@ -48,6 +56,32 @@ def parent_alive(pid: int) -> bool:
     return True
 
 
+def proxy_answers(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether an HTTP server on ``host:port`` answers a ``GET /configuration``."""
+    request = f"GET /configuration HTTP/1.0\r\nHost: {host}:{port}\r\n\r\n".encode()
+    try:
+        with socket.create_connection((host, port), timeout=PROXY_ANSWER_WAIT) as connection:
+            connection.sendall(request)
+            return connection.recv(5) == b"HTTP/"
+    except OSError:
+        return False
+
+
+def wait_for_proxy(parent: int, limit: float = PROXY_WAIT_LIMIT) -> bool:
+    """Wait until the proxy on PORT answers; False when ``parent`` ended meanwhile."""
+    host = os.environ.get("HOST", "").strip()
+    host = "127.0.0.1" if host in _WILDCARDS else host.strip("[]")
+    port_text = os.environ.get("PORT", "").strip()
+    if not port_text.isdigit():
+        return parent_alive(parent)
+    deadline = time.monotonic() + limit
+    while parent_alive(parent):
+        if proxy_answers(int(port_text), host) or time.monotonic() > deadline:
+            return True
+        time.sleep(PROXY_POLL)
+    return False
+
+
 def _stop_with(server: BaseWSGIServer, parent: int) -> None:
     while parent_alive(parent):
         time.sleep(PARENT_CHECK)
@@ -63,9 +97,19 @@ def parent_option(argv: list[str]) -> int | None:
     return None
 
 
+def make_server(host: str, port: int, app: Any, threaded: bool) -> BaseWSGIServer:
+    """werkzeug's server, imported only once the console starts."""
+    from werkzeug import serving
+
+    return serving.make_server(host, port, app, threaded=threaded)
+
+
 def host_jobs() -> JobSource:
     """The host's jobs; when they cannot be opened, a source whose pages say why (the
     console keeps serving its other pages)."""
+    from console.jobs_views import UnavailableJobs
+    from services.core.jobs import JobsUnavailable, load_job_source
+
     try:
         return load_job_source()
     except JobsUnavailable as error:
@@ -83,6 +127,10 @@ def main(argv: list[str] | None = None) -> None:
     if not port:
         return
     os.nice(10)
+    if parent is not None and not wait_for_proxy(parent):
+        return
+    from console.app import create_app
+
     app = create_app(jobs=host_jobs() if host else None)
     # A port in use ends this process with werkzeug's message; the proxy keeps running.
     server = make_server("127.0.0.1", port, app, threaded=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from functools import cache
 from typing import Any
 
 from services.core import event_log, outbound_capture
@@ -26,10 +25,15 @@ def outcome_of(service_class: type[Service], event: str, answer: Mapping[str, An
     return "ok" if event in _handled_events(service_class) else "ignored"
 
 
-@cache
+_handled: dict[type[Service], frozenset[str]] = {}
+
+
 def _handled_events(service_class: type[Service]) -> frozenset[str]:
     """A class's events, looked up once per worker: the lookup reads every attribute."""
-    return frozenset(service_class.responds_to_events())
+    events = _handled.get(service_class)
+    if events is None:
+        events = _handled[service_class] = frozenset(service_class.responds_to_events())
+    return events
 
 
 def secrets_of(

@@ -2,6 +2,7 @@
 
 import os
 import socket
+import threading
 
 import pytest
 
@@ -48,3 +49,50 @@ def test_the_console_stops_with_its_parent(monkeypatch):
 
     serve._stop_with(Server(), 1)
     assert stopped == [True]
+
+
+def _one_answer_server(answer: bytes) -> tuple[socket.socket, threading.Thread]:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve_once():
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(1024)
+            connection.sendall(answer)
+
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    return listener, thread
+
+
+def test_beside_the_proxy_it_starts_once_the_proxy_answers(monkeypatch):
+    listener, thread = _one_answer_server(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    with listener:
+        monkeypatch.setenv("PORT", str(listener.getsockname()[1]))
+        monkeypatch.setenv("HOST", "0.0.0.0")
+        assert serve.wait_for_proxy(os.getpid())
+        thread.join(5)
+
+
+def test_it_keeps_waiting_while_the_proxy_is_silent_and_gives_up_with_its_parent(monkeypatch):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    assert not serve.proxy_answers(port)
+    monkeypatch.setenv("PORT", str(port))
+    monkeypatch.delenv("HOST", raising=False)
+    alive = iter([True, True, False])
+    monkeypatch.setattr(serve, "parent_alive", lambda pid: next(alive))
+    naps = []
+    monkeypatch.setattr(serve.time, "sleep", naps.append)
+    assert not serve.wait_for_proxy(1)
+    assert naps == [serve.PROXY_POLL, serve.PROXY_POLL]
+
+
+def test_a_console_whose_proxy_ended_before_answering_never_starts(monkeypatch):
+    monkeypatch.setattr(serve.os, "nice", lambda n: 0)
+    monkeypatch.setattr(serve, "wait_for_proxy", lambda parent: False)
+    monkeypatch.setattr("console.app.create_app", lambda **kw: pytest.fail("started"))
+    serve.main(["--parent", "1"])
