@@ -17,8 +17,10 @@ ignored events without building a single mash.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from functools import cache
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, SupportsIndex, overload
 
 if TYPE_CHECKING:
@@ -28,14 +30,41 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> Any:
     """``Mash``, the mash class (python-box's Box), imported when first asked for."""
     if name == "Mash":
-        from box import Box
-
-        return Box
+        return _box().Box
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# What python-box imports at its own import for its YAML, TOML and msgpack converters,
+# which a mash never uses: about a megabyte per worker.
+_CONVERTER_LIBRARIES = (
+    "yaml",
+    "ruamel",
+    "ruamel.yaml",
+    "tomli_w",
+    "toml",
+    "msgpack",
+    "toon_format",
+)
+
+
+@cache
+def _box() -> ModuleType:
+    """python-box, imported without its converters' libraries (they read as not installed)."""
+    blocked = [name for name in _CONVERTER_LIBRARIES if name not in sys.modules]
+    for name in blocked:  # None in sys.modules: the import fails as if not installed
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        import box
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+    return box
 
 
 @cache
 def _missing_class() -> type:
+    _box()
     from box import Box
 
     class Missing(Box):
@@ -134,21 +163,21 @@ def _freeze(value: Any) -> Any:
 
 def mash(value: Mapping[str, Any] | None = None) -> Mash:
     """A mutable mash (``meta_data``, ``payload``)."""
-    from box import Box
+    Box = _box().Box
 
     return Box(dict(value or {}), **_OPTIONS)
 
 
 def frozen_mash(value: Mapping[str, Any] | None = None) -> Mash:
     """A read-only mash (``data``): a service cannot change the user's configuration."""
-    from box import Box
+    Box = _box().Box
 
     return Box(_freeze(value or {}), frozen_box=True, **_OPTIONS)
 
 
 def to_plain(value: Any) -> Any:
     """Plain dicts and lists, ready for JSON."""
-    from box import Box, BoxList
+    Box, BoxList = _box().Box, _box().BoxList
 
     if isinstance(value, FrozenList):
         return [to_plain(item) for item in value]
