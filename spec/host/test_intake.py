@@ -125,6 +125,8 @@ def test_a_gitlab_token_stands_in_for_the_token(client):
         ("/aha/hooks", {"body": {"event": "audit"}, "token": "wrong-secret-000000000"}, 401),
         ("/aha/hooks", {"data": b"{not json"}, 400),
         ("/aha/hooks", {"data": b"[1, 2]"}, 400),
+        ("/aha/hooks", {"data": b'{"event": "audit", "score": NaN}'}, 400),
+        ("/webhooks/hooks", {"data": b'{"value": -Infinity}'}, 400),
         ("/aha/hooks", {"body": {"feature": {}}}, 400),
         ("/aha/hooks", {"body": {"event": "Drop Table"}}, 400),
         ("/webhooks/hooks", {"data": b"nope"}, 400),
