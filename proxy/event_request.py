@@ -5,9 +5,9 @@ Every refusal is a ``RequestError`` with the status and the message the answer c
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from services.core import strict_json
 from services.core.recording import run_recorded
 from services.core.registry import Registry
 from services.core.service import Service
@@ -33,7 +33,7 @@ class RequestError(Exception):
 def json_object(data: bytes) -> dict[str, Any]:
     """The request body as a JSON object, parsed once."""
     try:
-        body = json.loads(data, parse_constant=_no_constant)
+        body = strict_json.loads(data)
     except ValueError as error:
         raise RequestError(400, f"Malformed JSON in the request body: {error}") from None
     except RecursionError:
@@ -47,11 +47,6 @@ def json_object(data: bytes) -> dict[str, Any]:
 
 
 _TOO_DEEP = f"The request body is nested deeper than {MAX_NESTING} levels"
-
-
-def _no_constant(name: str) -> Any:
-    """Python reads NaN and Infinity, which JSON does not have; Aha! never sends them."""
-    raise ValueError(f"{name} is not JSON")
 
 
 def _depth(value: Any) -> int:

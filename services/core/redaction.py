@@ -40,6 +40,13 @@ _SENSITIVE_JSON = re.compile(
     r'(?i)("[\w.-]*(?:token|secret|password|passwd|api_?key|credential)[\w.-]*"\s*:\s*")'
     r'(?:[^"\\]|\\.)*"'
 )
+# The same member inside JSON text that is itself a JSON string (a body a server echoes,
+# a stored document), escaped once or more: the quotes carry a run of backslashes, and
+# the value ends at the first quote with that same run and no more.
+_SENSITIVE_ESCAPED_JSON = re.compile(
+    r'(?i)((?<!\\)(\\+)"[\w.-]*(?:token|secret|password|passwd|api_?key|credential)[\w.-]*'
+    r'\2"\s*:\s*\2").*?(?<!\\)\2"'
+)
 # Basic credentials are base64 of ``user:password``: "dTpw" is ``u:p``. A bearer token
 # needs eight characters, so that "Bearer v2" in prose stays.
 _AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)\s+([\w.~+/=-]{4,})")
@@ -160,6 +167,10 @@ class Redactor:
             out = _SENSITIVE_PARAM.sub(lambda m: m.group(1) + FILTERED, out)
         if '"' in out:
             out = _SENSITIVE_JSON.sub(lambda m: m.group(1) + FILTERED + '"', out)
+            if '\\"' in out:
+                out = _SENSITIVE_ESCAPED_JSON.sub(
+                    lambda m: m.group(1) + FILTERED + m.group(2) + '"', out
+                )
         if _AUTH_HINT.search(out):
             out = _AUTH_SCHEME.sub(_filter_credential, out)
         if "@" in out:

@@ -100,6 +100,25 @@ def test_a_json_secret_with_an_escaped_quote_is_filtered_whole():
     )
 
 
+def test_json_members_inside_json_text_are_filtered_at_every_depth():
+    # A server echoes the body it was sent as a JSON string, inside a JSON answer that
+    # a log line or a stored event escapes once more.
+    inner = {"feature": {"description": json.dumps({"password": "deep-pw"})}, "token": "t1"}
+    once = json.dumps({"ok": True, "echo": json.dumps(inner)})
+    twice = json.dumps({"body": once})
+    for text in (once, twice):
+        out = Redactor()(text)
+        assert "deep-pw" not in out and "t1" not in out
+        assert json.loads(out)
+    assert json.loads(json.loads(Redactor()(once))["echo"])["token"] == FILTERED
+
+
+def test_an_escaped_json_member_ends_at_its_own_quote():
+    text = json.dumps({"x": json.dumps({"api_key": 'a"b', "name": "kept"})})
+    out = Redactor()(text)
+    assert json.loads(json.loads(out)["x"]) == {"api_key": FILTERED, "name": "kept"}
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from services.core import strict_json
+
 _STDIN_READ = "aha_services_stdin_read"
 
 
@@ -30,10 +32,10 @@ class JsonInput(click.ParamType):
             return value
         text = self._text(value, param, ctx)
         try:
-            parsed = json.loads(text, parse_constant=_no_constant)
+            parsed = strict_json.loads(text)
         except RecursionError:
             self.fail("malformed JSON: nested too deeply", param, ctx)
-        except _NotJson as error:
+        except strict_json.NotJson as error:
             self.fail(f"malformed JSON: {error}", param, ctx)
         except json.JSONDecodeError as error:
             hint = ""
@@ -65,14 +67,6 @@ class JsonInput(click.ParamType):
             except (OSError, UnicodeDecodeError) as error:
                 self.fail(f"cannot read {path}: {error}", param, ctx)
         return value
-
-
-class _NotJson(ValueError):
-    """A constant that Python's reader takes and JSON does not have."""
-
-
-def _no_constant(name: str) -> Any:
-    raise _NotJson(f"{name} is not JSON")
 
 
 JSON_OBJECT = JsonInput(object_only=True)
