@@ -47,6 +47,9 @@ _SENSITIVE_ESCAPED_JSON = re.compile(
     r'(?i)((?<!\\)(\\+)"[\w.-]*(?:token|secret|password|passwd|api_?key|credential)[\w.-]*'
     r'\2"\s*:\s*\2").*?(?<!\\)\2"'
 )
+# Every member name the two patterns above match holds one of these, case folded: a
+# substring search for them is far cheaper than either pattern on a text that has none.
+_JSON_KEYWORDS = ("token", "secret", "passw", "key", "credential")
 # Basic credentials are base64 of ``user:password``: "dTpw" is ``u:p``. A bearer token
 # needs eight characters, so that "Bearer v2" in prose stays.
 _AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)\s+([\w.~+/=-]{4,})")
@@ -165,7 +168,7 @@ class Redactor:
         # lines hold none, and this runs for every line.
         if "=" in out:
             out = _SENSITIVE_PARAM.sub(lambda m: m.group(1) + FILTERED, out)
-        if '"' in out:
+        if '"' in out and _names_a_secret(out):
             out = _SENSITIVE_JSON.sub(lambda m: m.group(1) + FILTERED + '"', out)
             if '\\"' in out:
                 out = _SENSITIVE_ESCAPED_JSON.sub(
@@ -176,6 +179,11 @@ class Redactor:
         if "@" in out:
             out = _URL_USERINFO.sub(lambda m: f"{m.group(1)}{FILTERED}@", out)
         return out
+
+
+def _names_a_secret(text: str) -> bool:
+    folded = text.casefold()
+    return any(keyword in folded for keyword in _JSON_KEYWORDS)
 
 
 @lru_cache(maxsize=16)

@@ -323,3 +323,17 @@ def test_a_secret_added_to_one_redactor_stays_out_of_the_others(monkeypatch):
     assert second("shared-value-123 own-secret-1 later-secret-2") == (
         f"{FILTERED} own-secret-1 later-secret-2"
     )
+
+
+def test_a_secret_json_member_is_filtered_whatever_the_case_of_its_name():
+    redactor = Redactor()
+    text = '{"API_KEY": "a1", "Access_Token": "b2", "\u017fecret": "c3", "name": "key"}'
+    assert redactor(text) == (
+        '{"API_KEY": "[FILTERED]", "Access_Token": "[FILTERED]", '
+        '"\u017fecret": "[FILTERED]", "name": "key"}'
+    )
+
+
+def test_json_naming_no_secret_is_left_as_it_is():
+    text = '{"event": "no_such_event", "payload": {}, "meta_data": {"id": 7}}'
+    assert Redactor()(text) == text
