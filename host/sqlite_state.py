@@ -118,6 +118,7 @@ class SqliteStateStore(StateStore):
 
     def _add_jobs(self, jobs: Sequence[Job]) -> list[bool]:
         alone = []
+        accepted: dict[str, int] = {}
         with self._write() as db:
             for job in jobs:
                 cursor = db.execute(
@@ -127,13 +128,15 @@ class SqliteStateStore(StateStore):
                 )
                 job.seq = int(cursor.lastrowid or 0)
                 db.execute("UPDATE jobs SET record = ? WHERE seq = ?", (_dump(job), job.seq))
-                _increment(db, f"received|{job.integration}|accepted", 1)
+                accepted[job.integration] = accepted.get(job.integration, 0) + 1
                 earlier = db.execute(
                     f"SELECT 1 FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
                     "AND seq < ? LIMIT 1",
                     (job.integration, job.seq),
                 ).fetchall()
                 alone.append(not earlier)
+            for integration, count in accepted.items():  # one row write per batch
+                _increment(db, f"received|{integration}|accepted", count)
         return alone
 
     def count_received(self, integration: str, outcome: str) -> None:
