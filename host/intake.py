@@ -7,7 +7,6 @@ Every answer is JSON.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import re
 from collections.abc import Iterable
@@ -25,6 +24,7 @@ from host.headers import kept_headers
 from host.jobs import Job
 from host.metrics import render
 from host.state import StoreUnavailable
+from services.core import strict_json
 
 _EVENT = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _FORM = "application/x-www-form-urlencoded"
@@ -129,7 +129,7 @@ def _admitted(
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
-        document = json.loads(body)
+        document = strict_json.loads(body)
     except (ValueError, RecursionError):
         _refuse(400, "The body is not valid JSON", "bad_request")
     if not isinstance(document, dict):

@@ -9,6 +9,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from proxy import settings
+from proxy.fast_path import SendEventFastPath
 from proxy.views import blueprint
 from services.core.logger import configure_logging
 from services.core.registry import Registry, default_registry
@@ -39,6 +40,8 @@ def create_app(registry: Registry | None = None) -> Flask:
             extra={"details": failure.traceback},
         )
     app.register_blueprint(blueprint)
+    if not app.debug:  # Flask's debug answers are indented; the fast path's never are
+        app.wsgi_app = SendEventFastPath(app.wsgi_app, registry, app.config["MAX_CONTENT_LENGTH"])  # type: ignore[method-assign]
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:

@@ -15,7 +15,7 @@ _HEAD_END = b"\r\n\r\n"
 _CONTENT_LENGTH = re.compile(rb"(?im)^content-length[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?$")
 _TRANSFER_ENCODING = re.compile(rb"(?im)^transfer-encoding[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?$")
 _EXPECT_CONTINUE = re.compile(rb"(?im)^expect[ \t]*:[ \t]*100-continue[ \t]*\r?$")
-_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_HEX = re.compile(rb"[0-9A-Fa-f]+")
 # A chunk-size line longer than this is malformed; the parser says so.
 _MAX_CHUNK_LINE = 1024
 
@@ -71,7 +71,10 @@ def _chunked(data: bytes | bytearray, position: int, max_body: int) -> Framing:
         size_text = bytes(data[position:line_end]).split(b";", 1)[0].strip(b" \t")
         if not _HEX.fullmatch(size_text):
             return Framing.READY
-        size = int(size_text, 16)
+        digits = size_text.lstrip(b"0") or b"0"
+        if len(digits) > 16:  # more than any body could hold, whatever the limit
+            return Framing.TOO_LARGE
+        size = int(digits, 16)
         total += size
         if total > max_body:
             return Framing.TOO_LARGE

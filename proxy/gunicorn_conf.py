@@ -35,7 +35,9 @@ limit_request_fields = 100
 reload = False
 # Events may run for up to 600 s; the worker's heartbeat does not wait on them.
 timeout = 330
-graceful_timeout = 10
+# How long the arbiter waits for old workers after a reload before it handles the next
+# signal (a second save), and how long SIGTERM lets running events finish.
+graceful_timeout = 1
 accesslog = "-" if os.environ.get("AHA_SERVICES_ACCESS_LOG") else None
 loglevel = os.environ.get(settings.LOG_LEVEL_SETTING, "info").strip().lower() or "info"
 # The control socket lives at one fixed path per user; proxies running side by side

@@ -17,7 +17,9 @@ meant to replace.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
+import io
 import json
 import selectors
 import socket
@@ -29,6 +31,7 @@ from typing import Any
 
 from gunicorn import http
 from gunicorn.http import errors as parse_errors
+from gunicorn.http.body import Body, ChunkedReader
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from proxy import settings
@@ -42,6 +45,9 @@ _EXPIRY_INTERVAL = 0.25
 # How often the main loop tells the arbiter it is alive (a file's time, one system call):
 # once a second is far within the arbiter's timeout, and not once per request.
 _HEARTBEAT_INTERVAL = 1.0
+# Memory the C allocator holds free goes back to the system when the worker is idle, at
+# most this often (glibc keeps what a burst of events freed; a trim takes under a ms).
+_TRIM_INTERVAL = 1.0
 # Parse errors that are not a plain 400.
 _STATUS_OF = (
     (parse_errors.InvalidResponseHeader, 500),
@@ -103,6 +109,9 @@ class ProxyWorker(ThreadWorker):
         self.waiting: set[ProxyConn] = set()
         self._next_expiry = 0.0
         self._next_heartbeat = 0.0
+        self.running = 0
+        self._next_trim = 0.0
+        self._trim = _malloc_trim()
 
     def init_process(self) -> None:
         # After the fork: gunicorn's own lines (a refused request names its method)
@@ -258,8 +267,15 @@ class ProxyWorker(ThreadWorker):
             else:
                 self.close_now(conn)
 
+    def enqueue_req(self, conn: ProxyConn) -> None:
+        self.running += 1
+        super().enqueue_req(conn)
+
     def finish_request(self, conn: ProxyConn, future: Future) -> None:
         """Back on the main loop once a thread is done with the connection."""
+        self.running -= 1
+        if self.running == 0:
+            self.release_memory()
         try:
             keep = not future.cancelled() and future.exception() is None and future.result()
         except Exception:
@@ -274,6 +290,12 @@ class ProxyWorker(ThreadWorker):
         self.wait_for_request(conn, self.request_timeout if leftover else self.cfg.keepalive)
         if leftover:
             self.read_further(conn)
+
+    def release_memory(self) -> None:
+        now = time.monotonic()
+        if self._trim is not None and now >= self._next_trim:
+            self._next_trim = now + _TRIM_INTERVAL
+            self._trim(0)
 
     # -- closing ---------------------------------------------------------------------
 
@@ -317,6 +339,10 @@ class ProxyWorker(ThreadWorker):
             # Bounded, so that a thread never waits long on a client, reading or writing.
             conn.sock.settimeout(self.request_timeout)
             request = next(conn.parser)
+            if isinstance(request.body.reader, ChunkedReader):
+                # gunicorn judges chunk framing only as the app reads the body, where a
+                # fault would be a 500 on a connection kept alive: judge it here, answer 400.
+                request.body = Body(io.BytesIO(request.body.read()))
             if conn.continued and hasattr(request, "_expected_100_continue"):
                 request._expected_100_continue = False  # the main loop has sent it
             keep = self.handle_request(request, conn)
@@ -346,6 +372,14 @@ class ProxyWorker(ThreadWorker):
             client.sendall(json_answer(status, message))
         except OSError:
             self.log.debug("Failed to send the error answer")
+
+
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim``, or ``None`` where the C library has none."""
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 def _address(conn: ProxyConn) -> str:

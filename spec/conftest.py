@@ -53,12 +53,19 @@ PROJECT_VARIABLES = frozenset({"PORT", "HOST", "WEB_CONCURRENCY", "PROXY_THREADS
 PROJECT_PREFIXES = ("AHA_", "HALO_")
 # Names whose values are redacted as secrets wherever they appear.
 SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|KEY", re.IGNORECASE)
+# What requests reads from the environment for every outbound request (in either case):
+# an exported proxy would carry the specs' loopback servers' requests away.
+REQUESTS_VARIABLES = frozenset(
+    {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"}
+)
 
 
 def project_variable(name: str) -> bool:
-    """Whether the project reads ``name``, so that a spec must set it itself."""
+    """Whether the project (or requests for it) reads ``name``, so that a spec must set it
+    itself."""
     return (
         name in PROJECT_VARIABLES
+        or name.upper() in REQUESTS_VARIABLES
         or name.upper().startswith(PROJECT_PREFIXES)
         or SECRET_NAME.search(name) is not None
     )

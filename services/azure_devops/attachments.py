@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from services.core import ConfigurationError, InvalidUrlError, RemoteError
+from services.core import RemoteError
+from services.core.kits.tracker import record_files
 
 if TYPE_CHECKING:
     from services.azure_devops.service import AzureDevOps
@@ -12,13 +13,6 @@ if TYPE_CHECKING:
 ATTACHED_FILE = "AttachedFile"
 # Azure's answer to a file larger than its attachment limit.
 TOO_LARGE = 413
-
-
-def record_files(record: Any) -> list[Any]:
-    """The description's files and the record's, those with a name and an address."""
-    description = record.get("description") or {}
-    files = [*(description.get("attachments") or []), *(record.get("attachments") or [])]
-    return [f for f in files if f.get("file_name") and f.get("download_url")]
 
 
 def attached_names(work_item: Any) -> set[str]:
@@ -55,10 +49,8 @@ def upload(service: AzureDevOps, attachment: Any, name: str) -> str | None:
     """The attachment's address in Azure; None, after a warning, when it was not sent."""
     from services.core.http import json_body
 
-    try:
-        content = service.http.download(str(attachment["download_url"]))
-    except (RemoteError, InvalidUrlError, ConfigurationError) as error:
-        service.logger.warn(f"The file {name} was not sent to Azure DevOps: {error}")
+    content = service.fetch_file(attachment)
+    if content is None:
         return None
     response = service.tracker_request(
         "POST",

@@ -6,18 +6,11 @@ import base64
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from services.core import ConfigurationError, InvalidUrlError, RemoteError
 from services.core.errors_by_status import TooLarge
+from services.core.kits.tracker import record_files
 
 if TYPE_CHECKING:
     from services.bugzilla.service import Bugzilla
-
-
-def record_files(record: Any) -> list[Any]:
-    """The record's and its description's files that can be downloaded."""
-    description = record.get("description") or {}
-    files = [*(description.get("attachments") or []), *(record.get("attachments") or [])]
-    return [f for f in files if f.get("file_name") and f.get("download_url")]
 
 
 def attachment_path(bug_id: Any) -> str:
@@ -50,10 +43,8 @@ def send_files(service: Bugzilla, bug_id: Any, record: Any, *, created: bool) ->
 def upload(service: Bugzilla, bug_id: Any, attachment: Any, name: str) -> None:
     """Downloaded through the address guard; a file that cannot be fetched, or that Bugzilla
     finds too large, is a warning and the others still go."""
-    try:
-        content = service.http.download(str(attachment["download_url"]))
-    except (RemoteError, InvalidUrlError, ConfigurationError) as error:
-        service.logger.warn(f"The file {name} was not attached to Bugzilla bug {bug_id}: {error}")
+    content = service.fetch_file(attachment)
+    if content is None:
         return
     body = {
         "ids": [int(bug_id) if str(bug_id).isdigit() else bug_id],

@@ -272,10 +272,19 @@ def guard_host(
 
 
 def guard_url(url: str) -> str:
-    """Check a URL's form and its host; returns the URL unchanged."""
+    """Check a URL's form and its host, as a request to it will be checked (through the
+    outbound proxy the environment names for it, if any); returns the URL unchanged."""
     parts = split_url(url)
-    guard_host(parts.hostname or "", parts.port)
+    guard_host(parts.hostname or "", parts.port, behind_proxy=environment_proxy(url))
     return url
+
+
+def environment_proxy(url: str) -> bool:
+    """Whether requests will send a request to ``url`` through a proxy that the environment
+    names (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, less ``NO_PROXY``)."""
+    from requests.utils import get_environ_proxies, select_proxy
+
+    return bool(select_proxy(url, get_environ_proxies(url)))
 
 
 def split_url(url: str) -> SplitResult:

@@ -209,10 +209,11 @@ class AhaApi:
         *,
         per_page: int = 100,
         limit: int | None = None,
+        page: int = 1,
         **params: Any,
     ) -> Iterator[Mash]:
-        """Every record of a paginated list, page after page, up to ``limit`` records."""
-        page, yielded = 1, 0
+        """Every record of a paginated list, from ``page`` on, up to ``limit`` records."""
+        yielded = 0
         while limit is None or yielded < limit:
             answer = self.get(path, page=page, per_page=per_page, **params)
             records = answer.get(key) if key else _single_list(answer)

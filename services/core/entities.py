@@ -32,6 +32,25 @@ def fill_path(template: str, path: Mapping[str, Any]) -> str:
     return _PLACEHOLDER.sub(lambda m: quote(str(path[m.group(1)]), safe=""), template)
 
 
+_PAGE_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+def page_numbers(query: Mapping[str, Any], names: Iterable[str]) -> dict[str, int]:
+    """The paging values among ``names`` in ``query``, as whole numbers from 1; any other
+    value is a ConfigurationError naming it, before a request is sent."""
+    numbers: dict[str, int] = {}
+    for name in names:
+        if name not in query:
+            continue
+        text = str(query[name]).strip()
+        if not _PAGE_NUMBER.fullmatch(text) or int(text) < 1:
+            raise ConfigurationError(
+                f"The query value {name} must be a whole number from 1, not {query[name]!r}"
+            )
+        numbers[name] = int(text)
+    return numbers
+
+
 @dataclass(frozen=True)
 class EntityParams:
     """The parameters of one entity request: path values, query string, body."""
@@ -70,6 +89,8 @@ class PathEntities:
     """Subscribe and publish by path template; a subclass says how its API reads and writes."""
 
     PUBLISH_METHODS: ClassVar[tuple[str, ...]] = ()
+    # Query values that the paging reads as whole numbers (page size, first page).
+    PAGE_PARAMETERS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, api: Any):
         self.api = api
@@ -87,7 +108,8 @@ class PathEntities:
         passed through ``watch`` as they are read (the command line counts them)."""
         path = fill_path(entity, params.path)
         if all_pages or limit is not None:
-            records = self.read_all(path, params.query, limit)
+            query = {**params.query, **page_numbers(params.query, self.PAGE_PARAMETERS)}
+            records = self.read_all(path, query, limit)
             return list(watch(records) if watch else records)
         return self.read_one(path, params.query)
 
@@ -113,6 +135,7 @@ class AhaEntities(PathEntities):
     """Any Aha! API path."""
 
     PUBLISH_METHODS = ("POST", "PUT", "DELETE")
+    PAGE_PARAMETERS = ("page", "per_page")
 
     @classmethod
     def from_environment(cls, token: str | None = None) -> AhaEntities:

@@ -22,7 +22,9 @@ _SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|KEY", re.IGNORECASE)
 # filtering them would blank ordinary words out of every log line.
 _MIN_SECRET_LENGTH = 8
 
-_cache: dict[str, Any] = {"fingerprint": None, "secrets": ()}
+# The environment the secrets below were read from: ``os.environ``'s own mapping
+# compares equal to this copy until a variable is set, changed or removed.
+_cache: dict[str, Any] = {"environ": None, "secrets": ()}
 
 
 def expand(value: str, environ: Mapping[str, str] | None = None) -> str:
@@ -59,13 +61,13 @@ def environment_secrets() -> tuple[str, ...]:
     Read again only when the environment changed: this runs for every event.
     """
     raw = getattr(os.environ, "_data", None)
-    items = tuple(raw.items()) if isinstance(raw, dict) else tuple(os.environ.items())
-    fingerprint = hash(items)
-    if fingerprint != _cache["fingerprint"]:
+    current = raw if isinstance(raw, dict) else dict(os.environ)
+    # A dict comparison of unchanged values is one identity test per variable.
+    if current != _cache["environ"]:
         _cache["secrets"] = tuple(
             value
             for name, value in os.environ.items()
             if _SECRET_NAME.search(name) and len(value) >= _MIN_SECRET_LENGTH
         )
-        _cache["fingerprint"] = fingerprint
+        _cache["environ"] = dict(current)
     return _cache["secrets"]

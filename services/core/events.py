@@ -19,7 +19,11 @@ _log = logging.getLogger("services.events")
 def describe_exception(error: BaseException, redactor: Redactor) -> dict[str, Any]:
     """The wire's exception block: the class name Aha! knows, Ruby-style backtrace lines,
     secrets redacted."""
-    frames = traceback.extract_tb(error.__traceback__)
+    # File, line and name are all a backtrace line shows: no source file is read (and
+    # kept in linecache for the life of the worker).
+    frames = traceback.StackSummary.extract(
+        traceback.walk_tb(error.__traceback__), lookup_lines=False
+    )
     return {
         "exception_class": wire_class_name(error),
         "message": redactor(error),
@@ -72,15 +76,22 @@ def handle_event(
     service: Service | None = None
     raised: BaseException | None = None
     try:
-        service = service_class(
-            user_data,
-            payload,
-            meta_data,
-            logger=logger,
-            service_name=service_name,
-            request_headers=request_headers,
-        )
-        service.receive(event)
+        # An event the service ignores is answered without building the service; a
+        # webhook's headers may hold secrets, which only the service knows to redact.
+        if not request_headers and service_class.ignores(event):
+            for secret in service_class.event_secrets(user_data or {}, meta_data or {}):
+                logger.redactor.add(secret)
+            logger.info(service_class.ignoring_message(str(event or "")))
+        else:
+            service = service_class(
+                user_data,
+                payload,
+                meta_data,
+                logger=logger,
+                service_name=service_name,
+                request_headers=request_headers,
+            )
+            service.receive(event)
     except BaseException as error:
         raised = error
         answer["exception"] = describe_exception(error, logger.redactor)

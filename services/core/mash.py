@@ -5,7 +5,8 @@ A missing key is also empty as text, as a missing Hashie::Mash key (nil) is in R
 
 A read-only mash holds its lists as ``FrozenList``: a tuple, so nothing can append to
 it or assign an item, that compares equal to the list it was built from
-(``data.labels == ["a"]``), as the mash compares equal to its dict. Read-only values
+(``data.labels == ["a"]``), as the mash compares equal to its dict, and that joined
+to a list gives a new list (``data.labels + ["b"]``). Read-only values
 hash like tuples of the same items, so equal ones hash alike; a mutable mash does not
 hash at all.
 
@@ -90,6 +91,22 @@ class FrozenList(tuple[Any, ...]):
 
     # Equal to a tuple of the same items, so it hashes as one; a list does not hash.
     __hash__ = tuple.__hash__
+
+    def __add__(self, other: Any) -> Any:
+        """Joined to a list, a new list (``data.labels + ["x"]``), as the list it holds
+        would give; joined to a tuple, another FrozenList."""
+        if isinstance(other, list):
+            return [*self, *other]
+        if isinstance(other, tuple):
+            return FrozenList((*self, *other))
+        return NotImplemented
+
+    def __radd__(self, other: Any) -> Any:
+        if isinstance(other, list):
+            return [*other, *self]
+        if isinstance(other, tuple):
+            return FrozenList((*other, *self))
+        return NotImplemented
 
     @overload
     def __getitem__(self, index: SupportsIndex) -> Any: ...

@@ -40,6 +40,13 @@ _SENSITIVE_JSON = re.compile(
     r'(?i)("[\w.-]*(?:token|secret|password|passwd|api_?key|credential)[\w.-]*"\s*:\s*")'
     r'(?:[^"\\]|\\.)*"'
 )
+# The same member inside JSON text that is itself a JSON string (a body a server echoes,
+# a stored document), escaped once or more: the quotes carry a run of backslashes, and
+# the value ends at the first quote with that same run and no more.
+_SENSITIVE_ESCAPED_JSON = re.compile(
+    r'(?i)((?<!\\)(\\+)"[\w.-]*(?:token|secret|password|passwd|api_?key|credential)[\w.-]*'
+    r'\2"\s*:\s*\2").*?(?<!\\)\2"'
+)
 # Basic credentials are base64 of ``user:password``: "dTpw" is ``u:p``. A bearer token
 # needs eight characters, so that "Bearer v2" in prose stays.
 _AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)\s+([\w.~+/=-]{4,})")
@@ -107,12 +114,27 @@ class Redactor:
     only from eight characters, see ``environment_secrets``).
     """
 
+    _given: set[str]
+    _forms: list[str]
+    _pattern: re.Pattern[str] | None
+
     def __init__(self, secrets: Iterable[object] = ()):
-        self._given: set[str] = set()
-        self._forms: list[str] = []
-        self._pattern: re.Pattern[str] | None = None
-        for secret in (*environment_secrets(), *secrets):
+        # Every redactor starts from the environment's secrets, computed once per
+        # environment; ``add`` never changes the shared list in place.
+        base = _environment_redactor()
+        self._given = set(base._given)
+        self._forms = base._forms
+        self._pattern = base._pattern
+        for secret in secrets:
             self.add(secret)
+
+    @classmethod
+    def _empty(cls) -> Redactor:
+        redactor = cls.__new__(cls)
+        redactor._given = set()
+        redactor._forms = []
+        redactor._pattern = None
+        return redactor
 
     def add(self, secret: object) -> None:
         """Redact ``secret``, in every form it can take, from now on."""
@@ -128,7 +150,7 @@ class Redactor:
 
     def _replace_forms(self, text: str) -> str:
         if self._pattern is None:
-            self._pattern = re.compile("|".join(map(re.escape, self._forms)))
+            self._pattern = _pattern(tuple(self._forms))
         return self._pattern.sub(FILTERED, text)
 
     def __call__(self, text: object) -> str:
@@ -145,8 +167,35 @@ class Redactor:
             out = _SENSITIVE_PARAM.sub(lambda m: m.group(1) + FILTERED, out)
         if '"' in out:
             out = _SENSITIVE_JSON.sub(lambda m: m.group(1) + FILTERED + '"', out)
+            if '\\"' in out:
+                out = _SENSITIVE_ESCAPED_JSON.sub(
+                    lambda m: m.group(1) + FILTERED + m.group(2) + '"', out
+                )
         if _AUTH_HINT.search(out):
             out = _AUTH_SCHEME.sub(_filter_credential, out)
         if "@" in out:
             out = _URL_USERINFO.sub(lambda m: f"{m.group(1)}{FILTERED}@", out)
         return out
+
+
+@lru_cache(maxsize=16)
+def _pattern(forms: tuple[str, ...]) -> re.Pattern[str]:
+    """One alternation of every form, longest first; events with the same secrets share it."""
+    return re.compile("|".join(map(re.escape, forms)))
+
+
+# The redactor of the environment's secrets, and the secrets it was built from: built
+# again only when ``environment_secrets`` finds the environment changed.
+_base: tuple[tuple[str, ...] | None, Redactor] = (None, Redactor._empty())
+
+
+def _environment_redactor() -> Redactor:
+    global _base
+    secrets = environment_secrets()
+    if secrets is not _base[0]:
+        redactor = Redactor._empty()
+        for secret in secrets:
+            redactor.add(secret)
+        redactor._pattern = _pattern(tuple(redactor._forms)) if redactor._forms else None
+        _base = (secrets, redactor)
+    return _base[1]

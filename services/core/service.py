@@ -118,12 +118,8 @@ class Service:
         if service_name:
             self.service_name = service_name
         self.logger = logger or EventLogger(f"services.{type(self).service_name}")
-        for secret in self.secret_values(self._sources["data"]):
+        for secret in self.event_secrets(self._sources["data"], self._sources["meta_data"]):
             self.logger.redactor.add(secret)
-            with suppress(MissingSetting):  # reported when the event reads its settings
-                self.logger.redactor.add(expand(str(secret)))
-        for name in self.secret_meta_data:
-            self.logger.redactor.add(self._sources["meta_data"].get(name))
         # The headers of the webhook that brought the event (lower-case names), as the
         # integration host hands them over; empty for an event from Aha!'s proxy.
         self.request_headers: Mapping[str, str] = MappingProxyType(
@@ -188,6 +184,18 @@ class Service:
         names = [f.name for f in cls.schema if f.is_secret]
         names += [*cls.secret_settings, *_ALWAYS_SECRET]
         return [data.get(name) for name in names if data.get(name)]
+
+    @classmethod
+    def event_secrets(cls, data: Any, meta_data: Any) -> list[Any]:
+        """What an event's redactor starts with: ``secret_values`` as given and with their
+        ``${VAR}`` filled in, and the ``secret_meta_data`` values."""
+        secrets: list[Any] = []
+        for secret in cls.secret_values(data):
+            secrets.append(secret)
+            with suppress(MissingSetting):  # reported when the event reads its settings
+                secrets.append(expand(str(secret)))
+        secrets.extend(meta_data.get(name) for name in cls.secret_meta_data)
+        return secrets
 
     def keep_secret(self, value: Any) -> None:
         """Redact a value learned during the event (a fresh access token) from now on."""
@@ -260,10 +268,23 @@ class Service:
                 return field.get("value")
         return None
 
+    @classmethod
+    def ignores(cls, event: str) -> bool:
+        """Whether ``receive(event)`` would only log the event as ignored: then the proxy
+        answers it without building the service (no mashes, no settings read)."""
+        return (
+            cls.__init__ is Service.__init__
+            and cls.receive is Service.receive
+            and cls._handler is Service._handler
+            and _handler_of(cls, str(event or "")) is None
+        )
+
+    @classmethod
+    def ignoring_message(cls, event: str) -> str:
+        return f"{cls.title} ignoring event :{event}"
+
     def _handler(self, event: str) -> Callable[[], Any] | None:
-        if not _EVENT_NAME.match(event):
-            return None
-        return getattr(self, f"receive_{event}", None) or getattr(self, "receive_event", None)
+        return _handler_of(self, event)
 
     @classmethod
     def address_settings(cls) -> list[str]:
@@ -309,7 +330,7 @@ class Service:
         self.event = str(event or "")
         handler = self._handler(self.event)
         if handler is None:
-            self.logger.info(f"{self.title} ignoring event :{self.event}")
+            self.logger.info(self.ignoring_message(self.event))
             return self
         self.logger.info(f"Sending :{self.event} using {self.title}")
         if self.white_listed:
@@ -332,6 +353,13 @@ class Service:
             if self._http is not None:
                 self._http.close()
         return self
+
+
+def _handler_of(owner: Any, event: str) -> Any:
+    """The method (of a service, or a function of its class) that handles ``event``."""
+    if not _EVENT_NAME.match(event):
+        return None
+    return getattr(owner, f"receive_{event}", None) or getattr(owner, "receive_event", None)
 
 
 def _transport_error(error: OSError) -> AhaServiceError:

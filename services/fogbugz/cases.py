@@ -5,21 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from services.core import ConfigurationError, InvalidUrlError, RemoteError
+from services.core import RemoteError
 from services.core.kits.issue_tracking import tag_list
+from services.core.kits.tracker import record_files
 from services.core.markup import html_to_plain
 from services.fogbugz import answers
 from services.fogbugz.service import CASE_COLUMNS
 
 if TYPE_CHECKING:
     from services.fogbugz.service import Fogbugz
-
-
-def record_files(record: Any) -> list[Any]:
-    """The record's and its description's files that can be downloaded."""
-    description = record.get("description") or {}
-    files = [*(description.get("attachments") or []), *(record.get("attachments") or [])]
-    return [f for f in files if f.get("file_name") and f.get("download_url")]
 
 
 class CaseSync:
@@ -84,10 +78,8 @@ class CaseSync:
             if name in seen:
                 continue
             seen.add(name)
-            try:
-                content = self.service.http.download(str(attachment["download_url"]))
-            except (RemoteError, InvalidUrlError, ConfigurationError) as error:
-                self.service.logger.warn(f"The file {name} was not sent to FogBugz: {error}")
+            content = self.service.fetch_file(attachment)
+            if content is None:
                 continue
             content_type = attachment.get("content_type") or "application/octet-stream"
             parts.append((f"File{len(parts) + 1}", (name, content, content_type)))

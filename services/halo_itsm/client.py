@@ -20,6 +20,7 @@ class HaloEntities(PathEntities):
     """Subscribe (GET, following Halo's pagination) and publish (POST, PUT, DELETE)."""
 
     PUBLISH_METHODS = ("POST", "PUT", "DELETE")
+    PAGE_PARAMETERS = ("page_size", "page_no")
     api: HaloApi
 
     @classmethod

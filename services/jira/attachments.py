@@ -6,15 +6,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from services.core import ConfigurationError, InvalidUrlError, RemoteError
+from services.core.kits.tracker import record_files
 
 if TYPE_CHECKING:
     from services.jira.service import Jira
-
-
-def record_files(record: Any) -> list[Any]:
-    description = record.get("description") or {}
-    files = [*(description.get("attachments") or []), *(record.get("attachments") or [])]
-    return [f for f in files if f.get("file_name") and f.get("download_url")]
 
 
 def issue_file_names(service: Jira, issue_id: Any) -> set[str]:

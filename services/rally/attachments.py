@@ -5,22 +5,12 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, Any
 
-from services.core import ConfigurationError, InvalidUrlError, RemoteError
+from services.core import RemoteError
+from services.core.kits.tracker import record_files
 from services.rally.queries import query_all
 
 if TYPE_CHECKING:
     from services.rally.service import Rally
-
-
-def record_files(record: Any) -> list[Any]:
-    """The record's files and its description's, each name once."""
-    description = record.get("description") or {}
-    files = [*(description.get("attachments") or []), *(record.get("attachments") or [])]
-    named: dict[str, Any] = {}
-    for attachment in files:
-        if attachment.get("file_name") and attachment.get("download_url"):
-            named.setdefault(str(attachment["file_name"]), attachment)
-    return list(named.values())
 
 
 class Attachments:
@@ -45,10 +35,8 @@ class Attachments:
     def upload(self, object_id: Any, attachment: Any, name: str) -> None:
         """Downloaded through the address guard; a file that cannot be read (too large,
         refused, gone) is a warning, and the others are still sent."""
-        try:
-            content = self.service.http.download(str(attachment["download_url"]))
-        except (RemoteError, InvalidUrlError, ConfigurationError) as error:
-            self.service.logger.warn(f"The file {name} was not attached in Rally: {error}")
+        content = self.service.fetch_file(attachment)
+        if content is None:
             return
         workspace = self.service.workspace_ref()
         extra = {"Workspace": workspace} if workspace else {}

@@ -6,7 +6,7 @@ import posixpath
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from services.core import ConfigurationError, InvalidUrlError, RemoteError
+from services.core import RemoteError
 from services.core.kits.tracker import TrackerService
 
 
@@ -47,10 +47,8 @@ class CardAttachments:
     def upload(self, attachment: Any, name: str) -> bool:
         """Download through the address guard, size-limited, then upload as multipart."""
         logger = self.service.logger
-        try:
-            content = self.service.http.download(str(attachment["download_url"]))
-        except (RemoteError, InvalidUrlError, ConfigurationError) as error:
-            logger.warn(f"Could not download {name} for Trello card {self.card_id}: {error}")
+        content = self.service.fetch_file(attachment)
+        if content is None:
             return False
         content_type = attachment.get("content_type") or "application/octet-stream"
         try:

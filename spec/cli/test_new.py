@@ -51,6 +51,24 @@ def test_new_writes_a_module_a_doc_and_a_passing_spec(root, monkeypatch, mocked_
     assert len(mocked_http.calls) == 1
 
 
+def test_new_adds_the_service_to_the_readme_table_the_contract_reads(root):
+    """Right after ``new``, the contract spec (README's table against the registry) passes."""
+    readme = root / "README.md"
+    readme.write_text(
+        "## Services\n\n| Service | Title | What it does |\n| --- | --- | --- |\n"
+        "| [`webhooks`](docs/webhooks.md) | Integration webhook | POSTs JSON |\n"
+        "\nMore text.\n"
+    )
+    result = run("acme_desk")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "added acme_desk to the services table in README.md"
+    assert readme.read_text().splitlines()[4:7] == [
+        "| [`webhooks`](docs/webhooks.md) | Integration webhook | POSTs JSON |",
+        "| [`acme_desk`](docs/acme_desk.md) | Acme Desk | (what it does) |",
+        "",
+    ]
+
+
 def test_new_package_writes_an_init_module(root):
     assert run("acme_board", "--package").exit_code == 0
     assert (root / "services" / "acme_board" / "__init__.py").exists()
@@ -67,3 +85,5 @@ def test_new_refuses_when_a_file_is_in_the_way(root):
     (root / "docs" / "acme_wiki.md").write_text("# mine\n")
     result = run("acme_wiki")
     assert result.exit_code == 2 and "docs/acme_wiki.md" in result.output
+    (root / "services" / "acme_wiki.py").write_text("")
+    assert run("acme_wiki").output.count("services/acme_wiki.py") == 1

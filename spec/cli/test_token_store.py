@@ -41,6 +41,32 @@ def test_a_damaged_file_says_what_to_do(tmp_path):
         TokenStore(path).get(ACCOUNT)
 
 
+@pytest.mark.parametrize(
+    "token",
+    [
+        {"access_token": "a", "expires_at": "abc"},
+        {"access_token": "a", "expires_at": True},
+        {"access_token": "a", "expires_at": [1]},
+        {"access_token": 7},
+        {"access_token": "a", "refresh_token": {"x": 1}},
+    ],
+    ids=["text expiry", "boolean expiry", "list expiry", "number token", "object refresh"],
+)
+def test_a_token_of_the_wrong_shape_says_what_to_do(tmp_path, token):
+    path = tmp_path / "token.json"
+    path.write_text(json.dumps({"accounts": {ACCOUNT: token}}))
+    with pytest.raises(ConfigurationError, match="delete it and log in again"):
+        TokenStore(path).get(ACCOUNT)
+
+
+def test_a_non_finite_expiry_in_the_file_says_what_to_do(tmp_path):
+    path = tmp_path / "token.json"
+    text = json.dumps({"accounts": {ACCOUNT: {"access_token": "a", "expires_at": "NAN"}}})
+    path.write_text(text.replace('"NAN"', "NaN"))
+    with pytest.raises(ConfigurationError, match="delete it and log in again"):
+        TokenStore(path).get(ACCOUNT)
+
+
 def test_expiry_keeps_a_margin():
     assert not is_expired({"access_token": "x"})
     assert is_expired({"expires_at": 1000.0}, now=950.0)

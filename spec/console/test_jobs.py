@@ -116,6 +116,14 @@ def test_a_job_shows_its_attempts_and_payload_without_secrets(client, environmen
     assert "No job nope" in page(client, "/jobs/nope", status=404)
 
 
+def test_a_job_page_filters_secret_members_inside_json_text(client, environment):
+    carried = '{"action": "opened", "password": "carried-password-77"}'
+    job = stored(environment, "hooks", FAILED, payload={"payload": carried})
+    html = page(client, f"/jobs/{job.id}")
+    assert "carried-password-77" not in html
+    assert "[FILTERED]" in html
+
+
 def test_retry_queues_a_failed_job_again(client, environment):
     job = stored(environment, "hooks", FAILED, attempts=3)
     job.tries = 3

@@ -210,6 +210,9 @@ def test_standard_input_is_read_by_one_option_only(registry):
         (["--payload", "@/no/such/file.json"], "no such file: /no/such/file.json"),
         (["--payload", CREATE_FEATURE], f"(to read the file, write @{CREATE_FEATURE})"),
         (["--data", "[1]"], "must be a JSON object"),
+        (["--payload", '{"a": NaN}'], "malformed JSON: NaN is not JSON"),
+        (["--payload", "[-Infinity]"], "malformed JSON: -Infinity is not JSON"),
+        (["--payload", "[" * 100000 + "]" * 100000], "malformed JSON: nested too deeply"),
     ],
 )
 def test_bad_json_is_a_usage_error_that_says_what_was_wrong(registry, args, message):

@@ -81,6 +81,35 @@ def test_subscribe_follows_pagination_to_the_end_or_a_limit(entities, mocked_htt
     assert len(mocked_http.calls) == 5
 
 
+def test_subscribe_starts_at_the_page_and_size_the_query_names(entities, mocked_http):
+    url = f"{BASE}/api/v1/goals/9/comments"
+    mocked_http.get(
+        url,
+        json=page(2, 2, [{"id": "2a"}]),
+        match=[matchers.query_param_matcher({"page": "2", "per_page": "5"})],
+    )
+    query = {"page": "2", "per_page": " 5 "}
+    records = entities.subscribe(GOAL_COMMENTS, EntityParams({"goal_id": 9}, query), limit=3)
+    assert [r["id"] for r in records] == ["2a"]
+    assert mocked_http.calls[0].request.headers["Authorization"] == "Bearer aha-token-entity"
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-3", "1e3", "²", "9" * 12, ""])
+@pytest.mark.parametrize("name", ["page", "per_page"])
+def test_a_paging_value_that_is_not_a_page_number_is_refused(entities, mocked_http, name, value):
+    params = EntityParams({"goal_id": 9}, {name: value})
+    with pytest.raises(ConfigurationError, match=f"query value {name} must be a whole number"):
+        entities.subscribe(GOAL_COMMENTS, params, all_pages=True)
+    assert len(mocked_http.calls) == 0
+
+
+def test_cli_paging_value_of_text_is_a_usage_error(aha_env, mocked_http):
+    result = run("aha", "get", "/api/v1/features", "--query", "page=abc", "--all-pages")
+    assert result.exit_code == 2
+    assert "query value page must be a whole number from 1, not 'abc'" in result.stderr
+    assert len(mocked_http.calls) == 0
+
+
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
 def test_publish_sends_the_payload(entities, mocked_http, method):
     url = f"{BASE}/api/v1/goals/9/comments"

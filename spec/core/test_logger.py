@@ -237,3 +237,37 @@ def test_an_explicit_level_wins_over_the_setting(services_logging, monkeypatch):
     monkeypatch.setenv("AHA_SERVICES_LOG_LEVEL", "error")
     configure_logging(logging.INFO)
     assert services_logging.level == logging.INFO
+
+
+def test_a_quick_record_holds_what_logging_s_own_record_holds():
+    import time
+
+    from services.core.logger import quick_record
+
+    logger = logging.getLogger("services.quick")
+    before = time.time()
+    record = quick_record(logger, logging.WARNING, "50% done")
+    own = logger.makeRecord(logger.name, logging.WARNING, "", 0, "50% done", (), None)
+    assert vars(record).keys() == vars(own).keys()
+    timed = {"created", "msecs", "relativeCreated"}
+    assert {k: v for k, v in vars(record).items() if k not in timed} == {
+        k: v for k, v in vars(own).items() if k not in timed
+    }
+    assert before <= record.created <= time.time()
+    assert record.msecs == int((record.created % 1) * 1000)
+    assert record.getMessage() == "50% done"
+
+
+def test_another_record_factory_makes_the_event_logger_s_records(caplog):
+    class Tagged(logging.LogRecord):
+        pass
+
+    previous = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(Tagged)
+    try:
+        caplog.set_level(logging.INFO, logger="services")
+        EventLogger("services.tagged").info("hello")
+    finally:
+        logging.setLogRecordFactory(previous)
+    assert [type(r) for r in caplog.records] == [Tagged]
+    assert caplog.records[0].getMessage() == "hello"

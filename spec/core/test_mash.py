@@ -258,6 +258,20 @@ def test_a_read_only_list_differs_from_other_lists_and_values():
     assert labels != ("a",)
 
 
+def test_a_read_only_list_joins_a_list_as_the_list_it_holds_would():
+    labels = frozen_mash(SETTINGS).labels
+    joined = operator.add(labels, ["c"])
+    assert (type(joined), joined) == (list, ["a", "b", "c"])
+    before = operator.add(["z"], labels)
+    assert (type(before), before) == (list, ["z", "a", "b"])
+    assert operator.add(labels, ("c",)) == ["a", "b", "c"]
+    assert isinstance(operator.add(("z",), labels), FrozenList)
+    assert labels + labels == ["a", "b", "a", "b"]
+    assert labels == ["a", "b"]
+    with pytest.raises(TypeError):
+        operator.add(labels, "c")
+
+
 def test_a_read_only_mash_equals_the_dict_it_was_built_from():
     data = frozen_mash(SETTINGS)
     assert data == SETTINGS

@@ -5,6 +5,8 @@ import pytest
 from services.core import ConfigurationError, InvalidUrlError
 from services.core.http import HttpClient
 from services.core.logger import EventLogger
+from services.webhooks import Webhooks
+from spec.conftest import json_fixture, request_json
 
 PROXY = "http://proxy.corp.example:3128"
 
@@ -53,4 +55,33 @@ def test_without_a_proxy_a_name_that_does_not_resolve_is_an_error(monkeypatch, m
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ConfigurationError, match="Could not resolve host nowhere.invalid"):
         HttpClient(EventLogger()).get("https://nowhere.invalid/x")
+    assert len(mocked_http.calls) == 0
+
+
+def event_with_hook(hook_url):
+    payload = json_fixture("create_feature_event.json")
+    Webhooks(data={"hook_url": hook_url}, payload=payload).receive("create_feature")
+
+
+def test_an_event_reaches_a_name_only_the_proxy_can_resolve(proxy_environment, mocked_http):
+    mocked_http.post("https://nowhere.invalid/hook", json={})
+    event_with_hook("https://nowhere.invalid/hook")
+    call = mocked_http.calls[0]
+    assert (call.request.method, call.request.url) == ("POST", "https://nowhere.invalid/hook")
+    assert request_json(call)["feature"]["reference_num"]
+    assert call.request.req_kwargs["proxies"].get("https") == PROXY
+
+
+def test_an_event_still_refuses_a_private_target_behind_a_proxy(proxy_environment, mocked_http):
+    with pytest.raises(InvalidUrlError, match="hook_url: .*10.1.2.3 is not a public address"):
+        event_with_hook("https://intranet.example.com/hook")
+    assert len(mocked_http.calls) == 0
+
+
+def test_an_event_to_a_no_proxy_name_that_does_not_resolve_fails(
+    proxy_environment, mocked_http, fake_dns
+):
+    fake_dns["direct.example.com"] = []
+    with pytest.raises(ConfigurationError, match="Could not resolve host direct.example.com"):
+        event_with_hook("https://direct.example.com/hook")
     assert len(mocked_http.calls) == 0

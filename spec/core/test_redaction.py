@@ -100,6 +100,25 @@ def test_a_json_secret_with_an_escaped_quote_is_filtered_whole():
     )
 
 
+def test_json_members_inside_json_text_are_filtered_at_every_depth():
+    # A server echoes the body it was sent as a JSON string, inside a JSON answer that
+    # a log line or a stored event escapes once more.
+    inner = {"feature": {"description": json.dumps({"password": "deep-pw"})}, "token": "t1"}
+    once = json.dumps({"ok": True, "echo": json.dumps(inner)})
+    twice = json.dumps({"body": once})
+    for text in (once, twice):
+        out = Redactor()(text)
+        assert "deep-pw" not in out and "t1" not in out
+        assert json.loads(out)
+    assert json.loads(json.loads(Redactor()(once))["echo"])["token"] == FILTERED
+
+
+def test_an_escaped_json_member_ends_at_its_own_quote():
+    text = json.dumps({"x": json.dumps({"api_key": 'a"b', "name": "kept"})})
+    out = Redactor()(text)
+    assert json.loads(json.loads(out)["x"]) == {"api_key": FILTERED, "name": "kept"}
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -283,4 +302,24 @@ def test_short_declared_secrets_of_a_service_are_redacted_from_its_log():
     service.receive("create_feature")
     assert service.logger.messages[-1]["message"] == (
         "values: [FILTERED], [FILTERED], [FILTERED], [FILTERED], jo"
+    )
+
+
+def test_a_changed_environment_is_read_again_by_the_next_redactor(monkeypatch):
+    monkeypatch.setenv("BENCH_API_TOKEN", "first-value-123")
+    assert Redactor()("first-value-123") == FILTERED
+    monkeypatch.setenv("BENCH_API_TOKEN", "second-value-456")
+    redact = Redactor()
+    assert redact("first-value-123 second-value-456") == f"first-value-123 {FILTERED}"
+    monkeypatch.delenv("BENCH_API_TOKEN")
+    assert Redactor()("second-value-456") == "second-value-456"
+
+
+def test_a_secret_added_to_one_redactor_stays_out_of_the_others(monkeypatch):
+    monkeypatch.setenv("BENCH_API_TOKEN", "shared-value-123")
+    first, second = Redactor(["own-secret-1"]), Redactor()
+    first.add("later-secret-2")
+    assert first("shared-value-123 own-secret-1 later-secret-2") == " ".join([FILTERED] * 3)
+    assert second("shared-value-123 own-secret-1 later-secret-2") == (
+        f"{FILTERED} own-secret-1 later-secret-2"
     )

@@ -104,3 +104,67 @@ def test_an_unexpected_exception_is_logged_with_its_traceback(caplog):
     assert record.getMessage() == "Unhandled exception in keeper :broken: KeyError: 'missing'"
     assert "Traceback (most recent call last)" in record.details
     assert "receive_broken" in record.details
+
+
+class Quiet(Service):
+    """Handles one event; every other is ignored without building the service."""
+
+    schema = ()
+    secret_settings = ("api_token",)
+    secret_meta_data = ("refresh_token",)
+
+    def receive_create_feature(self):
+        self.logger.info("created")
+
+
+def test_an_ignored_event_is_answered_without_building_the_service(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the service was built for an ignored event")
+
+    monkeypatch.setattr(Quiet, "data", property(refuse))
+    monkeypatch.setattr(Quiet, "meta_data", property(refuse))
+    answer = run_event(Quiet, "update_release", meta_data={"kept": [1, {"a": None}]})
+    assert answer == {
+        "messages": [{"severity": 1, "message": "Quiet ignoring event :update_release"}],
+        "meta_data": {"kept": [1, {"a": None}]},
+    }
+
+
+def test_an_ignored_event_s_line_is_redacted_like_a_handled_one(caplog):
+    caplog.set_level(logging.INFO, logger="services")
+    answer = run_event(
+        Quiet,
+        "tok-123_r-9",
+        user_data={"api_token": "tok-123", "aha_api_token": "r-9x"},
+        meta_data={"refresh_token": "r-9"},
+    )
+    assert answer["messages"][0]["message"] == "Quiet ignoring event :[FILTERED]_[FILTERED]"
+    assert "tok-123" not in caplog.text and "r-9" not in caplog.text
+
+
+def test_an_ignored_event_with_a_value_json_cannot_hold_is_still_answered():
+    answer = run_event(Quiet, "update_release", meta_data={"ratio": float("inf")})
+    assert answer["meta_data"] == {}
+    assert "meta_data.ratio is inf" in answer["exception"]["message"]
+
+
+def test_a_service_that_builds_itself_its_own_way_is_built_for_every_event():
+    built = []
+
+    class Custom(Quiet):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    assert not Custom.ignores("update_release") and Quiet.ignores("update_release")
+    answer = run_event(Custom, "update_release")
+    assert len(built) == 1
+    assert answer["messages"] == [
+        {"severity": 1, "message": "Custom ignoring event :update_release"}
+    ]
+
+
+@pytest.mark.parametrize("event", ["create_feature", "CREATE_FEATURE", "", "x y"])
+def test_ignores_agrees_with_receive(event):
+    service = Quiet().receive(event)
+    assert Quiet.ignores(event) == (service.logger.messages[-1]["message"] != "created")

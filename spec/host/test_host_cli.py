@@ -59,6 +59,16 @@ def test_show_redacts_secrets_in_the_payload(environment):
     assert run("jobs", "show", "nope").exit_code == 2
 
 
+def test_show_redacts_secret_members_inside_json_text(environment):
+    # A form-encoded webhook carries its event as JSON text under ``payload``.
+    carried = json.dumps({"action": "opened", "api_key": "form-carried-key-55"})
+    job = stored(environment, FAILED, payload={"payload": carried})
+    result = run("jobs", "show", job.id)
+    assert "form-carried-key-55" not in result.output
+    shown = json.loads(json.loads(result.output)["payload"]["payload"])
+    assert shown == {"action": "opened", "api_key": "[FILTERED]"}
+
+
 def test_retry_queues_failed_jobs_again(environment):
     job = stored(environment, FAILED)
     result = run("jobs", "retry", "--all-failed")

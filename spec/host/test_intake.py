@@ -125,6 +125,8 @@ def test_a_gitlab_token_stands_in_for_the_token(client):
         ("/aha/hooks", {"body": {"event": "audit"}, "token": "wrong-secret-000000000"}, 401),
         ("/aha/hooks", {"data": b"{not json"}, 400),
         ("/aha/hooks", {"data": b"[1, 2]"}, 400),
+        ("/aha/hooks", {"data": b'{"event": "audit", "score": NaN}'}, 400),
+        ("/webhooks/hooks", {"data": b'{"value": -Infinity}'}, 400),
         ("/aha/hooks", {"body": {"feature": {}}}, 400),
         ("/aha/hooks", {"body": {"event": "Drop Table"}}, 400),
         ("/webhooks/hooks", {"data": b"nope"}, 400),
@@ -184,6 +186,38 @@ def test_healthz_answers_when_the_stores_do(client, config, tmp_path):
     down = create_app(config, engine).test_client().get("/healthz")
     assert down.status_code == 503
     assert down.json["status"] == "unavailable"
+
+
+def test_healthz_is_503_while_the_sqlite_file_takes_no_writes(config, tmp_path, monkeypatch):
+    """A store that still reads but cannot store a job is not healthy: every intake
+    request would be a 503."""
+    from host import sqlite_state
+
+    engine = build_engine(
+        {"AHA_SERVICES_DATA": str(tmp_path), "AHA_SERVICES_SQLITE_TIMEOUT": "0.1"}
+    )
+    client = create_app(config, engine).test_client()
+    holder = sqlite3.connect(tmp_path / "state.sqlite3", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        locked = client.get("/healthz")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert locked.status_code == 503
+    assert locked.json["status"] == "unavailable"
+    assert client.get("/healthz").status_code == 200
+    original = sqlite_state.sqlite3.connect
+
+    def read_only(path, **kwargs):
+        return original(f"file:{path}?mode=ro", uri=True, **kwargs)
+
+    monkeypatch.setattr(sqlite_state.sqlite3, "connect", read_only)
+    engine.store._local.db = None
+    assert client.get("/healthz").status_code == 503
+    monkeypatch.undo()
+    engine.store._local.db = None
+    assert engine.store.jobs() == []
 
 
 def test_metrics_count_events_jobs_and_attempts(client, engine):

@@ -158,6 +158,8 @@ def test_an_unexpected_exception_is_reported_and_the_proxy_keeps_serving(client)
     [
         ("{not json", 400, "Malformed JSON"),
         ("", 400, "Malformed JSON"),
+        ('{"service_name": "webhooks", "event": "x", "meta_data": {"a": NaN}}', 400, "NaN"),
+        ('{"service_name": "webhooks", "event": "x", "payload": [-Infinity]}', 400, "Infinity"),
         ("[1, 2]", 400, "must be a JSON object"),
         ('{"service_name": "nope", "event": "x"}', 404, "Unknown service: 'nope'"),
         ('{"service_name": 7, "event": "x"}', 400, "service_name must be a non-empty string"),

@@ -28,6 +28,8 @@ CHUNKED = HEAD + b"Transfer-Encoding: chunked\r\n\r\n"
         (CHUNKED + b"2\r\n{}\r\n0\r\nX-T: 1\r\n", Framing.INCOMPLETE),
         (CHUNKED + b"65\r\n", Framing.TOO_LARGE),
         (CHUNKED + b"0x2\r\n", Framing.READY),
+        (CHUNKED + b"F" * 20 + b"\r\n", Framing.TOO_LARGE),
+        (CHUNKED + b"0" * 20 + b"2\r\n{}\r\n", Framing.INCOMPLETE),
         (HEAD + b"Transfer-Encoding: gzip\r\n\r\n", Framing.READY),
         (b"GET /" + b"a" * 5000, Framing.READY),
         (b"GET / HTTP/1.1\r\nX: " + b"a" * 17000, Framing.READY),
@@ -72,3 +74,26 @@ def test_the_reloader_sees_changed_added_and_removed_files(tmp_path):
     assert changed_files(before, snapshot([tmp_path])) == [
         str(tmp_path / name) for name in ("gone.py", "kept.py", "new.py")
     ]
+
+
+def test_an_idle_worker_gives_freed_memory_back_at_most_once_a_second(monkeypatch):
+    from proxy import worker
+
+    clock = [100.0]
+    monkeypatch.setattr(worker.time, "monotonic", lambda: clock[0])
+    trims = []
+    idle = object.__new__(worker.ProxyWorker)
+    idle._trim, idle._next_trim = trims.append, 0.0
+    idle.release_memory()
+    clock[0] += 0.5
+    idle.release_memory()
+    clock[0] += 0.6
+    idle.release_memory()
+    assert trims == [0, 0]
+
+
+def test_the_c_library_s_trim_is_found_or_left_out():
+    from proxy.worker import _malloc_trim
+
+    trim = _malloc_trim()
+    assert trim is None or trim(0) in (0, 1)

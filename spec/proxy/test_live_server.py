@@ -22,6 +22,9 @@ def server(tmp_path_factory):
         yield running
 
 
+CHUNKED = b"POST /send_event HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
 def assert_json_error(answer, status, fragment):
     assert answer.status == status, answer
     assert "Content-Type: application/json" in answer.head
@@ -38,11 +41,29 @@ def assert_json_error(answer, status, fragment):
         (b"G@T / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "Bad Request"),
         (b"POST /send_event HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", 400, "CONTENT"),
         (b"GET / HTTP/7.0\r\nHost: x\r\n\r\n", 400, "Bad Request"),
+        (CHUNKED + b"ZZ\r\n{}\r\n0\r\n\r\n", 400, "Bad Request"),
+        (CHUNKED + b"-2\r\n{}\r\n0\r\n\r\n", 400, "Bad Request"),
+        (CHUNKED + b"2\r\n{}XX0\r\n\r\n", 400, "Bad Request"),
+        (CHUNKED + b"2;a b\r\n{}\r\n0\r\n\r\n", 400, "Bad Request"),
+        (CHUNKED + b"F" * 20 + b"\r\n{}\r\n0\r\n\r\n", 413, "larger than"),
     ],
-    ids=["long request line", "9 KB header", "bad method", "negative length", "bad version"],
+    ids=[
+        "long request line",
+        "9 KB header",
+        "bad method",
+        "negative length",
+        "bad version",
+        "chunk size not hex",
+        "negative chunk size",
+        "chunk without its CRLF",
+        "bad chunk extension",
+        "chunk size of 20 digits",
+    ],
 )
 def test_malformed_http_gets_a_json_error(server, raw, status, fragment):
-    assert_json_error(server.exchange(raw), status, fragment)
+    answer = server.exchange(raw)
+    assert_json_error(answer, status, fragment)
+    assert "Connection: close" in answer.head
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_read(server):

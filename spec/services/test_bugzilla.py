@@ -496,5 +496,5 @@ def test_files_that_are_too_large_or_unreachable_are_warnings(settings, mocked_h
     service.receive("create_feature")
     warnings = [m["message"] for m in service.logger.messages if m["severity"] == 2]
     assert len(warnings) == 2
-    assert "mockup.png was not attached" in warnings[0]
+    assert warnings[0].startswith("The file mockup.png was not sent to Bugzilla: ")
     assert "columns.csv was not attached" in warnings[1] and "too large" in warnings[1]

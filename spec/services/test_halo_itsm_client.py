@@ -97,6 +97,13 @@ def test_all_pages_follows_halos_pagination_to_record_count(entities, mocked_htt
     ]
 
 
+@pytest.mark.parametrize(("name", "value"), [("page_size", "abc"), ("page_no", "-5")])
+def test_a_paging_value_that_is_not_a_page_number_is_refused(entities, mocked_http, name, value):
+    with pytest.raises(ConfigurationError, match=f"query value {name} must be a whole number"):
+        entities.subscribe("/Tickets", EntityParams({}, {name: value}), all_pages=True)
+    assert len(mocked_http.calls) == 0
+
+
 def test_pagination_stops_at_a_short_page_or_a_limit(entities, mocked_http):
     page = {"record_count": 250, "assets": [{"id": n} for n in range(100)]}
     mocked_http.get(f"{API}/Asset", json=page, match=paged(1))

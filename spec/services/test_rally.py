@@ -674,7 +674,7 @@ def test_a_file_too_large_is_a_warning(settings, mocked_http):
         release=None, attachments=[{"file_name": "huge.mov", "download_url": f"{CDN}/huge.mov"}]
     )
     service = service_for(settings, {"feature": record}).receive("create_feature")
-    assert any("huge.mov was not attached" in str(m) for m in service.logger.messages)
+    assert any("The file huge.mov was not sent to Rally" in str(m) for m in service.logger.messages)
     assert not any("attachmentcontent" in c.request.url for c in mocked_http.calls)
 
 
@@ -690,7 +690,7 @@ def test_a_file_whose_host_cannot_be_reached_is_a_warning(settings, mocked_http)
         release=None, attachments=[{"file_name": "gone.png", "download_url": f"{CDN}/gone.png"}]
     )
     service = service_for(settings, {"feature": record}).receive("create_feature")
-    assert any("gone.png was not attached" in str(m) for m in service.logger.messages)
+    assert any("The file gone.png was not sent to Rally" in str(m) for m in service.logger.messages)
     assert not any("attachmentcontent" in c.request.url for c in mocked_http.calls)
 
 

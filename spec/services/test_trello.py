@@ -486,9 +486,9 @@ def test_files_that_cannot_be_fetched_or_uploaded_are_skipped_with_warnings(mock
     ]
     service = receive(user_data, "update_feature", payload)
     warnings = [m["message"] for m in service.logger.messages if m["severity"] == Severity.WARN]
-    assert warnings[0].startswith(f"Could not download columns.csv for Trello card {CARD}: ")
+    assert warnings[0].startswith("The file columns.csv was not sent to Trello: ")
     assert "HTTP 404" in warnings[0]
-    assert warnings[1].startswith("Could not download inside.pdf for Trello card")
+    assert warnings[1].startswith("The file inside.pdf was not sent to Trello: ")
     assert warnings[2] == (
         f"Could not attach csv-sample.csv to Trello card {CARD}: "
         f"Trello: POST /cards/{CARD}/attachments answered HTTP 500: busy"

@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from services.core import strict_json
+
 _STDIN_READ = "aha_services_stdin_read"
 
 
@@ -30,7 +32,11 @@ class JsonInput(click.ParamType):
             return value
         text = self._text(value, param, ctx)
         try:
-            parsed = json.loads(text)
+            parsed = strict_json.loads(text)
+        except RecursionError:
+            self.fail("malformed JSON: nested too deeply", param, ctx)
+        except strict_json.NotJson as error:
+            self.fail(f"malformed JSON: {error}", param, ctx)
         except json.JSONDecodeError as error:
             hint = ""
             if value == text and Path(value).is_file():

@@ -1,4 +1,5 @@
-"""``aha-services new NAME``: the three files of a new service, ready to edit.
+"""``aha-services new NAME``: the three files of a new service, ready to edit, and its
+row in README's services table.
 
 The module (``services/NAME.py``, or ``services/NAME/__init__.py`` with ``--package``),
 its doc (``docs/NAME.md``, with the settings table rendered from the schema) and its
@@ -20,6 +21,8 @@ from services.core.registry import default_registry, services_in
 from services.core.service import humanize, snake_case
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*[a-z0-9]$")
+# A row of README's services table, as the contract spec reads it.
+_README_ROW = re.compile(r"^\| \[`\w+`\]\(docs/\w+\.md\) \| ")
 
 MODULE = '''\
 """{title}: features sent to {title} as items (describe what the service does here)."""
@@ -114,7 +117,7 @@ def new(name: str, package: bool) -> None:
         root / "docs" / f"{name}.md",
         root / "spec" / "services" / f"test_{name}.py",
     ]
-    taken = [str(path.relative_to(root)) for path in paths if path.exists()]
+    taken = list(dict.fromkeys(str(path.relative_to(root)) for path in paths if path.exists()))
     if default_registry().get(name) is not None or taken:
         raise click.UsageError(f"a service named {name} exists already: {', '.join(taken)}")
     title = humanize(name)
@@ -126,6 +129,22 @@ def new(name: str, package: bool) -> None:
     spec.write_text(SPEC.format(name=name, cls=cls, slug=name.replace("_", "-")))
     for path in (module, doc, spec):
         click.echo(f"created {path.relative_to(root)}")
+    if _add_readme_row(root / "README.md", name, title):
+        click.echo(f"added {name} to the services table in README.md")
+
+
+def _add_readme_row(readme: Path, name: str, title: str) -> bool:
+    """List the service in README's services table (the contract spec checks that the
+    table names every service the registry loads); False when there is no table."""
+    if not readme.is_file():
+        return False
+    lines = readme.read_text().splitlines(keepends=True)
+    rows = [index for index, line in enumerate(lines) if _README_ROW.match(line)]
+    if not rows:
+        return False
+    lines.insert(rows[-1] + 1, f"| [`{name}`](docs/{name}.md) | {title} | (what it does) |\n")
+    readme.write_text("".join(lines))
+    return True
 
 
 def _service_of(path: Path, name: str) -> type:

@@ -8,6 +8,7 @@ directory of mode 0700, and replaced whole so that a crash never leaves half a t
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import time
@@ -39,6 +40,21 @@ def is_expired(token: Mapping[str, Any], now: float | None = None) -> bool:
     return float(expires_at) - EXPIRY_MARGIN <= (time.time() if now is None else now)
 
 
+def _well_formed(token: Mapping[str, Any]) -> bool:
+    """Text tokens and a finite expiry time: what ``put`` writes, and nothing a hand edit
+    could turn into a crash later."""
+    texts = (token.get(key) for key in ("access_token", "refresh_token", "token_type"))
+    expires_at = token.get("expires_at")
+    return all(value is None or isinstance(value, str) for value in texts) and (
+        expires_at is None
+        or (
+            isinstance(expires_at, int | float)
+            and not isinstance(expires_at, bool)
+            and math.isfinite(expires_at)
+        )
+    )
+
+
 class TokenStore:
     """Tokens by account address (``https://acme.aha.io``)."""
 
@@ -47,7 +63,14 @@ class TokenStore:
 
     def get(self, account: str) -> dict[str, Any] | None:
         token = self._accounts().get(account)
-        return dict(token) if isinstance(token, Mapping) and token.get("access_token") else None
+        if not isinstance(token, Mapping) or not token.get("access_token"):
+            return None
+        if not _well_formed(token):
+            raise ConfigurationError(
+                f"The token file {self.path} holds a token for {account} that cannot be "
+                "read: delete it and log in again"
+            )
+        return dict(token)
 
     def put(self, account: str, token: Mapping[str, Any]) -> None:
         accounts = self._accounts()

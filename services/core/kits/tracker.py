@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from services.core.errors import RemoteError
+from services.core.errors import ConfigurationError, InvalidUrlError, RemoteError
 from services.core.errors_by_status import body_excerpt, raise_for_status
 from services.core.markup import display_name, html_to_markdown, reference_num_to_resource_type
 from services.core.service import Service
@@ -103,6 +103,16 @@ def already_holds(record: Mapping[str, Any], name: str, value: Any) -> bool:
 def tracker_url(base_url: str, path: str) -> str:
     """``path`` appended to the base, whatever slashes either has."""
     return f"{str(base_url).rstrip('/')}/{str(path).lstrip('/')}"
+
+
+def record_files(record: Any) -> list[Any]:
+    """The description's files and the record's that can be downloaded, each name once."""
+    description = record.get("description") or {}
+    named: dict[str, Any] = {}
+    for attachment in [*(description.get("attachments") or []), *(record.get("attachments") or [])]:
+        if attachment.get("file_name") and attachment.get("download_url"):
+            named.setdefault(str(attachment["file_name"]), attachment)
+    return list(named.values())
 
 
 def labelled(items: Iterable[Mapping[str, Any]], label: str, value: str) -> list[list[Any]]:
@@ -263,6 +273,17 @@ class TrackerService(GoneRecords, TextLimits, Service):
         parts = [convert(description.get("body") or ""), "\n".join(self.attachment_lines(record))]
         text = "\n\n".join(part for part in parts if part)
         return self.fit_text(field, text, url=record.get("url"), keep=self.created_from_aha(record))
+
+    def fetch_file(self, attachment: Any) -> bytes | None:
+        """A record's file, downloaded through the address guard; None, after a warning
+        naming it, when it cannot be fetched (refused, too large, gone), so that the
+        event goes on with the other files."""
+        name = attachment.get("file_name")
+        try:
+            return self.http.download(str(attachment.get("download_url")))
+        except (RemoteError, InvalidUrlError, ConfigurationError) as error:
+            self.logger.warn(f"The file {name} was not sent to {self.tracker_name}: {error}")
+            return None
 
     # --- webhooks --------------------------------------------------------------------------
 

@@ -1,7 +1,13 @@
 import pytest
 
 from services.core import ConfigurationError, InvalidUrlError, RemoteError, password, string
-from services.core.kits.tracker import RemoteGone, TrackerService, labelled, tracker_url
+from services.core.kits.tracker import (
+    RemoteGone,
+    TrackerService,
+    labelled,
+    record_files,
+    tracker_url,
+)
 from spec.conftest import json_fixture, request_json
 
 BASE = "https://ghe.example.com/api/v3/"
@@ -350,3 +356,40 @@ def test_a_record_without_a_url_has_no_created_from_line():
     assert TrackerService.created_from_aha({"reference_num": "ACME-R-3"}) == ""
     text = Tracker().record_text(feature, field="body")
     assert "Created from" not in text and "None" not in text
+
+
+def test_record_files_are_the_description_s_and_the_record_s_each_name_once():
+    record = {
+        "description": {
+            "attachments": [
+                {"file_name": "a.png", "download_url": "https://cdn.aha.io/a.png"},
+                {"file_name": "", "download_url": "https://cdn.aha.io/nameless"},
+            ]
+        },
+        "attachments": [
+            {"file_name": "a.png", "download_url": "https://cdn.aha.io/other-a.png"},
+            {"file_name": "b.pdf", "download_url": "https://cdn.aha.io/b.pdf"},
+            {"file_name": "c.txt"},
+        ],
+    }
+    assert [(f["file_name"], f["download_url"]) for f in record_files(record)] == [
+        ("a.png", "https://cdn.aha.io/a.png"),
+        ("b.pdf", "https://cdn.aha.io/b.pdf"),
+    ]
+
+
+def test_a_file_that_cannot_be_fetched_is_a_warning_naming_it(tracker, mocked_http):
+    mocked_http.get("https://cdn.aha.io/a.png", body=b"PNG")
+    mocked_http.get("https://cdn.aha.io/gone.png", status=404)
+    assert tracker.fetch_file(
+        {"file_name": "a.png", "download_url": "https://cdn.aha.io/a.png"}
+    ) == (b"PNG")
+    gone = {"file_name": "gone.png", "download_url": "https://cdn.aha.io/gone.png"}
+    assert tracker.fetch_file(gone) is None
+    refused = {"file_name": "inside.png", "download_url": "http://10.0.0.7/inside.png"}
+    assert tracker.fetch_file(refused) is None
+    warnings = [m["message"] for m in tracker.logger.messages if m["severity"] == 2]
+    assert warnings[0].startswith("The file gone.png was not sent to Fake tracker: ")
+    assert "HTTP 404" in warnings[0]
+    assert warnings[1].startswith("The file inside.png was not sent to Fake tracker: Refused")
+    assert len(mocked_http.calls) == 2
