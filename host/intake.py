@@ -7,6 +7,7 @@ Every answer is JSON.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 from collections.abc import Iterable
