@@ -67,6 +67,9 @@ def _serve_sink(port: int, delay: float, commands: Pipe) -> None:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body leave in separate writes: without this, a kept-alive
+        # connection would wait out the client's delayed ACK (40 ms) on each answer.
+        disable_nagle_algorithm = True
 
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -41,9 +41,26 @@ def kept_headers(
     service_class: type[Service], headers: Iterable[tuple[str, str]]
 ) -> dict[str, str]:
     """The headers of a request that its job keeps, with lower-case names."""
-    wanted = set(TRACKER_HEADERS) | {name.lower() for name in service_class.intake_headers}
-    wanted.discard(TOKEN_HEADER.lower())
-    return {name.lower(): value for name, value in headers if name.lower() in wanted}
+    wanted = _wanted(service_class)
+    kept = {}
+    for name, value in headers:
+        lower = name.lower()
+        if lower in wanted:
+            kept[lower] = value
+    return kept
+
+
+_WANTED: dict[type[Service], frozenset[str]] = {}
+
+
+def _wanted(service_class: type[Service]) -> frozenset[str]:
+    """The header names a service's jobs keep, worked out once per service."""
+    names = _WANTED.get(service_class)
+    if names is None:
+        wanted = set(TRACKER_HEADERS) | {name.lower() for name in service_class.intake_headers}
+        wanted.discard(TOKEN_HEADER.lower())
+        names = _WANTED[service_class] = frozenset(wanted)
+    return names
 
 
 def shown_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from host.group_commit import GroupCommit
 from host.jobs import FINISHED_STATES, OPEN_STATES, Job
+from host.shared_flush import SharedFlush
 from host.state import StateStore, StoreUnavailable, latency_bucket
 from host.writer_lock import WriterLock
 
@@ -60,7 +61,8 @@ class SqliteStateStore(StateStore):
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         self._local = threading.local()
-        self._adding: GroupCommit[Job, bool] = GroupCommit(self._add_jobs, self._flush_log)
+        self._adding: GroupCommit[Job, bool] = GroupCommit(self._add_jobs, self._flush_added)
+        self._flushes = SharedFlush(self.path.with_name(self.path.name + ".flush"), self._flush_log)
         self._writer = WriterLock(self.path.with_name(self.path.name + ".lock"))
         try:
             self._connection().executescript(_SCHEMA)
@@ -89,8 +91,14 @@ class SqliteStateStore(StateStore):
         except OSError as error:
             raise StoreUnavailable(f"the state store is unavailable: {error}") from None
 
+    def _flush_added(self) -> None:
+        """Wait until this thread's last batch of new jobs is on the disk."""
+        self._flushes.wait_flushed(self._local.added)
+
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, numbered: bool = False) -> Iterator[sqlite3.Connection]:
+        """One immediate transaction; ``numbered``: its commit is numbered for
+        ``_flush_added`` (while the writer lock keeps the numbers in the log's order)."""
         with self._writer.held(self.busy_timeout):
             try:
                 db = self._connection()
@@ -100,6 +108,8 @@ class SqliteStateStore(StateStore):
             try:
                 yield db
                 db.execute("COMMIT")
+                if numbered:
+                    self._local.added = self._flushes.number_commit()
             except sqlite3.Error as error:
                 _rollback(db)
                 raise StoreUnavailable(f"the state store is unavailable: {error}") from None
@@ -118,7 +128,8 @@ class SqliteStateStore(StateStore):
 
     def _add_jobs(self, jobs: Sequence[Job]) -> list[bool]:
         alone = []
-        with self._write() as db:
+        accepted: dict[str, int] = {}
+        with self._write(numbered=True) as db:
             for job in jobs:
                 cursor = db.execute(
                     "INSERT INTO jobs (id, integration, state, received_at, record) "
@@ -127,13 +138,15 @@ class SqliteStateStore(StateStore):
                 )
                 job.seq = int(cursor.lastrowid or 0)
                 db.execute("UPDATE jobs SET record = ? WHERE seq = ?", (_dump(job), job.seq))
-                _increment(db, f"received|{job.integration}|accepted", 1)
+                accepted[job.integration] = accepted.get(job.integration, 0) + 1
                 earlier = db.execute(
                     f"SELECT 1 FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
                     "AND seq < ? LIMIT 1",
                     (job.integration, job.seq),
                 ).fetchall()
                 alone.append(not earlier)
+            for integration, count in accepted.items():  # one row write per batch
+                _increment(db, f"received|{integration}|accepted", count)
         return alone
 
     def count_received(self, integration: str, outcome: str) -> None:

@@ -22,7 +22,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import MaxRetryError
 
-from services.core import address_guard, outbound_capture, pages, rate_limits, redirects
+from services.core import address_guard, outbound_capture, pages, rate_limits, redirects, timing
 from services.core.errors import (
     ConfigurationError,
     InvalidUrlError,
@@ -95,6 +95,10 @@ class GuardedAdapter(HTTPAdapter):
         return super().send(request, *args, **kwargs)
 
 
+def _new_adapter() -> GuardedAdapter:
+    return GuardedAdapter(max_retries=0)
+
+
 def carries_credential_header(headers: Mapping[str, Any]) -> bool:
     """Authorization, or any header named like a credential (PRIVATE-TOKEN, X-Api-Key, ...)."""
     return any(value and redirects.is_credential_header(name) for name, value in headers.items())
@@ -137,12 +141,18 @@ class HttpClient:
         self.timeout = timeout
         self.remote_name = remote_name
         self._session: requests.Session | None = None
+        self._owns_adapter = True
 
     @property
     def session(self) -> requests.Session:
+        """A Session of this client's own (headers, cookies), on the connection pool that
+        the event's helper thread keeps for the events it runs next: the guard still
+        checks every request, and each pooled connection was checked when it opened."""
         if self._session is None:
             session = requests.Session()
-            adapter = GuardedAdapter(max_retries=0)
+            adapter = timing.thread_resource("http", _new_adapter)
+            self._owns_adapter = adapter is None
+            adapter = adapter or _new_adapter()
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers["User-Agent"] = USER_AGENT
@@ -152,8 +162,10 @@ class HttpClient:
         return self._session
 
     def close(self) -> None:
+        """Close the connections, unless they are the helper thread's to reuse."""
         if self._session is not None:
-            self._session.close()
+            if self._owns_adapter:
+                self._session.close()
             self._session = None
 
     def _timeout(

@@ -16,6 +16,7 @@ from services.core.errors import (
 from services.core.http import USER_AGENT, HttpClient
 from services.core.logger import EventLogger, Severity
 from services.core.redaction import Redactor
+from services.core.timing import run_with_time_limit
 
 
 def client(**kwargs):
@@ -347,3 +348,71 @@ def test_credential_headers_follow_a_redirect_on_the_same_host(mocked_http):
     mocked_http.get("https://gitlab.example.com/new", json=[])
     client().get("https://gitlab.example.com/old", headers={"PRIVATE-TOKEN": "glpat-123456"})
     assert mocked_http.calls[1].request.headers["PRIVATE-TOKEN"] == "glpat-123456"
+
+
+class _KeepAlive(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    connections: list[tuple[str, int]] = []
+    cookies: list[str | None] = []
+
+    def setup(self):
+        super().setup()
+        self.connections.append(self.client_address)
+
+    def do_GET(self):
+        self.cookies.append(self.headers.get("Cookie"))
+        self.send_response(200)
+        self.send_header("Set-Cookie", "session=from-an-earlier-event")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def keep_alive_server(mocked_http):
+    _KeepAlive.connections, _KeepAlive.cookies = [], []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _KeepAlive)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    mocked_http.add_passthru(responses.matchers.re.compile(r"http://[a-z.]+:\d+/"))
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def _event_get(url):
+    """One event's request, on a helper thread, with its client closed as receive() does."""
+
+    def handler():
+        http = client()
+        try:
+            return http.get(url).text
+        finally:
+            http.close()
+
+    return run_with_time_limit(handler, 5, "Webhooks :create_feature")
+
+
+def test_events_on_one_helper_thread_share_connections_not_cookies(
+    keep_alive_server, fake_dns, monkeypatch
+):
+    fake_dns["sink.example.com"] = ["127.0.0.1"]
+    monkeypatch.setenv("AHA_SERVICES_ALLOWED_HOSTS", "127.0.0.0/8")
+    url = f"http://sink.example.com:{keep_alive_server}/"
+    assert _event_get(url) == _event_get(url) == "ok"
+    assert len(_KeepAlive.connections) == 1
+    assert _KeepAlive.cookies == [None, None]
+
+
+def test_a_kept_connection_does_not_skip_the_guard(keep_alive_server, fake_dns, monkeypatch):
+    fake_dns["sink.example.com"] = ["127.0.0.1"]
+    monkeypatch.setenv("AHA_SERVICES_ALLOWED_HOSTS", "127.0.0.0/8")
+    url = f"http://sink.example.com:{keep_alive_server}/"
+    assert _event_get(url) == "ok"
+    monkeypatch.setenv("AHA_SERVICES_ALLOWED_HOSTS", "")
+    with pytest.raises(InvalidUrlError, match="127.0.0.1 is not a public address"):
+        _event_get(url)
+    assert len(_KeepAlive.cookies) == 1
