@@ -16,13 +16,10 @@ ignored events without building a single mash.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from collections.abc import Mapping
 from functools import cache
-from importlib.machinery import SOURCE_SUFFIXES, FileFinder, ModuleSpec, SourceFileLoader
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, SupportsIndex, overload
 
@@ -50,45 +47,15 @@ _CONVERTER_LIBRARIES = (
 )
 
 
-class _SourcesOf:
-    """A finder that imports a package's modules from their Python sources.
-
-    python-box ships each module twice, compiled (Cython) and as source; Python prefers
-    the compiled ones, about 18 MB of shared objects that add some 1.6 MB to every
-    worker that builds a mash. The sources hold the same code in a third of that.
-    """
-
-    def __init__(self, package: str, directory: Path) -> None:
-        self.package = package
-        self.finders = {
-            True: FileFinder(str(directory.parent), (SourceFileLoader, SOURCE_SUFFIXES)),
-            False: FileFinder(str(directory), (SourceFileLoader, SOURCE_SUFFIXES)),
-        }
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
-        if name != self.package and not name.startswith(self.package + "."):
-            return None
-        return self.finders[name == self.package].find_spec(name, target)
-
-
 @cache
 def _box() -> ModuleType:
-    """python-box from its sources, imported without its converters' libraries (they
-    read as not installed)."""
+    """python-box, imported without its converters' libraries (they read as not installed)."""
     blocked = [name for name in _CONVERTER_LIBRARIES if name not in sys.modules]
     for name in blocked:  # None in sys.modules: the import fails as if not installed
         sys.modules[name] = None  # type: ignore[assignment]
-    spec = importlib.util.find_spec("box")
-    finder = (
-        _SourcesOf("box", Path(spec.origin).parent) if spec is not None and spec.origin else None
-    )
-    if finder is not None:
-        sys.meta_path.insert(0, finder)
     try:
         import box
     finally:
-        if finder is not None:
-            sys.meta_path.remove(finder)
         for name in blocked:
             if name in sys.modules and sys.modules[name] is None:
                 del sys.modules[name]

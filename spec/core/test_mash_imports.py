@@ -18,24 +18,3 @@ def test_a_mash_leaves_yaml_unloaded_and_still_importable():
         [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.splitlines() == ["[]", "{'k': 'v'}"]
-
-
-SOURCES_PROBE = """
-import sys
-from services.core.mash import mash
-assert mash({"a": {"b": [1]}}).a.b == [1] and not mash({}).missing
-print(sorted({sys.modules[name].__spec__.origin.rpartition(".")[2]
-              for name in ("box", "box.box", "box.box_list", "box.converters")}))
-print(any(type(finder).__name__ == "_SourcesOf" for finder in sys.meta_path))
-"""
-
-
-def test_a_mash_runs_python_box_from_its_sources_and_leaves_imports_as_they_were():
-    result = subprocess.run(
-        [sys.executable, "-c", SOURCES_PROBE],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert result.stdout.splitlines() == ["['py']", "False"]
