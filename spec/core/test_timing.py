@@ -51,7 +51,7 @@ def test_a_thread_past_its_time_limit_is_not_given_the_next_event():
 
 
 def test_a_kept_resource_is_reused_on_the_thread_and_closed_when_it_ends(monkeypatch):
-    monkeypatch.setattr(timing, "IDLE_SECONDS", 0.05)
+    monkeypatch.setattr(timing, "IDLE_SECONDS", 1.0)
     built = []
 
     def build():
