@@ -18,6 +18,7 @@ from services.core.cli import exits
 from services.core.cli.aha_commands import aha_group
 from services.core.cli.event_commands import RECORDED, events, open_log, replay
 from services.core.cli.json_input import JSON_OBJECT
+from services.core.cli.lookup import service_named
 from services.core.cli.new_command import new
 from services.core.cli.plugins import plugin_commands
 from services.core.cli.show_command import show
@@ -147,13 +148,7 @@ def send(
     Exits 1 when the service raised, 2 when a setting it needs is missing.
     """
     log = open_log() if record else None
-    registry = default_registry()
-    service_class = registry.get(service_name)
-    if service_class is None:
-        failure = registry.failure_for(service_name)
-        if failure is not None:
-            raise click.UsageError(f"{service_name} failed to load: {failure.message}")
-        raise click.UsageError(f"unknown service: {service_name}")
+    service_class = service_named(default_registry(), service_name)
     user_data = dict(data or {})
     for variable, key in ENVIRONMENT_USER_DATA.items():
         if os.environ.get(variable) and key not in user_data:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from services.core.cli.lookup import service_named
 from services.core.cli.new_command import project_root
 from services.core.docs import settings_table
 from services.core.registry import default_registry
@@ -20,13 +21,7 @@ from services.core.registry import default_registry
 def show(service_name: str) -> None:
     """Print SERVICE_NAME's title, events and doc path, and its settings table (Markdown)
     as its doc shows it."""
-    registry = default_registry()
-    service_class = registry.get(service_name)
-    if service_class is None:
-        failure = registry.failure_for(service_name)
-        if failure is not None:
-            raise click.UsageError(f"{service_name} failed to load: {failure.message}")
-        raise click.UsageError(f"unknown service: {service_name}")
+    service_class = service_named(default_registry(), service_name)
     every = service_class.responds_to_event("any_event_at_all")
     events = "every event" if every else ", ".join(service_class.responds_to_events()) or "none"
     doc = project_root() / "docs" / f"{service_class.service_name}.md"
