@@ -45,24 +45,30 @@ class _HandlerThread(threading.Thread):
 
     def __init__(self) -> None:
         super().__init__(name="event", daemon=True)
-        self._work: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._work: queue.SimpleQueue[tuple[Callable[[], None], threading.Event]] = (
+            queue.SimpleQueue()
+        )
         self.resources: dict[str, Any] = {}
 
-    def submit(self, task: Callable[[], None]) -> None:
-        self._work.put(task)
+    def submit(self, task: Callable[[], None], finished: threading.Event) -> None:
+        """Run ``task``, then set ``finished``: only once the thread is back in the pool, so
+        that the caller's next event finds this thread (and what it keeps) free."""
+        self._work.put((task, finished))
 
     def run(self) -> None:
         try:
             while True:
                 try:
-                    task = self._work.get(timeout=IDLE_SECONDS)
+                    task, finished = self._work.get(timeout=IDLE_SECONDS)
                 except queue.Empty:
                     if _retire(self):
                         return
                     continue  # taken from the pool just now: its task is on the way
                 task()
-                del task  # the finished event is not kept alive while the thread waits
-                if not _rest(self):
+                rested = _rest(self)
+                finished.set()
+                del task, finished  # not kept alive while the thread waits
+                if not rested:
                     return
         finally:
             for resource in self.resources.values():
@@ -140,12 +146,10 @@ def run_with_time_limit(function: Callable[[], Any], seconds: float, what: str) 
             outcome["value"] = context.run(function)
         except BaseException as error:  # handed back to the caller's thread
             outcome["error"] = error
-        finally:
-            finished.set()
 
     thread = _handler_thread()
     thread.name = f"event:{what}"
-    thread.submit(task)
+    thread.submit(task, finished)
     if not finished.wait(seconds):
         raise TimeLimitExceeded(f"{what} did not finish within its time limit of {seconds:g} s")
     if "error" in outcome:
