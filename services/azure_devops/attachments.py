@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from services.core import RemoteError
-from services.core.kits.tracker import record_files
+from services.core.kits.tracker import files_missing
 
 if TYPE_CHECKING:
     from services.azure_devops.service import AzureDevOps
@@ -28,11 +28,8 @@ def attachment_ops(service: AzureDevOps, record: Any, present: set[str]) -> list
     """Uploads the files whose names the work item lacks; the patch operations that
     attach them. A file that cannot be sent is a warning, not a failed event."""
     ops = []
-    for attachment in record_files(record):
+    for attachment in files_missing(record, lambda: present):
         name = str(attachment["file_name"])
-        if name in present:
-            continue
-        present.add(name)
         url = upload(service, attachment, name)
         if url:
             ops.append(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from services.core.errors_by_status import TooLarge
-from services.core.kits.tracker import record_files
+from services.core.kits.tracker import files_missing
 
 if TYPE_CHECKING:
     from services.bugzilla.service import Bugzilla
@@ -29,15 +29,9 @@ def bug_file_names(service: Bugzilla, bug_id: Any) -> set[str]:
 
 def send_files(service: Bugzilla, bug_id: Any, record: Any, *, created: bool) -> None:
     """On a new bug every file; on an existing one those whose names it lacks."""
-    files = record_files(record)
-    if not files:
-        return
-    present = set() if created else bug_file_names(service, bug_id)
-    for attachment in files:
-        name = str(attachment["file_name"])
-        if name not in present:
-            present.add(name)
-            upload(service, bug_id, attachment, name)
+    present = None if created else lambda: bug_file_names(service, bug_id)
+    for attachment in files_missing(record, present):
+        upload(service, bug_id, attachment, str(attachment["file_name"]))
 
 
 def upload(service: Bugzilla, bug_id: Any, attachment: Any, name: str) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from services.core import RemoteError
 from services.core.kits.issue_tracking import tag_list
-from services.core.kits.tracker import record_files
+from services.core.kits.tracker import files_missing
 from services.core.markup import html_to_plain
 from services.fogbugz import answers
 from services.fogbugz.service import CASE_COLUMNS
@@ -71,13 +71,9 @@ class CaseSync:
     def files(self, record: Any, present: Any) -> list[tuple[str, tuple[str, bytes, str]]]:
         """``File1``..``FileN`` for the files whose names no event of the case holds; a file
         that cannot be downloaded is a warning."""
-        seen = set(present)
         parts: list[tuple[str, tuple[str, bytes, str]]] = []
-        for attachment in record_files(record):
+        for attachment in files_missing(record, lambda: present):
             name = str(attachment["file_name"])
-            if name in seen:
-                continue
-            seen.add(name)
             content = self.service.fetch_file(attachment)
             if content is None:
                 continue

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from services.core import ConfigurationError, InvalidUrlError, RemoteError
-from services.core.kits.tracker import record_files
+from services.core.kits.tracker import files_missing
 
 if TYPE_CHECKING:
     from services.jira.service import Jira
@@ -25,15 +25,9 @@ def issue_file_names(service: Jira, issue_id: Any) -> set[str]:
 
 def send_files(service: Jira, issue_id: Any, record: Any, *, created: bool) -> None:
     """On a new issue every file; on an existing one those whose names it lacks."""
-    files = record_files(record)
-    if not files:
-        return
-    present = set() if created else issue_file_names(service, issue_id)
-    for attachment in files:
-        name = str(attachment["file_name"])
-        if name not in present:
-            present.add(name)
-            upload(service, issue_id, attachment, name)
+    present = None if created else lambda: issue_file_names(service, issue_id)
+    for attachment in files_missing(record, present):
+        upload(service, issue_id, attachment, str(attachment["file_name"]))
 
 
 def upload(service: Jira, issue_id: Any, attachment: Any, name: str) -> None:

@@ -6,7 +6,7 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 from services.core import RemoteError
-from services.core.kits.tracker import record_files
+from services.core.kits.tracker import files_missing
 from services.rally.queries import query_all
 
 if TYPE_CHECKING:
@@ -19,14 +19,9 @@ class Attachments:
 
     def send(self, path: str, object_id: Any, record: Any, *, created: bool) -> None:
         """Every file the object lacks by name; a new object lacks them all."""
-        files = record_files(record)
-        if not files:
-            return
-        present = set() if created else self.names(path)
-        for attachment in files:
-            name = str(attachment["file_name"])
-            if name not in present:
-                self.upload(object_id, attachment, name)
+        present = None if created else lambda: self.names(path)
+        for attachment in files_missing(record, present):
+            self.upload(object_id, attachment, str(attachment["file_name"]))
 
     def names(self, path: str) -> set[str]:
         found = query_all(self.service, f"{path}/Attachments", {"fetch": "Name"})

@@ -115,6 +115,16 @@ def record_files(record: Any) -> list[Any]:
     return list(named.values())
 
 
+def files_missing(record: Any, present: Callable[[], Iterable[str]] | None) -> list[Any]:
+    """The record's files whose names the tracker's object lacks. ``present`` (the names it
+    holds) is asked only when there are files; None for an object just created."""
+    files = record_files(record)
+    if not files or present is None:
+        return files
+    held = {str(name) for name in present()}
+    return [f for f in files if str(f["file_name"]) not in held]
+
+
 def labelled(items: Iterable[Mapping[str, Any]], label: str, value: str) -> list[list[Any]]:
     """``[label, value]`` pairs for a select, sorted by label case-insensitively."""
     pairs = [[item.get(label), item.get(value)] for item in items or []]

@@ -4,6 +4,7 @@ from services.core import ConfigurationError, InvalidUrlError, RemoteError, pass
 from services.core.kits.tracker import (
     RemoteGone,
     TrackerService,
+    files_missing,
     labelled,
     record_files,
     tracker_url,
@@ -393,3 +394,22 @@ def test_a_file_that_cannot_be_fetched_is_a_warning_naming_it(tracker, mocked_ht
     assert "HTTP 404" in warnings[0]
     assert warnings[1].startswith("The file inside.png was not sent to Fake tracker: Refused")
     assert len(mocked_http.calls) == 2
+
+
+def test_files_missing_asks_for_the_present_names_only_when_there_are_files():
+    asked = []
+
+    def present():
+        asked.append(True)
+        return ["a.png"]
+
+    record = {
+        "attachments": [
+            {"file_name": "a.png", "download_url": "https://cdn.aha.io/a.png"},
+            {"file_name": "b.pdf", "download_url": "https://cdn.aha.io/b.pdf"},
+        ]
+    }
+    assert [f["file_name"] for f in files_missing(record, present)] == ["b.pdf"]
+    assert [f["file_name"] for f in files_missing(record, None)] == ["a.png", "b.pdf"]
+    assert files_missing({"attachments": []}, present) == []
+    assert asked == [True]
