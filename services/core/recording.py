@@ -61,9 +61,8 @@ def run_recorded(
     Without ``log``, the entry is queued for this process's event log (the proxy);
     a caller that gives ``log`` stores the entry itself (``write_now``) to learn its id.
     """
-    queued = log is None
-    log = log or event_log.current()
-    if log is None:
+
+    def run() -> dict[str, Any]:
         return run_event(
             service_class,
             event,
@@ -71,17 +70,15 @@ def run_recorded(
             payload=payload,
             meta_data=meta_data,
             service_name=service_name,
-        ), None
+        )
+
+    queued = log is None
+    log = log or event_log.current()
+    if log is None:
+        return run(), None
     started = time.perf_counter()
     with outbound_capture.capturing() as outbound:
-        answer = run_event(
-            service_class,
-            event,
-            user_data=user_data,
-            payload=payload,
-            meta_data=meta_data,
-            service_name=service_name,
-        )
+        answer = run()
     after = answer.get("meta_data") or {}
     entry = event_log.Entry(
         kind="send_event",
