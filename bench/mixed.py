@@ -15,26 +15,9 @@ from typing import Any
 from services.core.registry import load_registry
 from services.core.schema import Field, is_url_like
 from services.core.service import Service
+from services.core.testing import handled_events
 
 FIXTURES = Path(__file__).resolve().parent.parent / "spec" / "fixtures"
-# The events Aha! sends; a service handles others (``wiki``) through their own methods.
-STANDARD_EVENTS = (
-    "installed",
-    "updated",
-    "create_feature",
-    "update_feature",
-    "create_release",
-    "update_release",
-    "webhook",
-    "audit",
-    "security",
-)
-
-
-def handled_events(service: type[Service]) -> list[str]:
-    events = set(service.responds_to_events())
-    events.update(event for event in STANDARD_EVENTS if service.responds_to_event(event))
-    return sorted(events)
 
 
 def _setting(entry: Field, base_url: str) -> Any:
