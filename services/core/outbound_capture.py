@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from services.core.redaction import FILTERED
 from services.core.redirects import is_credential_header
+
+if TYPE_CHECKING:
+    import requests
 
 BODY_LIMIT = 64 * 1024
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-import requests
-from requests.utils import requote_uri
-
 from services.core.errors import RemoteError
+
+if TYPE_CHECKING:
+    import requests
 
 MAX_HOPS = 5
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -48,6 +48,8 @@ def next_hop(method: str, response: requests.Response, hops_done: int) -> Hop:
     redacts it before it goes into a log line or an error. What follows a URL in a
     message starts with a comma, so that redacting a secret query keeps the words.
     """
+    from requests.utils import requote_uri  # imported with the first redirect
+
     status = response.status_code
     url = response.url
     target = requote_uri(urljoin(url, response.headers["Location"]))
