@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value REAL NOT NULL)
 """
 _OPEN = ",".join(f"'{state}'" for state in OPEN_STATES)
 _FINISHED = ",".join(f"'{state}'" for state in FINISHED_STATES)
+_EARLIER_OPEN = f"SELECT 1 FROM jobs WHERE integration = ? AND state IN ({_OPEN}) LIMIT 1"
 
 
 class SqliteStateStore(StateStore):
@@ -127,25 +128,25 @@ class SqliteStateStore(StateStore):
         return self._adding.submit(job)
 
     def _add_jobs(self, jobs: Sequence[Job]) -> list[bool]:
+        """One transaction for the batch: each job's row written once, with its record;
+        one look per integration for an earlier unfinished job, one counter write."""
         alone = []
         accepted: dict[str, int] = {}
         with self._write(numbered=True) as db:
             for job in jobs:
+                count = accepted.get(job.integration, 0)
+                if count:  # an earlier job of this batch is still open
+                    alone.append(False)
+                else:
+                    alone.append(db.execute(_EARLIER_OPEN, (job.integration,)).fetchone() is None)
+                accepted[job.integration] = count + 1
                 cursor = db.execute(
                     "INSERT INTO jobs (id, integration, state, received_at, record) "
-                    "VALUES (?, ?, ?, ?, '')",
-                    (job.id, job.integration, job.state, job.received_at),
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (job.id, job.integration, job.state, job.received_at, _dump(job)),
                 )
                 job.seq = int(cursor.lastrowid or 0)
-                db.execute("UPDATE jobs SET record = ? WHERE seq = ?", (_dump(job), job.seq))
-                accepted[job.integration] = accepted.get(job.integration, 0) + 1
-                earlier = db.execute(
-                    f"SELECT 1 FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
-                    "AND seq < ? LIMIT 1",
-                    (job.integration, job.seq),
-                ).fetchall()
-                alone.append(not earlier)
-            for integration, count in accepted.items():  # one row write per batch
+            for integration, count in accepted.items():
                 _increment(db, f"received|{integration}|accepted", count)
         return alone
 
@@ -154,8 +155,8 @@ class SqliteStateStore(StateStore):
             _increment(db, f"received|{integration}|{outcome}", 1)
 
     def get(self, job_id: str) -> Job | None:
-        rows = self._read("SELECT record FROM jobs WHERE id = ?", job_id)
-        return _load(rows[0][0]) if rows else None
+        rows = self._read("SELECT seq, record FROM jobs WHERE id = ?", job_id)
+        return _load(*rows[0]) if rows else None
 
     def jobs(
         self, state: str | None = None, integration: str | None = None, limit: int = 50
@@ -169,17 +170,17 @@ class SqliteStateStore(StateStore):
             args.append(integration)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self._read(
-            f"SELECT record FROM jobs {clause} ORDER BY seq DESC LIMIT ?", *args, limit
+            f"SELECT seq, record FROM jobs {clause} ORDER BY seq DESC LIMIT ?", *args, limit
         )
-        return [_load(row[0]) for row in rows]
+        return [_load(*row) for row in rows]
 
     def head(self, integration: str) -> Job | None:
         rows = self._read(
-            f"SELECT record FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
+            f"SELECT seq, record FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
             "ORDER BY seq LIMIT 1",
             integration,
         )
-        return _load(rows[0][0]) if rows else None
+        return _load(*rows[0]) if rows else None
 
     def open_integrations(self) -> list[str]:
         rows = self._read(f"SELECT DISTINCT integration FROM jobs WHERE state IN ({_OPEN})")
@@ -286,8 +287,13 @@ def _rollback(db: sqlite3.Connection) -> None:
 
 
 def _dump(job: Job) -> str:
-    return json.dumps(job.to_record())
+    """The record without ``seq``: the row's own column holds it, known once inserted."""
+    record = job.to_record()
+    del record["seq"]
+    return json.dumps(record)
 
 
-def _load(record: str) -> Job:
-    return Job.from_record(json.loads(record))
+def _load(seq: int, record: str) -> Job:
+    job = Job.from_record(json.loads(record))
+    job.seq = seq
+    return job

@@ -10,57 +10,40 @@ goes on to Flask, which answers it as always: its JSON errors stay the only ones
 
 from __future__ import annotations
 
-import io
 import json
 import logging
-from collections.abc import Callable, Iterable
 from typing import Any
 
 from proxy.event_request import RequestError, answer_event
 from services.core.registry import Registry
+from services.core.wsgi_fast_path import Answer, JsonFastPath, WsgiApp
 
 _log = logging.getLogger("services.proxy")
 
 # What Flask's JSON answers are, outside debug mode: compact, keys in the service's order.
 _encoder = json.JSONEncoder(separators=(",", ":"))
 
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-
-class SendEventFastPath:
+class SendEventFastPath(JsonFastPath):
     """WSGI middleware in front of the Flask app (``app.wsgi_app``)."""
 
     def __init__(self, app: WsgiApp, registry: Registry, max_body: int):
-        self.app = app
+        super().__init__(app, max_body)
         self.registry = registry
-        self.max_body = max_body
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if environ.get("PATH_INFO") != "/send_event" or environ.get("REQUEST_METHOD") != "POST":
-            return self.app(environ, start_response)
-        length = environ.get("CONTENT_LENGTH") or ""
-        if not (length.isascii() and length.isdigit()) or int(length) > self.max_body:
-            return self.app(environ, start_response)
-        data = environ["wsgi.input"].read(int(length))
+    def takes(self, environ: dict[str, Any]) -> bool:
+        return environ.get("PATH_INFO") == "/send_event" and environ.get("REQUEST_METHOD") == "POST"
+
+    def answer(self, environ: dict[str, Any], body: bytes) -> Answer | None:
         try:
-            status, body = "200 OK", _json(answer_event(self.registry, data))
+            return "200 OK", _json(answer_event(self.registry, body))
         except RequestError:
-            return self._to_flask(environ, start_response, data)
+            return None
         except Exception as error:  # as Flask's handler of unexpected errors answers
             _log.exception("Unexpected error in the proxy")
-            status = "500 INTERNAL SERVER ERROR"
-            body = _json({"error": f"Internal error: {type(error).__name__}"})
-        start_response(
-            status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-        )
-        return [body]
-
-    def _to_flask(
-        self, environ: dict[str, Any], start_response: Callable[..., Any], data: bytes
-    ) -> Any:
-        """Flask reads the body again, and answers the refusal in its words."""
-        environ["wsgi.input"] = io.BytesIO(data)
-        return self.app(environ, start_response)
+            return "500 INTERNAL SERVER ERROR", _json(
+                {"error": f"Internal error: {type(error).__name__}"}
+            )
 
 
 def _json(value: Any) -> bytes:

@@ -26,6 +26,23 @@ def test_a_job_is_alone_only_when_its_integration_has_nothing_open(engine):
     assert [job.seq for job in (first, second, other)] == sorted([first.seq, second.seq, other.seq])
 
 
+def test_a_batch_writes_each_row_once_and_looks_once_per_integration(tmp_path):
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    store.add_job(Job("a", "webhook", {}))
+    statements: list[str] = []
+    store._connection().set_trace_callback(statements.append)
+    batch = [Job("a", "webhook", {}), Job("b", "x", {"n": 1}), Job("b", "x", {"n": 2})]
+    assert store._add_jobs(batch) == [False, True, False]
+    inserts = [s for s in statements if s.startswith("INSERT INTO jobs")]
+    looks = [s for s in statements if s.startswith("SELECT 1 FROM jobs")]
+    assert len(inserts) == 3 and len(looks) == 2
+    assert not [s for s in statements if s.startswith("UPDATE jobs")]
+    assert [store.get(job.id).seq for job in batch] == [job.seq for job in batch]
+    assert batch[0].seq < batch[1].seq < batch[2].seq
+    assert store.get(batch[2].id).payload == {"n": 2}
+    assert store.counters()["received|b|accepted"] == 2
+
+
 def test_concurrent_writes_share_a_commit_in_arrival_order():
     batches = []
     entered, release = threading.Event(), threading.Event()
