@@ -9,7 +9,8 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from proxy import settings
-from proxy.fast_path import SendEventFastPath
+from proxy.fast_path import ProxyFastPath
+from proxy.serving import report_load_failures
 from proxy.views import blueprint
 from services.core.logger import configure_logging
 from services.core.registry import Registry, default_registry
@@ -24,24 +25,28 @@ class _OrderedJSON(DefaultJSONProvider):
 
 
 def create_app(registry: Registry | None = None) -> Flask:
-    """Build the proxy; ``registry`` defaults to every service this process can load."""
+    """Build the proxy; ``registry`` defaults to every service this process can load.
+
+    The Flask app with the fast path in its ``wsgi_app`` (tests drive it with Flask's
+    client); gunicorn serves ``proxy.serving.serving_app()``, which builds the Flask
+    app only when a request needs it."""
     configure_logging()
+    registry = default_registry() if registry is None else registry
+    report_load_failures(registry)
+    app = flask_app(registry)
+    if not app.debug:  # Flask's debug answers are indented; the fast path's never are
+        app.wsgi_app = ProxyFastPath(app.wsgi_app, registry, app.config["MAX_CONTENT_LENGTH"])  # type: ignore[method-assign]
+    return app
+
+
+def flask_app(registry: Registry) -> Flask:
+    """The Flask app alone: the three endpoints, and JSON for every error."""
     app = Flask(__name__)
     app.json = _OrderedJSON(app)
     # gunicorn's worker refuses a larger body before reading it; this covers other servers.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body()
-    registry = default_registry() if registry is None else registry
     app.extensions["aha_services_registry"] = registry
-    for failure in registry.failures:
-        _log.error(
-            "Could not load %s: %s",
-            failure.source,
-            failure.message,
-            extra={"details": failure.traceback},
-        )
     app.register_blueprint(blueprint)
-    if not app.debug:  # Flask's debug answers are indented; the fast path's never are
-        app.wsgi_app = SendEventFastPath(app.wsgi_app, registry, app.config["MAX_CONTENT_LENGTH"])  # type: ignore[method-assign]
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:

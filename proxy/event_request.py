@@ -1,4 +1,4 @@
-"""Reading the proxy's JSON requests: shared by the Flask views and the send_event fast path.
+"""The proxy's JSON requests read and answered: shared by the Flask views and the fast path.
 
 Every refusal is a ``RequestError`` with the status and the message the answer carries.
 """
@@ -8,7 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from services.core import strict_json
-from services.core.recording import run_recorded
+from services.core.events import describe_exception, log_failure
+from services.core.mash import frozen_mash, mash, to_plain
+from services.core.recording import recording_collection, run_recorded
+from services.core.redaction import Redactor
 from services.core.registry import Registry
 from services.core.service import Service
 
@@ -109,3 +112,28 @@ def answer_event(registry: Registry, data: bytes) -> dict[str, Any]:
         service_name=PROXY_SERVICE_NAME,
     )
     return answer
+
+
+def answer_collection(registry: Registry, data: bytes) -> tuple[Any, int]:
+    """The answer to a ``/remote_collection`` request body and its status: the choices
+    the service's field offers (200), or the failure it raised (500); recorded in the
+    event log when it is on."""
+    body = json_object(data)
+    service = service_class(registry, body)
+    field_name = string_member(body, "field_name")
+    field = service.field_by_name(field_name)
+    if field is None or field.remote_collection is None:
+        raise RequestError(404, f"Unknown remote collection field: {field_name!r}")
+    user_data = frozen_mash(object_member(body, "user_data"))
+    meta_data = object_member(body, "meta_data")
+    redactor = Redactor(service.secret_values(user_data))
+    with recording_collection(service, field_name, user_data, meta_data) as record:
+        try:
+            collection = field.remote_collection(mash(meta_data), user_data)
+            record.answer = [list(to_plain(pair)) for pair in collection or []]
+        except BaseException as error:  # a collection never takes the worker down
+            log_failure(f"{service.service_name} remote collection {field_name}", error, redactor)
+            record.answer = {"error": redactor(error)}
+            record.answer["exception"] = describe_exception(error, redactor)
+            record.status = 500
+    return record.answer, record.status

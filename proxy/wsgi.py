@@ -1,5 +1,5 @@
 """The WSGI entry point that gunicorn serves."""
 
-from proxy.app import create_app
+from proxy.serving import serving_app
 
-app = create_app()
+app = serving_app()

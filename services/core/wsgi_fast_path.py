@@ -41,9 +41,11 @@ class JsonFastPath(ABC):
         if not self.takes(environ):
             return self.app(environ, start_response)
         length = environ.get("CONTENT_LENGTH") or ""
+        if not length and environ.get("REQUEST_METHOD") == "GET":
+            length = "0"  # a GET without a body
         if not (length.isascii() and length.isdigit()) or int(length) > self.max_body:
             return self.app(environ, start_response)
-        body = environ["wsgi.input"].read(int(length))
+        body = environ["wsgi.input"].read(int(length)) if length != "0" else b""
         answer = self.answer(environ, body) if len(body) == int(length) else None
         if answer is None:  # the app reads the body again, and answers in its own words
             environ["wsgi.input"] = io.BytesIO(body)

@@ -1,5 +1,5 @@
-"""The /send_event fast path answers with the bytes Flask's view would send, and passes
-everything else to Flask."""
+"""The fast path answers /configuration, /send_event and /remote_collection with the
+bytes Flask's views would send, and passes everything else to Flask."""
 
 import json
 import logging
@@ -8,13 +8,19 @@ import pytest
 from werkzeug.test import Client
 
 from proxy.app import create_app
-from proxy.fast_path import SendEventFastPath
-from services.core import ConfigurationError, Service, password
+from proxy.fast_path import ProxyFastPath
+from services.core import ConfigurationError, Service, password, select
 from services.core.registry import Registry
 
 
+def projects(meta_data, data):
+    if data.secret_key == "wrong":
+        raise ConfigurationError(f"bad key {data.secret_key}")
+    return [("Écran", 1), ["Two", "2"]]
+
+
 class Teller(Service):
-    schema = (password("secret_key"),)
+    schema = (password("secret_key"), select("project", collection=projects))
 
     def receive_create_feature(self):
         self.meta_data.told = self.payload.feature.name
@@ -43,6 +49,17 @@ def event(**changes):
     return json.dumps(body).encode()
 
 
+def collection(**changes):
+    body = {
+        "service_name": "teller",
+        "field_name": "project",
+        "user_data": {"secret_key": "sk-0123"},
+        "meta_data": {},
+    }
+    body.update(changes)
+    return json.dumps(body).encode()
+
+
 REQUESTS = [
     ("POST", "/send_event", event()),
     ("POST", "/send_event", event(event="no_such_event")),
@@ -59,6 +76,16 @@ REQUESTS = [
     ("PUT", "/send_event", event()),
     ("POST", "/send_event/", event()),
     ("POST", "/configuration", event()),
+    ("GET", "/configuration", b""),
+    ("GET", "/configuration?x=1", b""),
+    ("HEAD", "/configuration", b""),
+    ("POST", "/remote_collection", collection()),
+    ("POST", "/remote_collection", collection(user_data={"secret_key": "wrong"})),
+    ("POST", "/remote_collection", collection(field_name="nothing")),
+    ("POST", "/remote_collection", collection(service_name="nobody")),
+    ("POST", "/remote_collection", collection(meta_data=[])),
+    ("POST", "/remote_collection", b"{"),
+    ("GET", "/remote_collection", b""),
 ]
 
 
@@ -71,7 +98,7 @@ def answers(wsgi_app, method, path, data):
 
 @pytest.mark.parametrize(("method", "path", "data"), REQUESTS)
 def test_every_answer_is_the_one_flask_s_view_gives(app, method, path, data):
-    assert isinstance(app.wsgi_app, SendEventFastPath)
+    assert isinstance(app.wsgi_app, ProxyFastPath)
     flask_only = app.wsgi_app.app
     assert answers(app, method, path, data) == answers(flask_only, method, path, data)
 
@@ -130,4 +157,24 @@ def test_an_unexpected_failure_is_a_json_500_and_logged(app, monkeypatch, caplog
 
 def test_an_app_in_debug_mode_has_no_fast_path(monkeypatch):
     monkeypatch.setenv("FLASK_DEBUG", "1")
-    assert not isinstance(create_app(Registry()).wsgi_app, SendEventFastPath)
+    assert not isinstance(create_app(Registry()).wsgi_app, ProxyFastPath)
+
+
+def test_a_remote_collection_is_answered_by_the_fast_path(app, monkeypatch):
+    monkeypatch.setattr(app.wsgi_app, "app", lambda *_: pytest.fail("reached Flask"))
+    status, _, body = answers(app, "POST", "/remote_collection", collection())
+    assert status == "200 OK"
+    assert json.loads(body) == [["Écran", 1], ["Two", "2"]]
+    status, _, body = answers(
+        app, "POST", "/remote_collection", collection(user_data={"secret_key": "wrong"})
+    )
+    assert status == "500 INTERNAL SERVER ERROR"
+    assert json.loads(body)["error"] == "bad key [FILTERED]"
+
+
+def test_the_configuration_is_answered_by_the_fast_path(app, monkeypatch):
+    monkeypatch.setattr(app.wsgi_app, "app", lambda *_: pytest.fail("reached Flask"))
+    status, headers, body = answers(app, "GET", "/configuration", b"")
+    assert status == "200 OK"
+    assert headers["Content-Length"] == str(len(body))
+    assert [entry["service_name"] for entry in json.loads(body)["services"]] == ["teller"]

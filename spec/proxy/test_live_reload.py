@@ -118,7 +118,7 @@ def test_a_second_save_while_a_long_event_runs_reloads_as_quickly(server, tmp_pa
 
 
 def test_a_module_that_does_not_load_is_an_answer_not_a_dead_server(server):
-    app = server.root / "proxy" / "app.py"
+    app = server.root / "proxy" / "serving.py"
     original = app.read_text()
     try:
         app.write_text(original + "\ndef (:\n")
