@@ -21,6 +21,7 @@ import ctypes
 import errno
 import io
 import json
+import os
 import selectors
 import socket
 import time
@@ -48,6 +49,9 @@ _HEARTBEAT_INTERVAL = 1.0
 # Memory the C allocator holds free goes back to the system when the worker is idle, at
 # most this often (glibc keeps what a burst of events freed; a trim takes under a ms).
 _TRIM_INTERVAL = 1.0
+# glibc's mallopt parameter for the number of heaps, and the number the worker allows.
+_M_ARENA_MAX = -8
+_ARENAS = 2
 # Parse errors that are not a plain 400.
 _STATUS_OF = (
     (parse_errors.InvalidResponseHeader, 500),
@@ -121,6 +125,7 @@ class ProxyWorker(ThreadWorker):
         for logger in (self.log.error_log, self.log.access_log):
             for handler in logger.handlers:
                 handler.setFormatter(escaping(handler.formatter))
+        limit_malloc_arenas()
         super().init_process()
 
     def load_wsgi(self) -> None:
@@ -380,6 +385,19 @@ def _malloc_trim() -> Any:
         return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
         return None
+
+
+def limit_malloc_arenas() -> None:
+    """Let the worker's threads share ``_ARENAS`` heaps of the C allocator, unless
+    ``MALLOC_ARENA_MAX`` says otherwise: glibc gives each thread that allocates a heap
+    of its own (up to eight per core), and each keeps what its busiest moment took."""
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return  # glibc read it at start
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_ARENA_MAX, _ARENAS)
 
 
 def _address(conn: ProxyConn) -> str:

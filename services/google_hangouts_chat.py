@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from services.core import audit_filter, install_button, string
 from services.core.kits.chat import ChatService
+from services.core.lean_imports import lean_import
 
 DELETED_COLOR = "#9d261d"
 INSERTED_COLOR = "#46a546"
@@ -79,6 +80,7 @@ def change_colors(value: Any) -> str:
     text = str(value).lower() if isinstance(value, bool) else str(value)
     if "<" not in text:
         return text
+    lean_import("bs4")
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(text, "html.parser")

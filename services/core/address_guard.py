@@ -17,6 +17,7 @@ from functools import lru_cache
 from urllib.parse import SplitResult, urlsplit
 
 from services.core.errors import ConfigurationError, InvalidUrlError
+from services.core.lean_imports import lean_import
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -282,6 +283,7 @@ def guard_url(url: str) -> str:
 def environment_proxy(url: str) -> bool:
     """Whether requests will send a request to ``url`` through a proxy that the environment
     names (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, less ``NO_PROXY``)."""
+    lean_import("requests")
     from requests.utils import get_environ_proxies, select_proxy
 
     return bool(select_proxy(url, get_environ_proxies(url)))

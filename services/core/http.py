@@ -15,21 +15,34 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
-from requests.utils import select_proxy
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import MaxRetryError
+from services.core.lean_imports import lean_import
 
-from services.core import address_guard, outbound_capture, pages, rate_limits, redirects, timing
-from services.core.errors import (
+# requests without its character-set guessers: an answer's text is read in the charset
+# it declares, else as UTF-8 (``HttpClient._send``), never guessed.
+lean_import("requests")
+
+import requests  # noqa: E402
+from requests.adapters import HTTPAdapter  # noqa: E402
+from requests.utils import select_proxy  # noqa: E402
+from urllib3.connection import HTTPConnection, HTTPSConnection  # noqa: E402
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool  # noqa: E402
+from urllib3.exceptions import MaxRetryError  # noqa: E402
+
+from services.core import (  # noqa: E402
+    address_guard,
+    outbound_capture,
+    pages,
+    rate_limits,
+    redirects,
+    timing,
+)
+from services.core.errors import (  # noqa: E402
     ConfigurationError,
     InvalidUrlError,
     RemoteError,
     TimeLimitExceeded,
 )
-from services.core.logger import EventLogger
+from services.core.logger import EventLogger  # noqa: E402
 
 USER_AGENT = "aha-services-python/0.1 (+https://www.aha.io/)"
 CONNECT_TIMEOUT = 25.0
@@ -281,6 +294,8 @@ class HttpClient:
                     error,
                 ) from None
             elapsed, streamed = time.monotonic() - started, options.get("stream", False)
+            if response.encoding is None:  # no charset declared: UTF-8, never a guess
+                response.encoding = "utf-8"
             self._log_response(response, elapsed, streamed)
             outbound_capture.capture(response, elapsed, streamed)
             wait = policy.wait_for(response.status_code, response.headers)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from services.core.lean_imports import lean_import
+
 if TYPE_CHECKING:
     from bs4 import Tag
     from markdownify import MarkdownConverter
@@ -50,6 +52,7 @@ def slack_entities(text: str) -> str:
 def code_safe_markdown() -> type[MarkdownConverter]:
     """markdownify's converter, escaping nothing inside a code span that the text types
     with backticks: every Markdown a service writes is built on it."""
+    lean_import("bs4")
     from markdownify import MarkdownConverter
 
     class CodeSafeMarkdown(MarkdownConverter):
@@ -62,6 +65,7 @@ def code_safe_markdown() -> type[MarkdownConverter]:
 
 @cache
 def _converters() -> dict[str, Any]:
+    lean_import("bs4")
     from markdownify import ATX, MarkdownConverter
 
     # A base class made on first use (markdownify is imported lazily), which mypy

@@ -17,11 +17,12 @@ ignored events without building a single mash.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Mapping
 from functools import cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, SupportsIndex, overload
+
+from services.core.lean_imports import lean_import
 
 if TYPE_CHECKING:
     from box import Box as Mash
@@ -34,32 +35,10 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# What python-box imports at its own import for its YAML, TOML and msgpack converters,
-# which a mash never uses: about a megabyte per worker.
-_CONVERTER_LIBRARIES = (
-    "yaml",
-    "ruamel",
-    "ruamel.yaml",
-    "tomli_w",
-    "toml",
-    "msgpack",
-    "toon_format",
-)
-
-
 @cache
 def _box() -> ModuleType:
-    """python-box, imported without its converters' libraries (they read as not installed)."""
-    blocked = [name for name in _CONVERTER_LIBRARIES if name not in sys.modules]
-    for name in blocked:  # None in sys.modules: the import fails as if not installed
-        sys.modules[name] = None  # type: ignore[assignment]
-    try:
-        import box
-    finally:
-        for name in blocked:
-            if name in sys.modules and sys.modules[name] is None:
-                del sys.modules[name]
-    return box
+    """python-box, imported without its converters' libraries."""
+    return lean_import("box")
 
 
 @cache

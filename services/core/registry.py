@@ -37,8 +37,11 @@ class LoadFailure:
 class Registry:
     services: dict[str, type[Service]] = field(default_factory=dict)
     failures: list[LoadFailure] = field(default_factory=list)
-    # Command-line commands that service modules offer as ``cli_commands``.
-    commands: dict[str, Any] = field(default_factory=dict)
+    # What service modules offer as ``cli_commands``: a list of click commands, or a
+    # function that builds them when the command line first asks (a proxy worker never
+    # does, and so never imports click).
+    command_offers: list[Any] = field(default_factory=list)
+    _commands: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     def get(self, service_name: str) -> type[Service] | None:
         return self.services.get(str(service_name))
@@ -65,8 +68,19 @@ class Registry:
     def add_module(self, module: ModuleType) -> None:
         for service in services_in(module):
             self.add(service, module.__name__)
-        for command in getattr(module, "cli_commands", ()):
-            self.commands[command.name] = command
+        offer = getattr(module, "cli_commands", None)
+        if offer is not None:
+            self.command_offers.append(offer)
+
+    @property
+    def commands(self) -> dict[str, Any]:
+        """The command-line commands the service modules offer, by name."""
+        if self._commands is None:
+            self._commands = {}
+            for offer in self.command_offers:
+                for command in offer if isinstance(offer, list | tuple) else offer():
+                    self._commands[command.name] = command
+        return self._commands
 
     def failure_for(self, service_name: str) -> LoadFailure | None:
         """The load failure of the module (or entry point) that a service name points at.

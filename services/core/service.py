@@ -18,6 +18,7 @@ from services.core.errors import (
     MissingSetting,
     RemoteError,
 )
+from services.core.lean_imports import lean_import
 from services.core.logger import EventLogger
 from services.core.mash import frozen_mash, mash, to_plain
 from services.core.schema import Field, check_numbers, is_url_like, number_value
@@ -363,7 +364,7 @@ def _handler_of(owner: Any, event: str) -> Any:
 
 
 def _transport_error(error: OSError) -> AhaServiceError:
-    import requests
+    requests = lean_import("requests")
 
     if isinstance(error, requests.exceptions.JSONDecodeError):
         # requests' JSON errors are OSErrors too, but the third party, not a setting, failed.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from services.core.lean_imports import lean_import
 from services.core.text_limits import ELLIPSIS, text_length
 
 # Blocks whose content Jira shows as typed: only their own closing tag ends them.
@@ -25,6 +26,7 @@ def html_to_wiki(html: str | None) -> str:
     """Jira wiki markup for Aha!'s HTML; no HTML gives an empty string."""
     if not html or not str(html).strip():
         return ""
+    lean_import("bs4")
     from services.jira.wiki_html import convert
 
     return convert(str(html))

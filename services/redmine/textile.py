@@ -12,6 +12,8 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from services.core.lean_imports import lean_import
+
 if TYPE_CHECKING:
     from bs4 import Tag
 
@@ -21,6 +23,7 @@ _ITEM = "\x1f"
 
 @cache
 def _converter() -> Any:
+    lean_import("bs4")
     # markdownify's stub lacks chomp.
     from markdownify import MarkdownConverter, chomp  # type: ignore[attr-defined]
 

@@ -416,3 +416,17 @@ def test_a_kept_connection_does_not_skip_the_guard(keep_alive_server, fake_dns, 
     with pytest.raises(InvalidUrlError, match="127.0.0.1 is not a public address"):
         _event_get(url)
     assert len(_KeepAlive.cookies) == 1
+
+
+def test_an_answer_without_a_charset_reads_as_utf_8_never_guessed(mocked_http):
+    body = "Données reçues — ok".encode()
+    mocked_http.get("https://api.example.com/plain", body=body, content_type=None)
+    mocked_http.get(
+        "https://api.example.com/latin",
+        body="Données".encode("latin-1"),
+        content_type="text/plain; charset=iso-8859-1",
+    )
+    plain = client().get("https://api.example.com/plain")
+    assert (plain.encoding, plain.text) == ("utf-8", "Données reçues — ok")
+    assert client().get("https://api.example.com/latin").text == "Données"
+    assert [call.request.method for call in mocked_http.calls] == ["GET", "GET"]

@@ -21,3 +21,32 @@ def test_the_services_load_without_requests_until_a_client_is_made():
         [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.splitlines() == ["[]", "['requests', 'urllib3']"]
+
+
+CHARSET_PROBE = """
+import sys, warnings
+warnings.simplefilter("error")
+import services.core.http
+print("charset_normalizer" in sys.modules, "chardet" in sys.modules)
+import charset_normalizer
+print(bool(charset_normalizer.detect))
+"""
+
+
+def test_requests_comes_without_its_charset_guessers_which_stay_importable():
+    result = subprocess.run(
+        [sys.executable, "-c", CHARSET_PROBE],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert result.stdout.splitlines() == ["False False", "True"]
+
+
+def test_import_without_hands_back_a_module_already_loaded(monkeypatch):
+    from services.core.lean_imports import import_without
+
+    monkeypatch.setitem(sys.modules, "json_again", sys.modules["json"])
+    assert import_without("json_again", ("anything",)) is sys.modules["json"]
+    assert "anything" not in sys.modules

@@ -226,8 +226,9 @@ def test_the_password_grant_needs_halo_password(monkeypatch):
 
 
 def test_the_package_offers_the_halo_command():
-    assert [command.name for command in cli_commands] == ["halo"]
-    assert sorted(cli_commands[0].commands) == ["delete", "get", "post", "put"]
+    commands = cli_commands()
+    assert [command.name for command in commands] == ["halo"]
+    assert sorted(commands[0].commands) == ["delete", "get", "post", "put"]
     assert "halo" in cli.main.list_commands(None)
 
 
