@@ -62,6 +62,7 @@ class SqliteStateStore(StateStore):
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         self._local = threading.local()
+        self._adder: sqlite3.Connection | None = None
         self._adding: GroupCommit[Job, bool] = GroupCommit(self._add_jobs, self._flush_added)
         self._flushes = SharedFlush(self.path.with_name(self.path.name + ".flush"), self._flush_log)
         self._writer = WriterLock(self.path.with_name(self.path.name + ".lock"))
@@ -73,11 +74,26 @@ class SqliteStateStore(StateStore):
     def _connection(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
+            db = self._local.db = self._connect()
+        return db
+
+    def _adding_connection(self) -> sqlite3.Connection:
+        """The one connection that adds jobs, whichever thread commits a batch (one at a
+        time): a page it has read stays in its cache until another process writes."""
+        if self._adder is None:
+            self._adder = self._connect(check_same_thread=False)
+        return self._adder
+
+    def _connect(self, check_same_thread: bool = True) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(
+            self.path,
+            timeout=self.busy_timeout,
+            isolation_level=None,
+            check_same_thread=check_same_thread,
+        )
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
         return db
 
     def _flush_log(self) -> None:
@@ -97,19 +113,20 @@ class SqliteStateStore(StateStore):
         self._flushes.wait_flushed(self._local.added)
 
     @contextmanager
-    def _write(self, numbered: bool = False) -> Iterator[sqlite3.Connection]:
-        """One immediate transaction; ``numbered``: its commit is numbered for
-        ``_flush_added`` (while the writer lock keeps the numbers in the log's order)."""
+    def _write(self, adding: bool = False) -> Iterator[sqlite3.Connection]:
+        """One immediate transaction; ``adding``: new jobs, on the adding connection, and
+        the commit is numbered for ``_flush_added`` (while the writer lock keeps the
+        numbers in the log's order)."""
         with self._writer.held(self.busy_timeout):
             try:
-                db = self._connection()
+                db = self._adding_connection() if adding else self._connection()
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as error:
                 raise StoreUnavailable(f"the state store is unavailable: {error}") from None
             try:
                 yield db
                 db.execute("COMMIT")
-                if numbered:
+                if adding:
                     self._local.added = self._flushes.number_commit()
             except sqlite3.Error as error:
                 _rollback(db)
@@ -132,7 +149,7 @@ class SqliteStateStore(StateStore):
         one look per integration for an earlier unfinished job, one counter write."""
         alone = []
         accepted: dict[str, int] = {}
-        with self._write(numbered=True) as db:
+        with self._write(adding=True) as db:
             for job in jobs:
                 count = accepted.get(job.integration, 0)
                 if count:  # an earlier job of this batch is still open
