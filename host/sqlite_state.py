@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value REAL NOT NULL)
 """
 _OPEN = ",".join(f"'{state}'" for state in OPEN_STATES)
 _FINISHED = ",".join(f"'{state}'" for state in FINISHED_STATES)
+# Jobs of an integration that were purged: with those kept, the requests it accepted.
+_PURGED = "purged|"
 _EARLIER_OPEN = f"SELECT 1 FROM jobs WHERE integration = ? AND state IN ({_OPEN}) LIMIT 1"
 
 
@@ -68,6 +70,7 @@ class SqliteStateStore(StateStore):
         self._writer = WriterLock(self.path.with_name(self.path.name + ".lock"))
         try:
             self._connection().executescript(_SCHEMA)
+            self._count_accepted_by_rows()
         except sqlite3.Error as error:
             raise StoreUnavailable(f"the state store is unavailable: {error}") from None
 
@@ -148,7 +151,7 @@ class SqliteStateStore(StateStore):
         """One transaction for the batch: each job's row written once, with its record;
         one look per integration for an earlier unfinished job, one counter write."""
         alone = []
-        accepted: dict[str, int] = {}
+        accepted: dict[str, int] = {}  # this batch's jobs so far, by integration
         with self._write(adding=True) as db:
             for job in jobs:
                 count = accepted.get(job.integration, 0)
@@ -163,8 +166,6 @@ class SqliteStateStore(StateStore):
                     (job.id, job.integration, job.state, job.received_at, _dump(job)),
                 )
                 job.seq = int(cursor.lastrowid or 0)
-            for integration, count in accepted.items():
-                _increment(db, f"received|{integration}|accepted", count)
         return alone
 
     def count_received(self, integration: str, outcome: str) -> None:
@@ -258,11 +259,16 @@ class SqliteStateStore(StateStore):
         return dict(rows)
 
     def purge(self, before: float) -> int:
+        """Delete old finished jobs; each stays counted as accepted (``counters``)."""
+        where = f"received_at < ? AND state IN ({_FINISHED})"
         with self._write() as db:
-            cursor = db.execute(
-                f"DELETE FROM jobs WHERE received_at < ? AND state IN ({_FINISHED})", (before,)
-            )
-            return cursor.rowcount
+            gone = db.execute(
+                f"SELECT integration, count(*) FROM jobs WHERE {where} GROUP BY integration",
+                (before,),
+            ).fetchall()
+            for integration, count in gone:
+                _increment(db, f"{_PURGED}{integration}", count)
+            return db.execute(f"DELETE FROM jobs WHERE {where}", (before,)).rowcount
 
     def state_counts(self) -> dict[str, int]:
         return dict(self._read("SELECT state, count(*) FROM jobs GROUP BY state"))
@@ -275,7 +281,37 @@ class SqliteStateStore(StateStore):
         return counts
 
     def counters(self) -> dict[str, float]:
-        return dict(self._read("SELECT name, value FROM counters"))
+        """The stored counters, and each integration's accepted requests: its jobs, those
+        kept and those purged. A new job writes its row alone, not a counter too."""
+        counters: dict[str, float] = {}
+        for name, value in self._read("SELECT name, value FROM counters"):
+            if name.startswith(_PURGED):
+                name = f"received|{name.removeprefix(_PURGED)}|accepted"
+            counters[name] = counters.get(name, 0) + value
+        for integration, count in self._read(
+            "SELECT integration, count(*) FROM jobs GROUP BY integration"
+        ):
+            name = f"received|{integration}|accepted"
+            counters[name] = counters.get(name, 0) + count
+        return counters
+
+    def _count_accepted_by_rows(self) -> None:
+        """A store whose jobs each wrote an accepted counter: keep, of each, what its
+        purged jobs counted, as ``counters`` now adds the rows kept."""
+        if not self._read("SELECT 1 FROM counters WHERE name LIKE 'received|%|accepted' LIMIT 1"):
+            return
+        with self._write() as db:
+            rows = db.execute(
+                "SELECT name, value FROM counters WHERE name LIKE 'received|%|accepted'"
+            ).fetchall()
+            for name, value in rows:
+                integration = name.removeprefix("received|").removesuffix("|accepted")
+                (kept,) = db.execute(
+                    "SELECT count(*) FROM jobs WHERE integration = ?", (integration,)
+                ).fetchone()
+                db.execute("DELETE FROM counters WHERE name = ?", (name,))
+                if value > kept:
+                    _increment(db, f"{_PURGED}{integration}", value - kept)
 
     def ping(self) -> None:
         """Take the write lock and give it back: a file that is locked or read-only still
