@@ -18,9 +18,12 @@ from host.shared_flush import SharedFlush
 from host.state import StateStore, StoreUnavailable, latency_bucket
 from host.writer_lock import WriterLock
 
+# seq orders the jobs kept; it is not AUTOINCREMENT, whose counter row would be one more
+# page written by every intake commit. (A number is used again only once its job, the
+# newest, has been purged.)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
     integration TEXT NOT NULL,
     state TEXT NOT NULL,
@@ -63,6 +66,7 @@ class SqliteStateStore(StateStore):
     def __init__(self, path: Path, busy_timeout: float = 5.0):
         self.path = Path(path)
         self.busy_timeout = busy_timeout
+        self._wal = self.path.with_name(self.path.name + "-wal")
         self._local = threading.local()
         self._adder: sqlite3.Connection | None = None
         self._adding: GroupCommit[Job, bool] = GroupCommit(self._add_jobs, self._flush_added)
@@ -103,7 +107,7 @@ class SqliteStateStore(StateStore):
         """Put the write-ahead log on the disk, and with it every commit before now (a
         checkpoint that emptied it first has synced the database file itself)."""
         try:
-            fd = os.open(self.path.with_name(self.path.name + "-wal"), os.O_RDONLY)
+            fd = os.open(self._wal, os.O_RDONLY)
             try:
                 os.fdatasync(fd)
             finally:
