@@ -215,14 +215,19 @@ class SqliteStateStore(StateStore):
     def finish_attempt(self, job: Job, meta_data: dict[str, Any], duration: float) -> None:
         with self._write() as db:
             _save(db, job)
+            # Unchanged meta_data (the usual case) leaves its row, and its page, alone.
             db.execute(
                 "INSERT INTO meta_data (integration, data) VALUES (?, ?) "
-                "ON CONFLICT (integration) DO UPDATE SET data = excluded.data",
+                "ON CONFLICT (integration) DO UPDATE SET data = excluded.data "
+                "WHERE data IS NOT excluded.data",
                 (job.integration, json.dumps(meta_data)),
             )
-            _increment(db, f"latency|{latency_bucket(duration)}", 1)
-            _increment(db, "latency_sum", duration)
-            _increment(db, "latency_count", 1)
+            db.execute(
+                "INSERT INTO counters (name, value) VALUES (?, 1), ('latency_sum', ?), "
+                "('latency_count', 1) "
+                "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+                (f"latency|{latency_bucket(duration)}", duration),
+            )
 
     def meta_data(self, integration: str) -> dict[str, Any]:
         rows = self._read("SELECT data FROM meta_data WHERE integration = ?", integration)
@@ -325,9 +330,17 @@ class SqliteStateStore(StateStore):
 
 
 def _save(db: sqlite3.Connection, job: Job) -> None:
-    db.execute(
-        "UPDATE jobs SET state = ?, record = ? WHERE id = ?", (job.state, _dump(job), job.id)
-    )
+    """The job's row found by its seq (the table's own key) when the job was read from
+    or added to the store, else by its id."""
+    if job.seq:
+        db.execute(
+            "UPDATE jobs SET state = ?, record = ? WHERE seq = ? AND id = ?",
+            (job.state, _dump(job), job.seq, job.id),
+        )
+    else:
+        db.execute(
+            "UPDATE jobs SET state = ?, record = ? WHERE id = ?", (job.state, _dump(job), job.id)
+        )
 
 
 def _increment(db: sqlite3.Connection, name: str, amount: float) -> None:

@@ -153,3 +153,22 @@ def test_a_writer_lock_that_cannot_be_created_leaves_locking_to_sqlite(tmp_path)
     lock = WriterLock(tmp_path / "missing" / "state.lock")
     with lock.held(0.1):
         assert lock._fd is None
+
+
+def test_an_attempt_rewrites_meta_data_only_when_it_changed(tmp_path):
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    with store._write() as db:
+        db.execute(
+            "CREATE TRIGGER meta_written AFTER UPDATE ON meta_data BEGIN "
+            "INSERT INTO counters VALUES ('meta_written', 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + 1; END"
+        )
+    job = Job("a", "webhook", {})
+    store.add_job(job)
+    for meta_data in ({"n": 1}, {"n": 1}, {"n": 2}):
+        store.finish_attempt(job, meta_data, 0.2)
+    assert store.meta_data("a") == {"n": 2}
+    counters = store.counters()
+    assert counters["meta_written"] == 1
+    assert (counters["latency_count"], counters["latency|0.25"]) == (3, 3)
+    assert counters["latency_sum"] == pytest.approx(0.6)
