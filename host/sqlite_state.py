@@ -47,7 +47,8 @@ _EARLIER_OPEN = f"SELECT 1 FROM jobs WHERE integration = ? AND state IN ({_OPEN}
 
 
 class SqliteStateStore(StateStore):
-    """Each thread has its own connection; every write is one immediate transaction,
+    """Each thread reads on a connection of its own; every write is one immediate
+    transaction, on the one connection that writes, one writer at a time,
     committed to SQLite's write-ahead log (``synchronous=NORMAL``): a process that is
     killed loses none of them.
 
@@ -68,7 +69,7 @@ class SqliteStateStore(StateStore):
         self.busy_timeout = busy_timeout
         self._wal = self.path.with_name(self.path.name + "-wal")
         self._local = threading.local()
-        self._adder: sqlite3.Connection | None = None
+        self._writing: sqlite3.Connection | None = None
         self._adding: GroupCommit[Job, bool] = GroupCommit(self._add_jobs, self._flush_added)
         self._flushes = SharedFlush(self.path.with_name(self.path.name + ".flush"), self._flush_log)
         self._writer = WriterLock(self.path.with_name(self.path.name + ".lock"))
@@ -84,12 +85,12 @@ class SqliteStateStore(StateStore):
             db = self._local.db = self._connect()
         return db
 
-    def _adding_connection(self) -> sqlite3.Connection:
-        """The one connection that adds jobs, whichever thread commits a batch (one at a
-        time): a page it has read stays in its cache until another process writes."""
-        if self._adder is None:
-            self._adder = self._connect(check_same_thread=False)
-        return self._adder
+    def _writing_connection(self) -> sqlite3.Connection:
+        """The one connection that writes, whichever thread holds the writer lock (one at
+        a time): a page it has read stays in its cache until another process writes."""
+        if self._writing is None:
+            self._writing = self._connect(check_same_thread=False)
+        return self._writing
 
     def _connect(self, check_same_thread: bool = True) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,12 +122,11 @@ class SqliteStateStore(StateStore):
 
     @contextmanager
     def _write(self, adding: bool = False) -> Iterator[sqlite3.Connection]:
-        """One immediate transaction; ``adding``: new jobs, on the adding connection, and
-        the commit is numbered for ``_flush_added`` (while the writer lock keeps the
-        numbers in the log's order)."""
+        """One immediate transaction; ``adding``: new jobs, whose commit is numbered for
+        ``_flush_added`` (while the writer lock keeps the numbers in the log's order)."""
         with self._writer.held(self.busy_timeout):
             try:
-                db = self._adding_connection() if adding else self._connection()
+                db = self._writing_connection()
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as error:
                 raise StoreUnavailable(f"the state store is unavailable: {error}") from None

@@ -31,7 +31,7 @@ def test_a_batch_writes_each_row_once_and_looks_once_per_integration(tmp_path):
     store = SqliteStateStore(tmp_path / "state.sqlite3")
     store.add_job(Job("a", "webhook", {}))
     statements: list[str] = []
-    store._adding_connection().set_trace_callback(statements.append)
+    store._writing_connection().set_trace_callback(statements.append)
     batch = [Job("a", "webhook", {}), Job("b", "x", {"n": 1}), Job("b", "x", {"n": 2})]
     assert store._add_jobs(batch) == [False, True, False]
     inserts = [s for s in statements if s.startswith("INSERT INTO jobs")]
