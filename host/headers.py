@@ -7,7 +7,8 @@ GitLab token is the intake secret itself) is shown as ``[FILTERED]`` in job view
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from host.auth import TOKEN_HEADER
 from services.core.service import Service, is_secret_header
@@ -37,30 +38,37 @@ TRACKER_HEADERS = (
 FILTERED = "[FILTERED]"
 
 
-def kept_headers(
-    service_class: type[Service], headers: Iterable[tuple[str, str]]
-) -> dict[str, str]:
-    """The headers of a request that its job keeps, with lower-case names."""
+def kept_headers(service_class: type[Service], environ: Mapping[str, Any]) -> dict[str, str]:
+    """The headers of a request (its WSGI environ) that its job keeps, with lower-case
+    names, in the order the request's headers come."""
     wanted = _wanted(service_class)
     kept = {}
-    for name, value in headers:
-        lower = name.lower()
-        if lower in wanted:
-            kept[lower] = value
+    for key, value in environ.items():
+        name = wanted.get(key)
+        if name is not None and (value or key.startswith("HTTP_")):
+            kept[name] = value
     return kept
 
 
-_WANTED: dict[type[Service], frozenset[str]] = {}
+_WANTED: dict[type[Service], dict[str, str]] = {}
+# Headers the WSGI environ holds without the HTTP_ prefix (and only when not empty).
+_UNPREFIXED = ("content-type", "content-length")
 
 
-def _wanted(service_class: type[Service]) -> frozenset[str]:
-    """The header names a service's jobs keep, worked out once per service."""
-    names = _WANTED.get(service_class)
-    if names is None:
-        wanted = set(TRACKER_HEADERS) | {name.lower() for name in service_class.intake_headers}
-        wanted.discard(TOKEN_HEADER.lower())
-        names = _WANTED[service_class] = frozenset(wanted)
-    return names
+def _wanted(service_class: type[Service]) -> dict[str, str]:
+    """Environ key -> lower-case name of the headers a service's jobs keep, worked out
+    once per service."""
+    keys = _WANTED.get(service_class)
+    if keys is None:
+        names = set(TRACKER_HEADERS) | {name.lower() for name in service_class.intake_headers}
+        names.discard(TOKEN_HEADER.lower())
+        keys = _WANTED[service_class] = {_environ_key(name): name for name in names}
+    return keys
+
+
+def _environ_key(name: str) -> str:
+    key = name.upper().replace("-", "_")
+    return key if name in _UNPREFIXED else f"HTTP_{key}"
 
 
 def shown_headers(headers: Mapping[str, str]) -> dict[str, str]:

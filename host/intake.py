@@ -7,9 +7,7 @@ Every answer is JSON.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import re
 from collections.abc import Iterable
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl
@@ -18,17 +16,16 @@ from flask import Flask, Response, abort, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.exceptions import HTTPException
 
+from host.admission import EVENT, FORM, INTERNAL, UNAVAILABLE, accept
 from host.auth import TOKEN_HEADER, TOKEN_PARAMETER, signature_matches, token_matches
 from host.config import HostConfig, Integration
 from host.engine import Engine
+from host.fast_intake import IntakeFastPath
 from host.headers import kept_headers
-from host.jobs import Job
 from host.metrics import render
 from host.state import StoreUnavailable
 from services.core import strict_json
 
-_EVENT = re.compile(r"[a-z][a-z0-9_]{0,63}")
-_FORM = "application/x-www-form-urlencoded"
 UNKNOWN = "(unknown)"
 _log = logging.getLogger("host.intake")
 
@@ -52,26 +49,26 @@ def create_app(config: HostConfig, engine: Engine) -> Flask:
     @app.errorhandler(StoreUnavailable)
     def unavailable(error: StoreUnavailable) -> tuple[Response, int]:
         _log.error("%s", error)
-        return jsonify(error="The event was not stored: the queue is unavailable"), 503
+        return Response(UNAVAILABLE, mimetype="application/json"), 503
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[Response, int]:
         _log.exception("intake failed")
-        return jsonify(error="The event was not stored: an internal error"), 500
+        return Response(INTERNAL, mimetype="application/json"), 500
 
     @app.post("/aha/<name>")
     def aha_event(name: str) -> tuple[Response, int]:
         integration, body = _admitted(config, engine, name, signed=False)
         document = _json_object(body)
         event = document.get("event")
-        if not isinstance(event, str) or not _EVENT.fullmatch(event):
+        if not isinstance(event, str) or not EVENT.fullmatch(event):
             _refuse(400, "The body has no usable event name", "bad_request")
         return _accept(engine, integration, event, document)
 
     @app.post("/webhooks/<name>")
     def webhook(name: str) -> tuple[Response, int]:
         integration, body = _admitted(config, engine, name, signed=True)
-        if request.mimetype == _FORM:
+        if request.mimetype == FORM:
             fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
             payload: dict[str, Any] = dict(fields)
         else:
@@ -98,6 +95,7 @@ def create_app(config: HostConfig, engine: Engine) -> Flask:
                 engine.store.count_received(*outcome)
         return response
 
+    app.wsgi_app = IntakeFastPath(app.wsgi_app, config, engine)  # type: ignore[method-assign]
     return app
 
 
@@ -141,15 +139,9 @@ def _json_object(body: bytes) -> dict[str, Any]:
 def _accept(
     engine: Engine, integration: Integration, event: str, payload: dict[str, Any]
 ) -> tuple[Response, int]:
-    headers = kept_headers(integration.service_class, request.headers.items())
-    job = Job(integration=integration.name, event=event, payload=payload, headers=headers)
-    if engine.store.add_job(job):
-        try:
-            engine.enqueue(integration.name, None)
-        except Exception as error:  # stored: a worker's sweep finds it
-            _log.warning("job %s stored, not queued yet: %s", job.id, type(error).__name__)
-    # Written out directly: Flask's jsonify costs as much as the rest of the answer.
-    return Response(json.dumps({"job": job.id}), mimetype="application/json"), 202
+    headers = kept_headers(integration.service_class, request.environ)
+    body = accept(engine, integration, event, payload, headers)
+    return Response(body, mimetype="application/json"), 202
 
 
 def _lower_case(headers: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -18,9 +18,12 @@ from host.shared_flush import SharedFlush
 from host.state import StateStore, StoreUnavailable, latency_bucket
 from host.writer_lock import WriterLock
 
+# seq orders the jobs kept; it is not AUTOINCREMENT, whose counter row would be one more
+# page written by every intake commit. (A number is used again only once its job, the
+# newest, has been purged.)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
     integration TEXT NOT NULL,
     state TEXT NOT NULL,
@@ -38,11 +41,14 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value REAL NOT NULL)
 """
 _OPEN = ",".join(f"'{state}'" for state in OPEN_STATES)
 _FINISHED = ",".join(f"'{state}'" for state in FINISHED_STATES)
+# Jobs of an integration that were purged: with those kept, the requests it accepted.
+_PURGED = "purged|"
 _EARLIER_OPEN = f"SELECT 1 FROM jobs WHERE integration = ? AND state IN ({_OPEN}) LIMIT 1"
 
 
 class SqliteStateStore(StateStore):
-    """Each thread has its own connection; every write is one immediate transaction,
+    """Each thread reads on a connection of its own; every write is one immediate
+    transaction, on the one connection that writes, one writer at a time,
     committed to SQLite's write-ahead log (``synchronous=NORMAL``): a process that is
     killed loses none of them.
 
@@ -61,30 +67,48 @@ class SqliteStateStore(StateStore):
     def __init__(self, path: Path, busy_timeout: float = 5.0):
         self.path = Path(path)
         self.busy_timeout = busy_timeout
+        self._wal = self.path.with_name(self.path.name + "-wal")
         self._local = threading.local()
+        self._writing: sqlite3.Connection | None = None
         self._adding: GroupCommit[Job, bool] = GroupCommit(self._add_jobs, self._flush_added)
         self._flushes = SharedFlush(self.path.with_name(self.path.name + ".flush"), self._flush_log)
         self._writer = WriterLock(self.path.with_name(self.path.name + ".lock"))
         try:
             self._connection().executescript(_SCHEMA)
+            self._count_accepted_by_rows()
         except sqlite3.Error as error:
             raise StoreUnavailable(f"the state store is unavailable: {error}") from None
 
     def _connection(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
+            db = self._local.db = self._connect()
+        return db
+
+    def _writing_connection(self) -> sqlite3.Connection:
+        """The one connection that writes, whichever thread holds the writer lock (one at
+        a time): a page it has read stays in its cache until another process writes."""
+        if self._writing is None:
+            self._writing = self._connect(check_same_thread=False)
+        return self._writing
+
+    def _connect(self, check_same_thread: bool = True) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(
+            self.path,
+            timeout=self.busy_timeout,
+            isolation_level=None,
+            check_same_thread=check_same_thread,
+        )
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
         return db
 
     def _flush_log(self) -> None:
         """Put the write-ahead log on the disk, and with it every commit before now (a
         checkpoint that emptied it first has synced the database file itself)."""
         try:
-            fd = os.open(self.path.with_name(self.path.name + "-wal"), os.O_RDONLY)
+            fd = os.open(self._wal, os.O_RDONLY)
             try:
                 os.fdatasync(fd)
             finally:
@@ -97,19 +121,19 @@ class SqliteStateStore(StateStore):
         self._flushes.wait_flushed(self._local.added)
 
     @contextmanager
-    def _write(self, numbered: bool = False) -> Iterator[sqlite3.Connection]:
-        """One immediate transaction; ``numbered``: its commit is numbered for
+    def _write(self, adding: bool = False) -> Iterator[sqlite3.Connection]:
+        """One immediate transaction; ``adding``: new jobs, whose commit is numbered for
         ``_flush_added`` (while the writer lock keeps the numbers in the log's order)."""
         with self._writer.held(self.busy_timeout):
             try:
-                db = self._connection()
+                db = self._writing_connection()
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as error:
                 raise StoreUnavailable(f"the state store is unavailable: {error}") from None
             try:
                 yield db
                 db.execute("COMMIT")
-                if numbered:
+                if adding:
                     self._local.added = self._flushes.number_commit()
             except sqlite3.Error as error:
                 _rollback(db)
@@ -131,8 +155,8 @@ class SqliteStateStore(StateStore):
         """One transaction for the batch: each job's row written once, with its record;
         one look per integration for an earlier unfinished job, one counter write."""
         alone = []
-        accepted: dict[str, int] = {}
-        with self._write(numbered=True) as db:
+        accepted: dict[str, int] = {}  # this batch's jobs so far, by integration
+        with self._write(adding=True) as db:
             for job in jobs:
                 count = accepted.get(job.integration, 0)
                 if count:  # an earlier job of this batch is still open
@@ -146,8 +170,6 @@ class SqliteStateStore(StateStore):
                     (job.id, job.integration, job.state, job.received_at, _dump(job)),
                 )
                 job.seq = int(cursor.lastrowid or 0)
-            for integration, count in accepted.items():
-                _increment(db, f"received|{integration}|accepted", count)
         return alone
 
     def count_received(self, integration: str, outcome: str) -> None:
@@ -193,14 +215,19 @@ class SqliteStateStore(StateStore):
     def finish_attempt(self, job: Job, meta_data: dict[str, Any], duration: float) -> None:
         with self._write() as db:
             _save(db, job)
+            # Unchanged meta_data (the usual case) leaves its row, and its page, alone.
             db.execute(
                 "INSERT INTO meta_data (integration, data) VALUES (?, ?) "
-                "ON CONFLICT (integration) DO UPDATE SET data = excluded.data",
+                "ON CONFLICT (integration) DO UPDATE SET data = excluded.data "
+                "WHERE data IS NOT excluded.data",
                 (job.integration, json.dumps(meta_data)),
             )
-            _increment(db, f"latency|{latency_bucket(duration)}", 1)
-            _increment(db, "latency_sum", duration)
-            _increment(db, "latency_count", 1)
+            db.execute(
+                "INSERT INTO counters (name, value) VALUES (?, 1), ('latency_sum', ?), "
+                "('latency_count', 1) "
+                "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+                (f"latency|{latency_bucket(duration)}", duration),
+            )
 
     def meta_data(self, integration: str) -> dict[str, Any]:
         rows = self._read("SELECT data FROM meta_data WHERE integration = ?", integration)
@@ -241,11 +268,16 @@ class SqliteStateStore(StateStore):
         return dict(rows)
 
     def purge(self, before: float) -> int:
+        """Delete old finished jobs; each stays counted as accepted (``counters``)."""
+        where = f"received_at < ? AND state IN ({_FINISHED})"
         with self._write() as db:
-            cursor = db.execute(
-                f"DELETE FROM jobs WHERE received_at < ? AND state IN ({_FINISHED})", (before,)
-            )
-            return cursor.rowcount
+            gone = db.execute(
+                f"SELECT integration, count(*) FROM jobs WHERE {where} GROUP BY integration",
+                (before,),
+            ).fetchall()
+            for integration, count in gone:
+                _increment(db, f"{_PURGED}{integration}", count)
+            return db.execute(f"DELETE FROM jobs WHERE {where}", (before,)).rowcount
 
     def state_counts(self) -> dict[str, int]:
         return dict(self._read("SELECT state, count(*) FROM jobs GROUP BY state"))
@@ -258,7 +290,37 @@ class SqliteStateStore(StateStore):
         return counts
 
     def counters(self) -> dict[str, float]:
-        return dict(self._read("SELECT name, value FROM counters"))
+        """The stored counters, and each integration's accepted requests: its jobs, those
+        kept and those purged. A new job writes its row alone, not a counter too."""
+        counters: dict[str, float] = {}
+        for name, value in self._read("SELECT name, value FROM counters"):
+            if name.startswith(_PURGED):
+                name = f"received|{name.removeprefix(_PURGED)}|accepted"
+            counters[name] = counters.get(name, 0) + value
+        for integration, count in self._read(
+            "SELECT integration, count(*) FROM jobs GROUP BY integration"
+        ):
+            name = f"received|{integration}|accepted"
+            counters[name] = counters.get(name, 0) + count
+        return counters
+
+    def _count_accepted_by_rows(self) -> None:
+        """A store whose jobs each wrote an accepted counter: keep, of each, what its
+        purged jobs counted, as ``counters`` now adds the rows kept."""
+        if not self._read("SELECT 1 FROM counters WHERE name LIKE 'received|%|accepted' LIMIT 1"):
+            return
+        with self._write() as db:
+            rows = db.execute(
+                "SELECT name, value FROM counters WHERE name LIKE 'received|%|accepted'"
+            ).fetchall()
+            for name, value in rows:
+                integration = name.removeprefix("received|").removesuffix("|accepted")
+                (kept,) = db.execute(
+                    "SELECT count(*) FROM jobs WHERE integration = ?", (integration,)
+                ).fetchone()
+                db.execute("DELETE FROM counters WHERE name = ?", (name,))
+                if value > kept:
+                    _increment(db, f"{_PURGED}{integration}", value - kept)
 
     def ping(self) -> None:
         """Take the write lock and give it back: a file that is locked or read-only still
@@ -268,9 +330,17 @@ class SqliteStateStore(StateStore):
 
 
 def _save(db: sqlite3.Connection, job: Job) -> None:
-    db.execute(
-        "UPDATE jobs SET state = ?, record = ? WHERE id = ?", (job.state, _dump(job), job.id)
-    )
+    """The job's row found by its seq (the table's own key) when the job was read from
+    or added to the store, else by its id."""
+    if job.seq:
+        db.execute(
+            "UPDATE jobs SET state = ?, record = ? WHERE seq = ? AND id = ?",
+            (job.state, _dump(job), job.seq, job.id),
+        )
+    else:
+        db.execute(
+            "UPDATE jobs SET state = ?, record = ? WHERE id = ?", (job.state, _dump(job), job.id)
+        )
 
 
 def _increment(db: sqlite3.Connection, name: str, amount: float) -> None:

@@ -283,10 +283,24 @@ def guard_url(url: str) -> str:
 def environment_proxy(url: str) -> bool:
     """Whether requests will send a request to ``url`` through a proxy that the environment
     names (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, less ``NO_PROXY``)."""
+    if no_proxy_settings():
+        return False
     lean_import("requests")
     from requests.utils import get_environ_proxies, select_proxy
 
     return bool(select_proxy(url, get_environ_proxies(url)))
+
+
+def no_proxy_settings() -> bool:
+    """True when requests would find no proxy setting at all: no ``*_proxy`` variable in
+    any case (``NO_PROXY`` included), on a system whose proxies come from the environment
+    alone (not macOS's or Windows's own settings). A look at the variables' names, where
+    requests' own look reads and decodes every variable, twice, for every request."""
+    import urllib.request
+
+    return urllib.request.getproxies is urllib.request.getproxies_environment and not any(
+        name[-6:].lower() == "_proxy" for name in os.environ
+    )
 
 
 def split_url(url: str) -> SplitResult:

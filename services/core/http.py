@@ -10,6 +10,7 @@ that the event's time limit can only shorten.
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -23,6 +24,7 @@ lean_import("requests")
 
 import requests  # noqa: E402
 from requests.adapters import HTTPAdapter  # noqa: E402
+from requests.sessions import merge_setting  # noqa: E402
 from requests.utils import select_proxy  # noqa: E402
 from urllib3.connection import HTTPConnection, HTTPSConnection  # noqa: E402
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool  # noqa: E402
@@ -108,6 +110,28 @@ class GuardedAdapter(HTTPAdapter):
         return super().send(request, *args, **kwargs)
 
 
+class _Session(requests.Session):
+    """requests' Session, without its reading of the whole environment for proxies on
+    every request when there is no proxy setting to find (the usual case)."""
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:
+        if not (self.trust_env and address_guard.no_proxy_settings()):
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        # What requests does then: no proxy to add, the CA bundle variables as always.
+        if verify is True or verify is None:
+            verify = (
+                os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or verify
+            )
+        return {
+            "proxies": merge_setting(proxies, self.proxies),
+            "stream": merge_setting(stream, self.stream),
+            "verify": merge_setting(verify, self.verify),
+            "cert": merge_setting(cert, self.cert),
+        }
+
+
 def _new_adapter() -> GuardedAdapter:
     return GuardedAdapter(max_retries=0)
 
@@ -162,7 +186,7 @@ class HttpClient:
         the event's helper thread keeps for the events it runs next: the guard still
         checks every request, and each pooled connection was checked when it opened."""
         if self._session is None:
-            session = requests.Session()
+            session = _Session()
             adapter = timing.thread_resource("http", _new_adapter)
             self._owns_adapter = adapter is None
             adapter = adapter or _new_adapter()

@@ -1,8 +1,12 @@
 """HTTPS_PROXY, HTTP_PROXY and NO_PROXY reach every outbound request, as requests reads them."""
 
-import pytest
+import os
 
-from services.core import ConfigurationError, InvalidUrlError
+import pytest
+import requests
+from requests.utils import select_proxy
+
+from services.core import ConfigurationError, InvalidUrlError, address_guard
 from services.core.http import HttpClient
 from services.core.logger import EventLogger
 from services.webhooks import Webhooks
@@ -85,3 +89,47 @@ def test_an_event_to_a_no_proxy_name_that_does_not_resolve_fails(
     with pytest.raises(ConfigurationError, match="Could not resolve host direct.example.com"):
         event_with_hook("https://direct.example.com/hook")
     assert len(mocked_http.calls) == 0
+
+
+@pytest.fixture
+def no_proxy_variables(monkeypatch):
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
+
+
+def test_without_proxy_variables_the_environment_is_not_read_whole(no_proxy_variables, monkeypatch):
+    from requests import sessions, utils
+
+    def scan(*args, **kwargs):
+        raise AssertionError("read the whole environment")
+
+    monkeypatch.setattr(utils, "get_environ_proxies", scan)
+    monkeypatch.setattr(sessions, "get_environ_proxies", scan)
+    assert address_guard.environment_proxy("https://acme.example.com/x") is False
+    http = HttpClient(EventLogger())
+    for bundle in ("", "/etc/ssl/corp.pem"):
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", bundle)
+        for verify in (None, True, False, "/own.pem"):
+            merged = http.session.merge_environment_settings(
+                "https://acme.example.com/x", {}, None, verify, None
+            )
+            monkeypatch.setattr(sessions, "get_environ_proxies", lambda *a, **k: {})
+            plain = requests.Session().merge_environment_settings(
+                "https://acme.example.com/x", {}, None, verify, None
+            )
+            monkeypatch.setattr(sessions, "get_environ_proxies", scan)
+            assert merged == plain
+
+
+@pytest.mark.parametrize("name", ["Https_Proxy", "ALL_PROXY", "ftp_proxy", "no_proxy"])
+def test_any_proxy_variable_leaves_the_choice_to_requests(no_proxy_variables, monkeypatch, name):
+    monkeypatch.setenv(name, PROXY if name != "no_proxy" else "acme.example.com")
+    assert address_guard.no_proxy_settings() is False
+    through_proxy = name in ("Https_Proxy", "ALL_PROXY")
+    assert address_guard.environment_proxy("https://public.example.com/x") is through_proxy
+    merged = HttpClient(EventLogger()).session.merge_environment_settings(
+        "https://public.example.com/x", {}, None, True, None
+    )
+    chosen = select_proxy("https://public.example.com/x", merged["proxies"])
+    assert (chosen == PROXY) is through_proxy

@@ -2,6 +2,7 @@
 payload; those that carry a secret are filtered in job views."""
 
 import pytest
+from werkzeug.test import EnvironBuilder
 
 from host.dispatch import Dispatcher
 from host.headers import FILTERED, kept_headers
@@ -60,7 +61,8 @@ def test_the_service_reads_them_as_request_headers_beside_its_payload(config, en
 
 
 def test_job_views_filter_the_headers_that_carry_a_secret():
-    job = Job("look", "webhook", {}, headers=kept_headers(Service, HEADERS.items()))
+    environ = EnvironBuilder(headers=HEADERS).get_environ()
+    job = Job("look", "webhook", {}, headers=kept_headers(Service, environ))
     shown = job.to_view()["headers"]
     assert shown["x-gitlab-token"] == FILTERED
     assert shown["x-github-delivery"] == HEADERS["X-GitHub-Delivery"]

@@ -213,10 +213,10 @@ def test_healthz_is_503_while_the_sqlite_file_takes_no_writes(config, tmp_path, 
         return original(f"file:{path}?mode=ro", uri=True, **kwargs)
 
     monkeypatch.setattr(sqlite_state.sqlite3, "connect", read_only)
-    engine.store._local.db = None
+    engine.store._local.db = engine.store._writing = None
     assert client.get("/healthz").status_code == 503
     monkeypatch.undo()
-    engine.store._local.db = None
+    engine.store._local.db = engine.store._writing = None
     assert engine.store.jobs() == []
 
 

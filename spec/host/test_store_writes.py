@@ -4,6 +4,7 @@ queued task for an integration's burst, one writer at a time across processes.""
 import fcntl
 import os
 import threading
+import time
 
 import pytest
 
@@ -30,17 +31,46 @@ def test_a_batch_writes_each_row_once_and_looks_once_per_integration(tmp_path):
     store = SqliteStateStore(tmp_path / "state.sqlite3")
     store.add_job(Job("a", "webhook", {}))
     statements: list[str] = []
-    store._connection().set_trace_callback(statements.append)
+    store._writing_connection().set_trace_callback(statements.append)
     batch = [Job("a", "webhook", {}), Job("b", "x", {"n": 1}), Job("b", "x", {"n": 2})]
     assert store._add_jobs(batch) == [False, True, False]
     inserts = [s for s in statements if s.startswith("INSERT INTO jobs")]
     looks = [s for s in statements if s.startswith("SELECT 1 FROM jobs")]
     assert len(inserts) == 3 and len(looks) == 2
-    assert not [s for s in statements if s.startswith("UPDATE jobs")]
+    assert not [s for s in statements if s.startswith(("UPDATE jobs", "INSERT INTO counters"))]
     assert [store.get(job.id).seq for job in batch] == [job.seq for job in batch]
     assert batch[0].seq < batch[1].seq < batch[2].seq
     assert store.get(batch[2].id).payload == {"n": 2}
     assert store.counters()["received|b|accepted"] == 2
+
+
+def test_purged_jobs_stay_counted_as_accepted(engine):
+    jobs = [Job("a", "webhook", {}) for _ in range(3)] + [Job("b", "x", {})]
+    for job in jobs:
+        engine.store.add_job(job)
+    for job in jobs[:2]:
+        job.state = DELIVERED
+        engine.store.save(job)
+    engine.store.count_received("a", "unauthorized")
+    before = engine.store.counters()
+    assert engine.store.purge(time.time() + 1) == 2
+    assert engine.store.counters() == before
+    assert before["received|a|accepted"] == 3 and before["received|b|accepted"] == 1
+    assert before["received|a|unauthorized"] == 1
+
+
+def test_a_store_that_counted_each_job_is_counted_once_after_the_change(tmp_path):
+    """Before, each new job also wrote its counter; those counters already hold the jobs."""
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    for _ in range(2):
+        store.add_job(Job("a", "webhook", {}))
+    with store._write() as db:  # the old counter: 2 kept and 5 purged long ago
+        db.execute("INSERT INTO counters VALUES ('received|a|accepted', 7)")
+        db.execute("INSERT INTO counters VALUES ('received|c|accepted', 1)")
+    reopened = SqliteStateStore(tmp_path / "state.sqlite3")
+    assert reopened.counters() == {"received|a|accepted": 7, "received|c|accepted": 1}
+    SqliteStateStore(tmp_path / "state.sqlite3")  # once only
+    assert reopened.counters()["received|a|accepted"] == 7
 
 
 def test_concurrent_writes_share_a_commit_in_arrival_order():
@@ -123,3 +153,22 @@ def test_a_writer_lock_that_cannot_be_created_leaves_locking_to_sqlite(tmp_path)
     lock = WriterLock(tmp_path / "missing" / "state.lock")
     with lock.held(0.1):
         assert lock._fd is None
+
+
+def test_an_attempt_rewrites_meta_data_only_when_it_changed(tmp_path):
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    with store._write() as db:
+        db.execute(
+            "CREATE TRIGGER meta_written AFTER UPDATE ON meta_data BEGIN "
+            "INSERT INTO counters VALUES ('meta_written', 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + 1; END"
+        )
+    job = Job("a", "webhook", {})
+    store.add_job(job)
+    for meta_data in ({"n": 1}, {"n": 1}, {"n": 2}):
+        store.finish_attempt(job, meta_data, 0.2)
+    assert store.meta_data("a") == {"n": 2}
+    counters = store.counters()
+    assert counters["meta_written"] == 1
+    assert (counters["latency_count"], counters["latency|0.25"]) == (3, 3)
+    assert counters["latency_sum"] == pytest.approx(0.6)
