@@ -153,7 +153,7 @@ class SqliteStateStore(StateStore):
 
     def _add_jobs(self, jobs: Sequence[Job]) -> list[bool]:
         """One transaction for the batch: each job's row written once, with its record;
-        one look per integration for an earlier unfinished job, one counter write."""
+        one look per integration for an earlier unfinished job."""
         alone = []
         accepted: dict[str, int] = {}  # this batch's jobs so far, by integration
         with self._write(adding=True) as db:
@@ -330,17 +330,12 @@ class SqliteStateStore(StateStore):
 
 
 def _save(db: sqlite3.Connection, job: Job) -> None:
-    """The job's row found by its seq (the table's own key) when the job was read from
-    or added to the store, else by its id."""
-    if job.seq:
-        db.execute(
-            "UPDATE jobs SET state = ?, record = ? WHERE seq = ? AND id = ?",
-            (job.state, _dump(job), job.seq, job.id),
-        )
-    else:
-        db.execute(
-            "UPDATE jobs SET state = ?, record = ? WHERE id = ?", (job.state, _dump(job), job.id)
-        )
+    """The job's row, found by its seq (the table's own key; every job saved was added to
+    or read from the store)."""
+    db.execute(
+        "UPDATE jobs SET state = ?, record = ? WHERE seq = ? AND id = ?",
+        (job.state, _dump(job), job.seq, job.id),
+    )
 
 
 def _increment(db: sqlite3.Connection, name: str, amount: float) -> None:

@@ -47,6 +47,7 @@ REQUESTS = {
     "badly signed": ("POST", "/webhooks/count", b'{"a": 1}', JSON, {"X-Hub-Signature-256": "x"}),
     "signed on /aha": ("POST", "/aha/count", AHA, JSON, {"X-Hub-Signature-256": SIGNATURE}),
     "no token": ("POST", "/aha/hooks", AHA, JSON, {}),
+    "no token in the query": ("POST", "/aha/hooks?tok=1&x", AHA, JSON, {}),
     "wrong token": ("POST", "/aha/hooks?token=wrong-secret-0000000", AHA, JSON, {}),
     "token not ASCII": ("POST", "/aha/hooks?token=%C3%A9", AHA, JSON, {}),
     "bad percent": ("POST", "/aha/hooks?token=%FF", AHA, JSON, {}),
@@ -87,6 +88,10 @@ STATUS = {
     ),
     **dict.fromkeys(
         ("badly signed", "signed on /aha", "no token", "wrong token", "token not ASCII"),
+        "401 UNAUTHORIZED",
+    ),
+    **dict.fromkeys(
+        ("no token in the query",),
         "401 UNAUTHORIZED",
     ),
     "bad percent": "401 UNAUTHORIZED",
@@ -182,3 +187,17 @@ def test_a_store_that_fails_gets_flask_s_answer_from_the_fast_path(
     code, _, body = answers[0]
     assert code.startswith(status)
     assert json.loads(body) == {"error": f"The event was not stored: {message}"}
+
+
+def test_a_job_stored_but_not_queued_is_still_accepted(config, tmp_path, caplog):
+    engine = build_engine({"AHA_SERVICES_DATA": str(tmp_path)})
+
+    def queue_down(name, eta):
+        raise ConnectionError("queue down")
+
+    engine.enqueue = queue_down
+    with caplog.at_level(logging.WARNING, logger="host.intake"):
+        status, _, body = answer(create_app(config, engine), *REQUESTS["accepted"])
+    [job] = engine.store.jobs()
+    assert status == "202 ACCEPTED" and json.loads(body) == {"job": job.id}
+    assert f"job {job.id} stored, not queued yet: ConnectionError" in caplog.text

@@ -67,8 +67,14 @@ def test_a_store_that_counted_each_job_is_counted_once_after_the_change(tmp_path
     with store._write() as db:  # the old counter: 2 kept and 5 purged long ago
         db.execute("INSERT INTO counters VALUES ('received|a|accepted', 7)")
         db.execute("INSERT INTO counters VALUES ('received|c|accepted', 1)")
+        db.execute("INSERT INTO counters VALUES ('received|d|accepted', 1)")
+    store.add_job(Job("d", "webhook", {}))  # counted by its row alone from now on
     reopened = SqliteStateStore(tmp_path / "state.sqlite3")
-    assert reopened.counters() == {"received|a|accepted": 7, "received|c|accepted": 1}
+    assert reopened.counters() == {
+        "received|a|accepted": 7,
+        "received|c|accepted": 1,
+        "received|d|accepted": 1,
+    }
     SqliteStateStore(tmp_path / "state.sqlite3")  # once only
     assert reopened.counters()["received|a|accepted"] == 7
 
