@@ -115,6 +115,7 @@ class ProxyWorker(ThreadWorker):
         self._next_heartbeat = 0.0
         self.running = 0
         self._next_trim = 0.0
+        self._trim_due = False
         self._trim = _malloc_trim()
 
     def init_process(self) -> None:
@@ -153,6 +154,7 @@ class ProxyWorker(ThreadWorker):
             if not self.is_parent_alive():
                 break
             self.expire_waiting()
+            self.release_memory()
         self.retire()
 
     def heartbeat(self) -> None:
@@ -280,6 +282,7 @@ class ProxyWorker(ThreadWorker):
         """Back on the main loop once a thread is done with the connection."""
         self.running -= 1
         if self.running == 0:
+            self._trim_due = True
             self.release_memory()
         try:
             keep = not future.cancelled() and future.exception() is None and future.result()
@@ -297,9 +300,15 @@ class ProxyWorker(ThreadWorker):
             self.read_further(conn)
 
     def release_memory(self) -> None:
+        """Give back what the requests freed once none runs, at most once a second; a
+        trim put off by that runs on a later turn of the main loop, so that the end of a
+        burst is always given back."""
+        if not self._trim_due or self.running or self._trim is None:
+            return
         now = time.monotonic()
-        if self._trim is not None and now >= self._next_trim:
+        if now >= self._next_trim:
             self._next_trim = now + _TRIM_INTERVAL
+            self._trim_due = False
             self._trim(0)
 
     # -- closing ---------------------------------------------------------------------

@@ -83,13 +83,29 @@ def test_an_idle_worker_gives_freed_memory_back_at_most_once_a_second(monkeypatc
     monkeypatch.setattr(worker.time, "monotonic", lambda: clock[0])
     trims = []
     idle = object.__new__(worker.ProxyWorker)
-    idle._trim, idle._next_trim = trims.append, 0.0
+    idle._trim, idle._next_trim, idle.running, idle._trim_due = trims.append, 0.0, 0, True
     idle.release_memory()
+    assert trims == [0]
+    idle._trim_due = True  # the end of a burst, half a second later
     clock[0] += 0.5
     idle.release_memory()
-    clock[0] += 0.6
+    assert trims == [0]
+    clock[0] += 0.6  # a later turn of the main loop
     idle.release_memory()
     assert trims == [0, 0]
+    clock[0] += 5.0  # nothing ran since: nothing to give back
+    idle.release_memory()
+    assert trims == [0, 0]
+
+
+def test_a_worker_running_a_request_does_not_trim(monkeypatch):
+    from proxy import worker
+
+    trims = []
+    busy = object.__new__(worker.ProxyWorker)
+    busy._trim, busy._next_trim, busy.running, busy._trim_due = trims.append, 0.0, 1, True
+    busy.release_memory()
+    assert trims == [] and busy._trim_due
 
 
 def test_the_c_library_s_trim_is_found_or_left_out():
