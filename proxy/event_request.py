@@ -5,6 +5,7 @@ Every refusal is a ``RequestError`` with the status and the message the answer c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from services.core import strict_json
@@ -13,6 +14,7 @@ from services.core.mash import frozen_mash, mash, to_plain
 from services.core.recording import recording_collection, run_recorded
 from services.core.redaction import Redactor
 from services.core.registry import Registry
+from services.core.sendable import sendable
 from services.core.service import Service
 
 # While the proxy handles an event, the service stands in for the Development Proxy
@@ -130,10 +132,31 @@ def answer_collection(registry: Registry, data: bytes) -> tuple[Any, int]:
     with recording_collection(service, field_name, user_data, meta_data) as record:
         try:
             collection = field.remote_collection(mash(meta_data), user_data)
-            record.answer = [list(to_plain(pair)) for pair in collection or []]
+            record.answer = collection_pairs(collection)
         except BaseException as error:  # a collection never takes the worker down
             log_failure(f"{service.service_name} remote collection {field_name}", error, redactor)
             record.answer = {"error": redactor(error)}
             record.answer["exception"] = describe_exception(error, redactor)
             record.status = 500
     return record.answer, record.status
+
+
+def collection_pairs(collection: Any) -> list[list[Any]]:
+    """A remote collection's ``[label, value]`` pairs as plain JSON data; a TypeError
+    naming what the wire cannot carry (a pair that is not two items, a date), so that a
+    collection fails alike whoever answers it, never with a value some encoder guessed."""
+    if isinstance(collection, str | bytes | Mapping):
+        kind = type(collection).__name__
+        raise TypeError(f"A remote collection is a list of pairs, not a {kind}")
+    pairs = []
+    for pair in collection or []:
+        plain = to_plain(pair)
+        if not isinstance(plain, list | tuple) or len(plain) != 2:
+            sized = isinstance(plain, list | tuple)
+            shown = f"{len(plain)} items" if sized else type(plain).__name__
+            raise TypeError(f"A remote collection's item is a [label, value] pair, not {shown}")
+        pairs.append(list(plain))
+    clean, problems = sendable({"items": pairs}, name="collection")
+    if problems:
+        raise TypeError("The remote collection holds what JSON cannot: " + "; ".join(problems))
+    return clean["items"]

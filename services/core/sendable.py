@@ -17,10 +17,11 @@ MAX_DEPTH = 64
 _LEFT_OUT = object()
 
 
-def sendable(value: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """``value`` as plain JSON data, and the paths of the members that had to be left out."""
+def sendable(value: Mapping[str, Any], name: str = "meta_data") -> tuple[dict[str, Any], list[str]]:
+    """``value`` as plain JSON data, and the paths (from ``name``) of the members that had
+    to be left out."""
     problems: list[str] = []
-    clean = _object(value, "meta_data", problems, (), 0)
+    clean = _object(value, name, problems, (), 0)
     return clean, problems
 
 
