@@ -318,7 +318,7 @@ class HttpClient:
                     error,
                 ) from None
             elapsed, streamed = time.monotonic() - started, options.get("stream", False)
-            if response.encoding is None:  # no charset declared: UTF-8, never a guess
+            if not declares_charset(response):  # UTF-8, never a guess nor text/*'s Latin-1
                 response.encoding = "utf-8"
             self._log_response(response, elapsed, streamed)
             outbound_capture.capture(response, elapsed, streamed)
@@ -463,6 +463,12 @@ class HttpClient:
 
     def delete(self, url: str, **kwargs: Any) -> requests.Response:
         return self.request("DELETE", url, **kwargs)
+
+
+def declares_charset(response: requests.Response) -> bool:
+    """Whether the answer's ``Content-Type`` names its charset (requests reads a ``text/*``
+    answer that does not as ISO-8859-1, which garbles the UTF-8 servers send)."""
+    return "charset=" in response.headers.get("Content-Type", "").lower().replace(" ", "")
 
 
 def json_body(response: requests.Response, remote: str = "The server") -> Any:

@@ -430,3 +430,15 @@ def test_an_answer_without_a_charset_reads_as_utf_8_never_guessed(mocked_http):
     assert (plain.encoding, plain.text) == ("utf-8", "Données reçues — ok")
     assert client().get("https://api.example.com/latin").text == "Données"
     assert [call.request.method for call in mocked_http.calls] == ["GET", "GET"]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "text/html", "text/json"])
+def test_a_text_answer_without_a_charset_reads_as_utf_8_too(mocked_http, content_type):
+    mocked_http.get(
+        "https://api.example.com/text",
+        body='{"name": "Données reçues"}'.encode(),
+        content_type=content_type,
+    )
+    answer = client().get("https://api.example.com/text")
+    assert answer.text == '{"name": "Données reçues"}'
+    assert answer.json() == {"name": "Données reçues"}
