@@ -10,6 +10,7 @@ for its import, once per worker.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -26,7 +27,10 @@ _log = logging.getLogger("services.proxy")
 
 
 class BuiltOnFirstUse:
-    """A WSGI app made by ``build`` when the first request reaches it."""
+    """A WSGI app made by ``build`` when the first request reaches it. While it cannot be
+    built (a save left ``proxy/app.py`` broken), each request that needs it is answered
+    with the error, as JSON, as a worker whose code does not load answers; the next
+    request tries again."""
 
     def __init__(self, build: Callable[[], WsgiApp]):
         self._build = build
@@ -38,9 +42,23 @@ class BuiltOnFirstUse:
         if app is None:
             with self._lock:
                 if self._app is None:
-                    self._app = self._build()
+                    try:
+                        self._app = self._build()
+                    except Exception as error:
+                        _log.exception("The proxy could not load")
+                        return _could_not_load(error, start_response)
                 app = self._app
         return app(environ, start_response)
+
+
+def _could_not_load(error: Exception, start_response: Callable[..., Any]) -> list[bytes]:
+    message = f"The proxy could not load: {type(error).__name__}: {error}"
+    body = json.dumps({"error": message}).encode()
+    start_response(
+        "500 Internal Server Error",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
 
 
 def report_load_failures(registry: Registry) -> None:

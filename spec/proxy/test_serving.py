@@ -82,3 +82,29 @@ def test_a_worker_answers_aha_s_requests_without_importing_flask(monkeypatch):
         [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.splitlines() == ["True {} []", "400 ['flask']"]
+
+
+def test_a_flask_app_that_cannot_be_built_is_answered_as_json_and_tried_again(
+    registry, monkeypatch, caplog
+):
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    app = serving.serving_app(registry)
+    real, calls = app.app._build, []
+
+    def broken():
+        calls.append(1)
+        if len(calls) == 1:
+            raise SyntaxError("invalid syntax (app.py, line 3)")
+        return real()
+
+    monkeypatch.setattr(app.app, "_build", broken)
+    client = Client(app)
+    refused = client.get("/nowhere")
+    assert refused.status_code == 500
+    assert refused.get_json() == {
+        "error": "The proxy could not load: SyntaxError: invalid syntax (app.py, line 3)"
+    }
+    assert "The proxy could not load" in caplog.text
+    assert client.get("/configuration").status_code == 200
+    assert client.get("/nowhere").status_code == 404
+    assert calls == [1, 1]
