@@ -44,6 +44,7 @@ from services.core.errors import (  # noqa: E402
     RemoteError,
     TimeLimitExceeded,
 )
+from services.core.json_shapes import JsonShape, expect_shape  # noqa: E402
 from services.core.logger import EventLogger  # noqa: E402
 
 USER_AGENT = "aha-services-python/0.1 (+https://www.aha.io/)"
@@ -471,17 +472,24 @@ def declares_charset(response: requests.Response) -> bool:
     return "charset=" in response.headers.get("Content-Type", "").lower().replace(" ", "")
 
 
-def json_body(response: requests.Response, remote: str = "The server") -> Any:
-    """A response's JSON; a body that is not JSON (a proxy's login page, an HTML error)
-    is the third party's failure, a RemoteError naming the request and the body's start."""
+def json_body(
+    response: requests.Response, remote: str = "The server", shape: JsonShape | None = None
+) -> Any:
+    """A response's JSON; a body that is not JSON (a proxy's login page, an HTML error),
+    or not of the ``shape`` the caller reads (null aside), is the third party's failure:
+    a RemoteError naming the request and what came, never an AttributeError later."""
     try:
-        return response.json()
+        value = response.json()
     except ValueError:
         start = " ".join(response.text[:_NOT_JSON_SHOWN].split())
         raise RemoteError(
             f"{remote} answered {response.request.method} {response.url} "
             f"(HTTP {response.status_code}) with a body that is not JSON: {start!r}"
         ) from None
+    if shape is not None and value is not None:
+        request = f"{response.request.method} {response.url}"
+        expect_shape(value, shape, f"{remote} answered {request} (HTTP {response.status_code})")
+    return value
 
 
 def json_or_text(response: requests.Response) -> Any:

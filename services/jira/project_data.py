@@ -13,8 +13,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from services.core import ConfigurationError
+from services.core.json_shapes import expect_shape
 
 if TYPE_CHECKING:
+    import requests
+
+    from services.core.json_shapes import JsonShape
     from services.jira.service import Jira
 
 MAX_PAGES = 100
@@ -47,6 +51,13 @@ def _field_id(fields: Mapping[str, Any], *, custom: str = "", names: Iterable[st
         if names and field.get("name") in names:
             return field_id
     return None
+
+
+def _json(response: requests.Response, shape: JsonShape) -> Any:
+    """An answer's JSON of ``shape``, None for an empty body (``http.json_body``)."""
+    from services.core.http import json_body
+
+    return json_body(response, "Jira", shape) if response.content.strip() else None
 
 
 class ProjectData:
@@ -87,7 +98,7 @@ class ProjectData:
         self.meta_data.projects = self.projects()
         self.meta_data.resolutions = [
             {"id": r.get("id"), "name": r.get("name")}
-            for r in self.service.tracker_json("GET", "/resolution") or []
+            for r in self.service.tracker_json("GET", "/resolution", shape="objects") or []
         ]
         key = self.service.data.get("project")
         if key:
@@ -100,8 +111,8 @@ class ProjectData:
 
     def load_fields(self) -> None:
         fields: dict[str, Any] = {}
-        for field in self.service.tracker_json("GET", "/field") or []:
-            schema = field.get("schema") or {}
+        for field in self.service.tracker_json("GET", "/field", shape="objects") or []:
+            schema = field.get("schema") if isinstance(field.get("schema"), dict) else {}
             fields[str(field.get("id"))] = {
                 "name": field.get("name"),
                 "type": schema.get("type"),
@@ -130,10 +141,11 @@ class ProjectData:
                 if items:
                     self.service.check_tracker_response(response, "GET", path)
                 return None
-            page = response.json() if response.content.strip() else {}
+            page = _json(response, "object") or {}
             values: list[Any] = next(
                 (page[key] for key in keys if isinstance(page.get(key), list)), []
             )
+            expect_shape(values, "objects", f"Jira answered GET {path} with a page of items")
             items.extend(values)
             size = page.get("maxResults") or len(values)
             total = page.get("total")
@@ -149,7 +161,7 @@ class ProjectData:
     def projects(self) -> list[dict[str, Any]]:
         found = self.paged("/project/search", ("values",))
         if found is None:  # a Jira Server older than 7.0
-            found = self.service.tracker_json("GET", "/project") or []
+            found = self.service.tracker_json("GET", "/project", shape="objects") or []
         return [{"id": p.get("id"), "key": p.get("key"), "name": p.get("name")} for p in found]
 
     # --- issue types ----------------------------------------------------------------------
@@ -191,6 +203,7 @@ class ProjectData:
                 "GET",
                 "/issue/createmeta",
                 params={"projectKeys": key, "expand": "projects.issuetypes.fields"},
+                shape="object",
             )
             or {}
         )
@@ -218,11 +231,11 @@ class ProjectData:
             "GET", f"/project/{_segment(key)}/statuses", accept=NOT_FOUND
         )
         if response.status_code == 404:
-            everything = self.service.tracker_json("GET", "/status") or []
+            everything = self.service.tracker_json("GET", "/status", shape="objects") or []
             return {"*": [{"id": str(s.get("id")), "name": s.get("name")} for s in everything]}
         return {
             str(t.get("id")): [
                 {"id": str(s.get("id")), "name": s.get("name")} for s in t.get("statuses") or []
             ]
-            for t in response.json() or []
+            for t in _json(response, "objects") or []
         }

@@ -1102,3 +1102,24 @@ def test_a_release_name_with_spaces_around_it_is_sent_and_found_trimmed(settings
     assert_jira_auth(mocked_http)
     write = next(c for c in mocked_http.calls if c.request.url.startswith(AHA))
     assert request_json(write)["integration_fields"][0] == {"name": "id", "value": "10401"}
+
+
+@pytest.mark.parametrize(
+    ("path", "answer", "said"),
+    [
+        ("/project/search?startAt=0", [], "with an array where an object was expected"),
+        ("/project/search?startAt=0", {"values": ["PAY"]}, "page of items with an array holding"),
+        ("/resolution", {"id": "1"}, "with an object where an array of objects was expected"),
+        ("/field", [["id", "name"]], "with an array holding an array where an array of objects"),
+    ],
+)
+def test_an_answer_of_another_shape_is_a_remote_error_naming_it(
+    settings, mocked_http, path, answer, said
+):
+    mocked_http.get(f"{API}/field", json=jira_fixture("fields.json"))
+    mocked_http.get(f"{API}/project/search?startAt=0", json={"values": [], "isLast": True})
+    mocked_http.get(f"{API}/resolution", json=[])
+    mocked_http.replace("GET", f"{API}{path}", json=answer)
+    with pytest.raises(RemoteError, match=said) as raised:
+        service_for({**settings, "project": ""}).receive("installed")
+    assert "GET" in str(raised.value)

@@ -20,6 +20,7 @@ from services.core.text_limits import TextLimits
 if TYPE_CHECKING:
     import requests
 
+    from services.core.json_shapes import JsonShape
     from services.core.mash import Mash
 
 T = TypeVar("T")
@@ -170,12 +171,17 @@ class TrackerService(GoneRecords, TextLimits, Service):
             self.check_tracker_response(response, method.upper(), path)
         return response
 
-    def tracker_json(self, method: str, path: str, **kwargs: Any) -> Any:
-        """The JSON answer of ``tracker_request``; None for an empty body."""
+    def tracker_json(
+        self, method: str, path: str, *, shape: JsonShape | None = None, **kwargs: Any
+    ) -> Any:
+        """The JSON answer of ``tracker_request``; None for an empty body. With ``shape``,
+        an answer of another shape is a RemoteError naming it (``http.json_body``)."""
         from services.core.http import json_body
 
         response = self.tracker_request(method, path, **kwargs)
-        return json_body(response, self.tracker_name) if response.content.strip() else None
+        if not response.content.strip():
+            return None
+        return json_body(response, self.tracker_name, shape)
 
     def tracker_pages(self, path: str, **kwargs: Any) -> list[Any]:
         """Every item of a list and of the pages its ``Link: rel="next"`` header names."""
