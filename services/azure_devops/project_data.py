@@ -98,13 +98,15 @@ class ProjectData:
     def workflow(self, project_id: str) -> str:
         """The key of the project's types in ``workflow_sets``."""
         base = f"/{quote(project_id, safe='')}/_apis/wit"
-        categories = self.service.tracker_json("GET", f"{base}/workitemtypecategories") or {}
+        categories = (
+            self.service.tracker_json("GET", f"{base}/workitemtypecategories", shape="object") or {}
+        )
         names: list[str] = []
         for category in categories.get("value") or []:
             if category.get("referenceName") == HIDDEN_CATEGORY:
                 continue
             names += [str(t.get("name")) for t in category.get("workItemTypes") or []]
-        types = self.service.tracker_json("GET", f"{base}/workitemtypes") or {}
+        types = self.service.tracker_json("GET", f"{base}/workitemtypes", shape="object") or {}
         by_name = {str(t.get("name")): t for t in types.get("value") or []}
         mappings = {}
         for name in sorted(set(names), key=str.casefold):

@@ -86,7 +86,10 @@ class AzureWebhook:
             return
         record_kind, record = found
         try:
-            item = self.service.tracker_json("GET", f"/_apis/wit/workitems/{item_id}") or {}
+            item = (
+                self.service.tracker_json("GET", f"/_apis/wit/workitems/{item_id}", shape="object")
+                or {}
+            )
         except RemoteGone:
             logger.warn(f"Azure DevOps work item {item_id} is gone; nothing changed")
             return

@@ -132,7 +132,7 @@ class WorkItems:
     def update(self, item_id: str, record: Any, kind: str, parent_id: Any) -> str:
         service = self.service
         path = f"/_apis/wit/workitems/{quote(item_id, safe='')}"
-        item = service.tracker_json("GET", path, params={"$expand": "all"}) or {}
+        item = service.tracker_json("GET", path, params={"$expand": "all"}, shape="object") or {}
         ops = self.changed_field_ops(item.get("fields") or {}, record, kind)
         if parent_id:
             ops += self.parent_ops(item.get("relations") or [], parent_id)

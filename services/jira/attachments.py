@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 def issue_file_names(service: Jira, issue_id: Any) -> set[str]:
     """The names of the files already on an issue."""
     path = f"/issue/{quote(str(issue_id), safe='')}"
-    issue = service.tracker_json("GET", path, params={"fields": "attachment"}) or {}
+    issue = service.tracker_json("GET", path, params={"fields": "attachment"}, shape="object") or {}
     return {
         str(a.get("filename"))
         for a in (issue.get("fields") or {}).get("attachment") or []

@@ -118,7 +118,10 @@ class IssueSync:
             "issuetype": {"id": str(issue_type.get("id"))},
             **fields,
         }
-        answer = self.service.tracker_json("POST", "/issue", json={"fields": fields}) or {}
+        answer = (
+            self.service.tracker_json("POST", "/issue", json={"fields": fields}, shape="object")
+            or {}
+        )
         if not answer.get("id") or not answer.get("key"):
             raise RemoteError("Jira answered POST /issue without an issue id and key")
         issue = {"id": str(answer["id"]), "key": answer["key"]}
@@ -135,7 +138,10 @@ class IssueSync:
     ) -> dict[str, Any]:
         path = f"/issue/{_segment(issue_id)}"
         editable = set(
-            (self.service.tracker_json("GET", f"{path}/editmeta") or {}).get("fields") or {}
+            (self.service.tracker_json("GET", f"{path}/editmeta", shape="object") or {}).get(
+                "fields"
+            )
+            or {}
         )
         fields = self.fields(record, kind, editable, version, create=False)
         if parent:
@@ -260,7 +266,10 @@ class IssueSync:
         epic_name = self.meta.get("epic_name_field")
         if epic_name and epic_name in takes:
             fields[epic_name] = text.summary(initiative)
-        answer = self.service.tracker_json("POST", "/issue", json={"fields": fields}) or {}
+        answer = (
+            self.service.tracker_json("POST", "/issue", json={"fields": fields}, shape="object")
+            or {}
+        )
         if not answer.get("key"):
             raise RemoteError("Jira answered POST /issue without an issue key")
         self.service.api.create_integration_fields(

@@ -74,7 +74,12 @@ class UserPicker:
         return None
 
     def pick(self, query: str, role: str) -> dict[str, Any] | None:
-        answer = self.service.tracker_json("GET", "/user/picker", params={"query": query}) or {}
+        answer = (
+            self.service.tracker_json(
+                "GET", "/user/picker", params={"query": query}, shape="object"
+            )
+            or {}
+        )
         users = answer.get("users") or []
         if not users:
             return None

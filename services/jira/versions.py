@@ -73,7 +73,10 @@ class Versions:
     def listed(self, *, again: bool = False) -> list[Any]:
         if self._listed is None or again:
             self._listed = (
-                self.service.tracker_json("GET", f"/project/{_segment(self.key)}/versions") or []
+                self.service.tracker_json(
+                    "GET", f"/project/{_segment(self.key)}/versions", shape="objects"
+                )
+                or []
             )
         return self._listed
 
@@ -91,7 +94,7 @@ class Versions:
             "project": self.key,
         }
         try:
-            version = self.service.tracker_json("POST", "/version", json=body) or {}
+            version = self.service.tracker_json("POST", "/version", json=body, shape="object") or {}
         except RemoteError as error:
             # Another event created it meanwhile: link that one.
             found = self.by_name(release, again=True) if ALREADY_EXISTS in str(error) else None

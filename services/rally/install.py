@@ -67,7 +67,7 @@ class Install:
 
     def workspaces(self) -> list[dict[str, Any]]:
         """``[{ObjectID, Name, Configuration: {WorkspaceConfiguration: {TimeZone, ...}}}]``."""
-        subscription = self.service.tracker_json("GET", "/subscription") or {}
+        subscription = self.service.tracker_json("GET", "/subscription", shape="object") or {}
         ref = ((subscription.get("Subscription") or {}).get("Workspaces") or {}).get("_ref")
         if not ref:
             return []
@@ -76,7 +76,10 @@ class Install:
             configuration_ref = (found.get("WorkspaceConfiguration") or {}).get("_ref")
             configuration: dict[str, Any] = {}
             if configuration_ref:
-                answer = self.service.tracker_json("GET", ref_path(configuration_ref)) or {}
+                answer = (
+                    self.service.tracker_json("GET", ref_path(configuration_ref), shape="object")
+                    or {}
+                )
                 configuration = _slice(
                     answer.get("WorkspaceConfiguration") or {}, CONFIGURATION_KEYS
                 )

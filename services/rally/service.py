@@ -139,7 +139,7 @@ class Rally(TrackerService):
         cookies stay in this event's HTTP session."""
         token = self.__dict__.get("_security_token")
         if token is None or again:
-            answer = self.tracker_json("GET", "/security/authorize") or {}
+            answer = self.tracker_json("GET", "/security/authorize", shape="object") or {}
             token = (answer.get("OperationResult") or {}).get("SecurityToken")
             if not token:
                 raise RemoteError("Rally answered GET /security/authorize without a token")

@@ -172,7 +172,7 @@ class Redmine(TrackerService):
         return found
 
     def _named(self, path: str, key: str) -> list[dict[str, Any]]:
-        answer = self.tracker_json("GET", path) or {}
+        answer = self.tracker_json("GET", path, shape="object") or {}
         return [{"id": item.get("id"), "name": item.get("name")} for item in answer.get(key) or []]
 
     # --- versions --------------------------------------------------------------------------
@@ -200,7 +200,9 @@ class Redmine(TrackerService):
 
     def create_version(self, release: Any) -> Any:
         path = f"/projects/{_segment(self.data.project)}/versions.json"
-        answer = self.tracker_json("POST", path, json=self.version_body(release)) or {}
+        answer = (
+            self.tracker_json("POST", path, json=self.version_body(release), shape="object") or {}
+        )
         version = answer.get("version") or {}
         if not version.get("id"):
             raise RemoteError(f"Redmine answered POST {path} without a version id")
@@ -280,7 +282,9 @@ class Redmine(TrackerService):
     def create_issue(self, record: Any, version_id: Any, parent_id: Any) -> Any:
         uploads = self.upload_attachments(record, already_there=())
         body = self.issue_body(record, version_id, parent_id, uploads)
-        answer = self.tracker_json("POST", "/issues.json", json={"issue": body}) or {}
+        answer = (
+            self.tracker_json("POST", "/issues.json", json={"issue": body}, shape="object") or {}
+        )
         issue_id = (answer.get("issue") or {}).get("id")
         if not issue_id:
             raise RemoteError("Redmine answered POST /issues.json without an issue id")
@@ -289,7 +293,9 @@ class Redmine(TrackerService):
 
     def update_issue(self, issue_id: Any, record: Any, version_id: Any, parent_id: Any) -> Any:
         path = f"/issues/{_segment(issue_id)}.json"
-        issue = self.tracker_json("GET", path, params={"include": "attachments"}) or {}
+        issue = (
+            self.tracker_json("GET", path, params={"include": "attachments"}, shape="object") or {}
+        )
         names = [a.get("filename") for a in (issue.get("issue") or {}).get("attachments") or []]
         body = self.issue_body(
             record, version_id, parent_id, self.upload_attachments(record, names)

@@ -23,7 +23,7 @@ class CardAttachments:
         """The file names already on the card: its attachments' names and file names."""
         if self._names is None:
             names: set[str] = set()
-            for item in self.service.tracker_json("GET", self.path) or []:
+            for item in self.service.tracker_json("GET", self.path, shape="objects") or []:
                 names.update(filter(None, (item.get("name"), item.get("fileName"))))
                 path = urlsplit(str(item.get("url") or "")).path
                 if path:

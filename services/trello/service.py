@@ -126,7 +126,9 @@ class Trello(TrackerService):
     # --- events -----------------------------------------------------------------------------
 
     def receive_installed(self) -> None:
-        answer = self.tracker_json("GET", "/members/me/boards", params={"lists": "open"})
+        answer = self.tracker_json(
+            "GET", "/members/me/boards", params={"lists": "open"}, shape="objects"
+        )
         if not isinstance(answer, list):
             raise RemoteError("Trello: GET /members/me/boards did not answer a list of boards")
         self.meta_data.boards = [
@@ -228,7 +230,7 @@ class Trello(TrackerService):
             "pos": self.position(),
             "due": fields["due"],
         }
-        answer = self.tracker_json("POST", "/cards", json=body) or {}
+        answer = self.tracker_json("POST", "/cards", json=body, shape="object") or {}
         card_id = answer.get("id")
         if not card_id:
             raise RemoteError("Trello: POST /cards answered no card id")
@@ -295,7 +297,10 @@ class Trello(TrackerService):
     def requirements_checklist(self, card: Card) -> str:
         """The id of the card's "Requirements" checklist, created when the card has none."""
         if card.checklist_id is None:
-            checklists = self.tracker_json("GET", f"/cards/{_segment(card.id)}/checklists") or []
+            checklists = (
+                self.tracker_json("GET", f"/cards/{_segment(card.id)}/checklists", shape="objects")
+                or []
+            )
             found = next((c for c in checklists if c.get("name") == CHECKLIST_NAME), None)
             if found is None:
                 found = self.tracker_json(

@@ -655,3 +655,13 @@ def test_a_checklist_item_is_named_by_what_the_requirement_has_never_none(
     user_data, requirement, name
 ):
     assert Trello(settings(user_data)).check_item_name(mash(requirement)) == name
+
+
+def test_answers_of_another_shape_are_remote_errors_naming_them(mocked_http, user_data):
+    mocked_http.get(f"{API}/members/me/boards?lists=open", json=["winter launch"])
+    with pytest.raises(RemoteError, match="with an array holding a string where an array of"):
+        receive(user_data, "installed", {})
+    mock_new_card(mocked_http)
+    mocked_http.replace("POST", f"{API}/cards", json=[])
+    with pytest.raises(RemoteError, match="POST .*/cards.* with an array where an object"):
+        receive(user_data, "create_feature", feature_payload())
