@@ -37,10 +37,10 @@ class LoadFailure:
 class Registry:
     services: dict[str, type[Service]] = field(default_factory=dict)
     failures: list[LoadFailure] = field(default_factory=list)
-    # What service modules offer as ``cli_commands``: a list of click commands, or a
-    # function that builds them when the command line first asks (a proxy worker never
-    # does, and so never imports click).
-    command_offers: list[Any] = field(default_factory=list)
+    # What service modules offer as ``cli_commands``, by module: a list of click commands,
+    # or a function that builds them when the command line first asks (a proxy worker
+    # never does, and so never imports click).
+    command_offers: list[tuple[str, Any]] = field(default_factory=list)
     _commands: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     def get(self, service_name: str) -> type[Service] | None:
@@ -70,16 +70,23 @@ class Registry:
             self.add(service, module.__name__)
         offer = getattr(module, "cli_commands", None)
         if offer is not None:
-            self.command_offers.append(offer)
+            self.command_offers.append((module.__name__, offer))
 
     @property
     def commands(self) -> dict[str, Any]:
-        """The command-line commands the service modules offer, by name."""
+        """The command-line commands the service modules offer, by name. A module whose
+        offer fails to build is a load failure of its own; the others' commands stay."""
         if self._commands is None:
             self._commands = {}
-            for offer in self.command_offers:
-                for command in offer if isinstance(offer, list | tuple) else offer():
-                    self._commands[command.name] = command
+            for source, offer in self.command_offers:
+                try:
+                    built = list(offer if isinstance(offer, list | tuple) else offer())
+                    named = {command.name: command for command in built}
+                except BaseException as error:
+                    _reraise_interrupt(error)
+                    self.fail(f"{source}.cli_commands", error)
+                    continue
+                self._commands.update(named)
         return self._commands
 
     def failure_for(self, service_name: str) -> LoadFailure | None:

@@ -1,5 +1,6 @@
 import sys
 import textwrap
+import types
 from importlib.metadata import EntryPoint
 
 import pytest
@@ -196,3 +197,22 @@ def test_a_service_is_named_after_its_class_unless_it_says_otherwise():
     registry.add(Ping, "ping")
     assert sorted(registry.services) == ["pinger", "pong_service"]
     assert PongService.title == "Pong Service"
+
+
+def test_a_module_whose_commands_fail_to_build_is_a_failure_and_the_others_stay():
+    class Named:
+        name = "good"
+
+    def broken():
+        raise ImportError("no module named helpers")
+
+    registry = Registry()
+    for name, offer in (("plugins.good", [Named()]), ("plugins.bad", broken)):
+        module = types.ModuleType(name)
+        module.cli_commands = offer
+        registry.add_module(module)
+    assert list(registry.commands) == ["good"]
+    assert [(f.source, f.message) for f in registry.failures] == [
+        ("plugins.bad.cli_commands", "ImportError: no module named helpers")
+    ]
+    assert list(registry.commands) == ["good"] and len(registry.failures) == 1
