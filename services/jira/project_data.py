@@ -147,7 +147,9 @@ class ProjectData:
             )
             expect_shape(values, "objects", f"Jira answered GET {path} with a page of items")
             items.extend(values)
-            size = page.get("maxResults") or len(values)
+            size = page.get("maxResults")
+            if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+                size = len(values)
             total = page.get("total")
             last = page.get("isLast")
             if last is None:

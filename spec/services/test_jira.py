@@ -1123,3 +1123,11 @@ def test_an_answer_of_another_shape_is_a_remote_error_naming_it(
     with pytest.raises(RemoteError, match=said) as raised:
         service_for({**settings, "project": ""}).receive("installed")
     assert "GET" in str(raised.value)
+
+
+def test_a_page_size_that_is_not_a_number_reads_on_from_the_items_read(settings, mocked_http):
+    page = {"values": [{"id": "1", "key": "PAY", "name": "Payments"}], "maxResults": "50"}
+    mocked_http.get(f"{API}/project/search?startAt=0", json={**page, "isLast": False})
+    mocked_http.get(f"{API}/project/search?startAt=1", json={"values": [], "isLast": True})
+    service = service_for(settings)
+    assert ProjectData(service).projects() == [{"id": "1", "key": "PAY", "name": "Payments"}]
