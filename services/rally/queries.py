@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from services.core import RemoteError
+from services.core.json_shapes import expect_shape
 
 if TYPE_CHECKING:
     from services.rally.service import Rally
@@ -42,12 +43,17 @@ def query_all(
     start = 1
     for _ in range(MAX_PAGES):
         answer = service.tracker_json(
-            "GET", path, params={**(params or {}), "pagesize": page_size, "start": start}
+            "GET",
+            path,
+            params={**(params or {}), "pagesize": page_size, "start": start},
+            shape="object",
         )
-        query = (answer or {}).get("QueryResult") or {}
-        page = list(query.get("Results") or [])
+        said = f"Rally answered GET {path}: its QueryResult came"
+        query = expect_shape((answer or {}).get("QueryResult") or {}, "object", said)
+        page = expect_shape(query.get("Results") or [], "objects", f"{said} holding Results")
         results.extend(page)
-        total = int(query.get("TotalResultCount") or 0)
+        total = query.get("TotalResultCount")
+        total = int(total) if isinstance(total, int | str) and str(total).isdigit() else 0
         start += page_size
         if not page or start > total:
             return results

@@ -1007,3 +1007,29 @@ def test_an_owner_rally_no_longer_has_is_left_alone(settings, mocked_http):
     mocked_http.get(f"{API}/user/gone-1", json=fx("error_cannot_find.json"))
     assert Users(service_for(settings)).email_of("gone-1") is None
     assert Users(service_for(settings)).ref_for_email("") is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        ([], "with an array where an object"),
+        ({"QueryResult": ["x"]}, "its QueryResult came with an array holding a string where an"),
+        ({"QueryResult": {"Results": {"a": 1}}}, "holding Results with an object where an array"),
+    ],
+)
+def test_a_query_answer_of_another_shape_is_a_remote_error(settings, mocked_http, answer, said):
+    from services.rally import queries
+
+    mocked_http.get(f"{API}/tag", json=answer)
+    with pytest.raises(RemoteError, match=said):
+        queries.query_all(service_for(settings), "/tag")
+
+
+def test_a_total_that_is_not_a_number_ends_the_query_after_its_page(settings, mocked_http):
+    from services.rally import queries
+
+    page = fx("tags.json")
+    page["QueryResult"]["TotalResultCount"] = "many"
+    mocked_http.get(f"{API}/tag", json=page)
+    found = queries.query_all(service_for(settings), "/tag")
+    assert found == page["QueryResult"]["Results"]
