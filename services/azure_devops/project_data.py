@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from services.core.json_shapes import expect_shape
+
 if TYPE_CHECKING:
     from services.azure_devops.service import AzureDevOps
 
@@ -81,9 +83,9 @@ class ProjectData:
         read = 0
         for _ in range(MAX_PAGES):
             answer = self.service.tracker_json(
-                "GET", "/_apis/projects", params={"$top": PAGE_SIZE, "$skip": read}
+                "GET", "/_apis/projects", params={"$top": PAGE_SIZE, "$skip": read}, shape="object"
             )
-            page = (answer or {}).get("value") or []
+            page = _values(answer, "GET /_apis/projects")
             read += len(page)
             for project in page:
                 found[str(project.get("id"))] = {
@@ -102,12 +104,12 @@ class ProjectData:
             self.service.tracker_json("GET", f"{base}/workitemtypecategories", shape="object") or {}
         )
         names: list[str] = []
-        for category in categories.get("value") or []:
+        for category in _values(categories, f"GET {base}/workitemtypecategories"):
             if category.get("referenceName") == HIDDEN_CATEGORY:
                 continue
             names += [str(t.get("name")) for t in category.get("workItemTypes") or []]
         types = self.service.tracker_json("GET", f"{base}/workitemtypes", shape="object") or {}
-        by_name = {str(t.get("name")): t for t in types.get("value") or []}
+        by_name = {str(t.get("name")): t for t in _values(types, f"GET {base}/workitemtypes")}
         mappings = {}
         for name in sorted(set(names), key=str.casefold):
             work_item_type = by_name.get(name)
@@ -133,3 +135,9 @@ class ProjectData:
             params={"$depth": AREA_DEPTH},
         )
         return area_paths(root) if root else []
+
+
+def _values(answer: Any, request: str) -> list[dict[str, Any]]:
+    """The objects of an answer's ``value`` list (Azure DevOps' envelope)."""
+    values = (answer or {}).get("value") or []
+    return expect_shape(values, "objects", f"Azure DevOps answered {request} with a value")

@@ -401,6 +401,26 @@ def test_installed_stops_after_many_pages(settings, mocked_http, monkeypatch):
     assert list(service.meta_data_to_return()["projects"]) == ["p"]
 
 
+@pytest.mark.parametrize(
+    ("path", "answer", "said"),
+    [
+        ("/_apis/projects", [], "with an array where an object was expected"),
+        ("/_apis/projects", {"value": ["p"]}, "with a value with an array holding a string"),
+        ("/p/_apis/wit/workitemtypes", {"value": {"a": 1}}, "workitemtypes with a value with an"),
+    ],
+)
+def test_installed_answers_of_another_shape_are_remote_errors(
+    settings, mocked_http, path, answer, said
+):
+    mocked_http.get(f"{ORG}/_apis/projects", json={"count": 1, "value": [{"id": "p", "name": "P"}]})
+    mocked_http.get(f"{ORG}/p/_apis/wit/workitemtypecategories", json={"value": []})
+    mocked_http.get(f"{ORG}/p/_apis/wit/workitemtypes", json={"value": []})
+    mocked_http.get(f"{ORG}/p/_apis/wit/classificationnodes/areas", json={"name": "P"})
+    mocked_http.replace("GET", f"{ORG}{path}", json=answer)
+    with pytest.raises(RemoteError, match=said):
+        service_for(settings).receive("installed")
+
+
 # --- errors ----------------------------------------------------------------------------------
 
 
