@@ -16,6 +16,7 @@ from services.core import (
     select,
     string,
 )
+from services.core.json_shapes import expect_shape
 from services.core.kits.tracker import TrackerService, labelled
 from services.redmine.textile import html_to_textile
 
@@ -159,9 +160,12 @@ class Redmine(TrackerService):
         found: list[dict[str, Any]] = []
         for _ in range(MAX_PROJECT_PAGES):
             answer = self.tracker_json(
-                "GET", "/projects.json", params={"limit": PAGE_SIZE, "offset": len(found)}
+                "GET",
+                "/projects.json",
+                params={"limit": PAGE_SIZE, "offset": len(found)},
+                shape="object",
             )
-            page = (answer or {}).get("projects") or []
+            page = _members(answer, "projects", "GET /projects.json")
             found.extend({"id": p.get("id"), "name": p.get("name")} for p in page)
             total = (answer or {}).get("total_count")
             # Without a total_count (an old Redmine), a short page is the last one.
@@ -172,8 +176,9 @@ class Redmine(TrackerService):
         return found
 
     def _named(self, path: str, key: str) -> list[dict[str, Any]]:
-        answer = self.tracker_json("GET", path, shape="object") or {}
-        return [{"id": item.get("id"), "name": item.get("name")} for item in answer.get(key) or []]
+        answer = self.tracker_json("GET", path, shape="object")
+        items = _members(answer, key, f"GET {path}")
+        return [{"id": item.get("id"), "name": item.get("name")} for item in items]
 
     # --- versions --------------------------------------------------------------------------
 
@@ -357,3 +362,9 @@ class Redmine(TrackerService):
         if not token:
             raise RemoteError("Redmine answered POST /uploads.json without an upload token")
         return token
+
+
+def _members(answer: Any, key: str, request: str) -> list[dict[str, Any]]:
+    """The objects listed under ``key`` of an answer."""
+    items = (answer or {}).get(key) or []
+    return expect_shape(items, "objects", f"Redmine answered {request} with its {key}")

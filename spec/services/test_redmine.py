@@ -202,6 +202,25 @@ def test_installed_without_a_total_count_stops_at_a_short_page(settings, mocked_
     assert len(mocked_http.calls) == 3
 
 
+@pytest.mark.parametrize(
+    ("path", "answer", "said"),
+    [
+        ("/projects.json?limit=100&offset=0", [], "with an array where an object was expected"),
+        ("/projects.json?limit=100&offset=0", {"projects": [7]}, "its projects with an array"),
+        ("/trackers.json", {"trackers": "Bug"}, "its trackers with a string where an array"),
+    ],
+)
+def test_installed_answers_of_another_shape_are_remote_errors(
+    settings, mocked_http, path, answer, said
+):
+    mocked_http.get(f"{REDMINE}/projects.json?limit=100&offset=0", json={"projects": []})
+    mocked_http.get(f"{REDMINE}/trackers.json", json={"trackers": []})
+    mocked_http.get(f"{REDMINE}/enumerations/issue_priorities.json", json={"issue_priorities": []})
+    mocked_http.replace("GET", f"{REDMINE}{path}", json=answer)
+    with pytest.raises(RemoteError, match=said):
+        Redmine(settings).receive("installed")
+
+
 def test_installed_with_refused_credentials_is_a_configuration_error(settings, mocked_http):
     mocked_http.get(
         f"{REDMINE}/projects.json?limit=100&offset=0", status=401, body=f"bad key {API_KEY}"
