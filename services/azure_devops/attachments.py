@@ -60,7 +60,7 @@ def upload(service: AzureDevOps, attachment: Any, name: str) -> str | None:
     if response.status_code == TOO_LARGE:
         service.logger.warn(f"The file {name} is larger than Azure DevOps takes; it was not sent")
         return None
-    url = (json_body(response, service.tracker_name) or {}).get("url")
+    url = (json_body(response, service.tracker_name, "object") or {}).get("url")
     if not url:
         raise RemoteError("Azure DevOps answered POST /_apis/wit/attachments without a url")
     return str(url)

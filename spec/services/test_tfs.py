@@ -798,6 +798,9 @@ def test_an_upload_answered_without_a_url_is_a_remote_error(settings, mocked_htt
     mocked_http.post(f"{ORG}/_apis/wit/attachments", status=201, json={"id": "x"})
     with pytest.raises(RemoteError, match="without a url"):
         service_for(settings, payload).receive("create_feature")
+    mocked_http.replace("POST", f"{ORG}/_apis/wit/attachments", status=201, json=["x"])
+    with pytest.raises(RemoteError, match="with an array holding a string where an object"):
+        service_for(settings, payload).receive("create_feature")
 
 
 # --- service hook ----------------------------------------------------------------------------
