@@ -92,7 +92,9 @@ def service_class(registry: Registry, body: dict[str, Any]) -> type[Service]:
     name = string_member(body, "service_name")
     found = registry.get(name)
     if found is None:
-        raise RequestError(404, f"Unknown service: {name!r}")
+        failure = registry.failure_for(name)
+        why = f" ({failure.source} could not load: {failure.message})" if failure else ""
+        raise RequestError(404, f"Unknown service: {name!r}{why}")
     return found
 
 

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from werkzeug.test import Client
 
 from proxy.app import create_app
 from services.core import ConfigurationError, Service, password, select, string
@@ -247,3 +248,19 @@ def test_load_failures_are_logged_at_start(caplog):
     with caplog.at_level("ERROR"):
         create_app(registry)
     assert "Could not load services.halfwritten: SyntaxError: oops" in caplog.text
+
+
+def test_an_event_for_a_service_whose_module_failed_says_why_on_both_paths(client):
+    answer = send(client, service_name="halfwritten", event="create_feature")
+    assert answer.status_code == 404
+    assert answer.get_json() == {
+        "error": "Unknown service: 'halfwritten' (services.halfwritten could not load: "
+        "SyntaxError: oops)"
+    }
+    flask_only = client.application.wsgi_app.app
+    body = json.dumps({"service_name": "halfwritten", "field_name": "x"})
+    response = Client(flask_only).post(
+        "/remote_collection", data=body, content_type="application/json"
+    )
+    assert response.status_code == 404
+    assert "could not load: SyntaxError: oops" in response.get_json()["error"]
