@@ -130,7 +130,7 @@ def answer_collection(registry: Registry, data: bytes) -> tuple[Any, int]:
         raise RequestError(404, f"Unknown remote collection field: {field_name!r}")
     user_data = frozen_mash(object_member(body, "user_data"))
     meta_data = object_member(body, "meta_data")
-    redactor = Redactor(service.secret_values(user_data))
+    redactor = Redactor(service.event_secrets(user_data, meta_data))
     with recording_collection(service, field_name, user_data, meta_data) as record:
         try:
             collection = field.remote_collection(mash(meta_data), user_data)

@@ -65,3 +65,26 @@ def test_a_generator_of_pairs_is_answered_as_a_list(app):
     status, _, body = ask(app, "fine")
     assert status == "200 OK"
     assert json.loads(body) == [["One", 1], ["Two", "2"]]
+
+
+def _refused(meta_data, data):
+    raise RuntimeError(f"refused {meta_data.access_token}")
+
+
+class Keeper(Service):
+    secret_meta_data = ("access_token",)
+    schema = (select("things", collection=_refused),)
+
+
+def test_a_failing_collection_redacts_the_secrets_kept_in_meta_data():
+    registry = Registry()
+    registry.add(Keeper, "spec")
+    body = json.dumps(
+        {"service_name": "keeper", "field_name": "things", "meta_data": {"access_token": "at-42x"}}
+    ).encode()
+    response = Client(create_app(registry)).post(
+        "/remote_collection", data=body, content_type="application/json"
+    )
+    assert response.status_code == 500
+    assert b"at-42x" not in response.get_data()
+    assert response.get_json()["error"] == "refused [FILTERED]"
