@@ -222,9 +222,11 @@ class AhaApi:
                 yielded += 1
                 if yielded == limit:
                     return
-            pagination = answer.get("pagination") or {}
-            total_pages = int(pagination.get("total_pages") or 0)
-            current = int(pagination.get("current_page") or page)
+            pagination = answer.get("pagination")
+            if not isinstance(pagination, Mapping):  # none, or none understood: one page
+                return
+            total_pages = _whole_number(pagination.get("total_pages"), 0)
+            current = max(page, _whole_number(pagination.get("current_page"), page))
             if not records or current >= total_pages:
                 return
             page = current + 1
@@ -323,3 +325,12 @@ def _single_list(answer: Mash) -> list:
         value for key, value in answer.items() if key != "pagination" and isinstance(value, list)
     ]
     return lists[0] if len(lists) == 1 else []
+
+
+def _whole_number(value: Any, default: int) -> int:
+    """A page number as Aha! writes it (a number, or digits); ``default`` for anything
+    else, so that a page the answer names wrongly never sends the walk back."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    digits = isinstance(value, str) and value.isascii() and value.isdigit()
+    return int(value) if digits else default

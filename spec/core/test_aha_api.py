@@ -695,3 +695,22 @@ def test_a_token_echoed_by_aha_never_reaches_the_exception_or_the_log(mocked_htt
         api.feature("PROD-1")
     assert all(TOKEN not in entry["message"] for entry in logger.messages)
     assert TOKEN not in str(raised.value)
+
+
+def test_paginate_moves_on_when_the_answer_names_an_earlier_page(mocked_http, api):
+    add_page(mocked_http, 1, page_of([1], 1, 3))
+    add_page(mocked_http, 2, page_of([2], 1, 3))
+    add_page(mocked_http, 3, page_of([3], 1, 3))
+    assert [r.id for r in api.paginate("api/v1/features", "features")] == [1, 2, 3]
+    assert [q[2]["page"] for q in paged_queries(mocked_http)] == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize(
+    "pagination", ["two pages", {"total_pages": "²", "current_page": None}, [1, 2]]
+)
+def test_paginate_reads_one_page_when_the_pagination_is_not_understood(
+    mocked_http, api, pagination
+):
+    add_page(mocked_http, 1, {"features": [{"id": 1}], "pagination": pagination})
+    assert [r.id for r in api.paginate("api/v1/features", "features")] == [1]
+    assert len(mocked_http.calls) == 1
