@@ -12,17 +12,15 @@ from typing import Any, Literal
 from services.core.errors import RemoteError
 
 # "objects" is an array of objects.
-JsonShape = Literal["object", "array", "objects"]
-_SHAPE_NAMES = {"object": "an object", "array": "an array", "objects": "an array of objects"}
+JsonShape = Literal["object", "objects"]
+_SHAPE_NAMES = {"object": "an object", "objects": "an array of objects"}
 
 
 def has_shape(value: Any, shape: JsonShape) -> bool:
     """Whether parsed JSON is of ``shape``."""
     if shape == "object":
         return isinstance(value, dict)
-    return isinstance(value, list) and (
-        shape == "array" or all(isinstance(item, dict) for item in value)
-    )
+    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
 
 
 def expect_shape(value: Any, shape: JsonShape, what: str) -> Any:
