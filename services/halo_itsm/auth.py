@@ -209,6 +209,8 @@ class HaloAuth:
             code, description = _error_of(response)
             raise self._refusal(response.status_code, code, description)
         try:
+            if not isinstance(response.json(), dict):  # oauthlib reads only an object
+                raise ValueError("not a JSON object")
             token = client.parse_request_body_response(response.text)
         except (MissingTokenError, ValueError) as error:
             raise RemoteError("HaloITSM's token answer carried no access token") from error

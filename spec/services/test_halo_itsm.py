@@ -252,6 +252,10 @@ def test_a_token_answer_without_a_token_is_a_remote_error(mocked_http, user_data
     mocked_http.replace("POST", TOKEN_URL, body="<html>login</html>", status=200)
     with pytest.raises(RemoteError, match="carried no access token"):
         HaloItsm(settings(user_data)).receive("installed")
+    for answer in ([], [1], "token"):
+        mocked_http.replace("POST", TOKEN_URL, json=answer)
+        with pytest.raises(RemoteError, match="carried no access token"):
+            HaloItsm(settings(user_data)).receive("installed")
 
 
 @pytest.mark.parametrize(
