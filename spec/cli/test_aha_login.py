@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from services.core.cli import aha_login, token_store
 from services.core.cli import app as cli
+from services.core.errors import RemoteError
 
 CLIENT_ID = "aha-cli-client-0042"
 CLIENT_SECRET = "aha-cli-client-secret-9f8e7d"
@@ -350,3 +351,11 @@ def test_the_account_is_the_origin_of_aha_api_url_or_the_domain(monkeypatch):
     assert app.authorize_url == "https://acme.aha.io/oauth/authorize"
     assert app.token_url == "https://acme.aha.io/oauth/token"
     assert CLIENT_SECRET not in repr(app)
+
+
+@pytest.mark.parametrize("answer", [[], ["token"], "token"])
+def test_a_token_answer_that_is_no_object_is_a_remote_error(mocked_http, answer):
+    app = aha_login.OAuthApp("https://acme.aha.io", "client-id", "client-secret-123")
+    mocked_http.post(app.token_url, json=answer)
+    with pytest.raises(RemoteError, match="answered HTTP 200, not a token"):
+        aha_login.request_token(app, "grant_type=authorization_code&code=c")

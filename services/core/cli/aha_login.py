@@ -94,6 +94,8 @@ def request_token(app: OAuthApp, body: str, http: HttpClient | None = None) -> d
     http = http or _http(app.client_secret)
     response = http.post(app.token_url, data=body, headers=_TOKEN_HEADERS, sends_credentials=True)
     try:
+        if not isinstance(response.json(), dict):  # oauthlib reads only an object
+            raise ValueError("not a JSON object")
         token = WebApplicationClient(app.client_id).parse_request_body_response(response.text)
     except MissingTokenError as error:
         raise RemoteError(
