@@ -40,8 +40,12 @@ def describe_400(
         return ""
     if not isinstance(body, Mapping):
         return ""
-    parts = [str(message) for message in body.get("errorMessages") or []]
-    for field_id, message in (body.get("errors") or {}).items():
+    messages = body.get("errorMessages") or []
+    parts = [str(m) for m in messages] if isinstance(messages, list) else [str(messages)]
+    errors = body.get("errors") or {}
+    if not isinstance(errors, Mapping):  # not Jira's shape: quoted as it came
+        return "; ".join([*parts, str(errors)])
+    for field_id, message in errors.items():
         name = (fields.get(field_id) or {}).get("name") or field_id
         text = f"{name}: {message}"
         invalid = _OPTION_NOT_VALID.search(str(message))

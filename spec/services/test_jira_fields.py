@@ -258,3 +258,17 @@ def test_a_user_field_holding_an_aha_user_uses_its_email(settings, mocked_http):
     assert created_fields(mocked_http)["customfield_10075"] == {
         "accountId": "5b10ac8d82e05b22cc7d4ef5"
     }
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        ({"errorMessages": "Summary is required", "errors": {}}, ": Summary is required"),
+        ({"errorMessages": [], "errors": ["Summary is required"]}, ": ['Summary is required']"),
+    ],
+)
+def test_a_refusal_of_another_shape_is_quoted_as_it_came(settings, mocked_http, answer, said):
+    mocked_http.post(f"{API}/issue", status=400, json=answer)
+    with pytest.raises(RemoteError) as error:
+        Jira(settings, feature([]), meta_data()).receive("create_feature")
+    assert str(error.value) == f"Jira did not accept POST /issue{said}"
