@@ -2,11 +2,11 @@
 
 Aha! sends every event to ``/send_event``, and an event a service ignores costs far
 less than Flask's own work per request (a request context, routing, a request and a
-response object). So a well-formed ``GET /configuration``, ``POST /send_event`` or
-``POST /remote_collection`` is read, run and answered here, with the bytes Flask would
-send. Anything else (another path or method, a body without a usable
-``Content-Length`` or over the limit, a request the proxy refuses) goes on to Flask,
-which answers it as always: its JSON errors stay the only ones.
+response object). So a well-formed ``GET /configuration`` (or ``HEAD``, a health
+check's), ``POST /send_event`` or ``POST /remote_collection`` is read, run and answered
+here, with the bytes Flask would send. Anything else (another path or method, a body
+without a usable ``Content-Length`` or over the limit, a request the proxy refuses)
+goes on to Flask, which answers it as always: its JSON errors stay the only ones.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ _log = logging.getLogger("services.proxy")
 _encoder = json.JSONEncoder(separators=(",", ":"))
 _ROUTES = {
     ("GET", "/configuration"),
+    ("HEAD", "/configuration"),
     ("POST", "/send_event"),
     ("POST", "/remote_collection"),
 }

@@ -41,8 +41,9 @@ class JsonFastPath(ABC):
         if not self.takes(environ):
             return self.app(environ, start_response)
         length = environ.get("CONTENT_LENGTH") or ""
-        if not length and environ.get("REQUEST_METHOD") == "GET":
-            length = "0"  # a GET without a body
+        head = environ.get("REQUEST_METHOD") == "HEAD"
+        if not length and (head or environ.get("REQUEST_METHOD") == "GET"):
+            length = "0"  # a GET or HEAD without a body
         if not (length.isascii() and length.isdigit()) or int(length) > self.max_body:
             return self.app(environ, start_response)
         body = environ["wsgi.input"].read(int(length)) if length != "0" else b""
@@ -54,4 +55,4 @@ class JsonFastPath(ABC):
         start_response(
             status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
         )
-        return [data]
+        return [] if head else [data]  # HEAD: the headers its GET would have, no body

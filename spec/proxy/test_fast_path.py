@@ -178,3 +178,4 @@ def test_the_configuration_is_answered_by_the_fast_path(app, monkeypatch):
     assert status == "200 OK"
     assert headers["Content-Length"] == str(len(body))
     assert [entry["service_name"] for entry in json.loads(body)["services"]] == ["teller"]
+    assert answers(app, "HEAD", "/configuration", b"") == ("200 OK", headers, b"")
