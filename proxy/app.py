@@ -10,7 +10,6 @@ from werkzeug.exceptions import HTTPException
 
 from proxy import settings
 from proxy.fast_path import ProxyFastPath
-from proxy.serving import report_load_failures
 from proxy.views import blueprint
 from services.core.logger import configure_logging
 from services.core.registry import Registry, default_registry
@@ -32,7 +31,7 @@ def create_app(registry: Registry | None = None) -> Flask:
     app only when a request needs it."""
     configure_logging()
     registry = default_registry() if registry is None else registry
-    report_load_failures(registry)
+    registry.log_failures(_log)
     app = flask_app(registry)
     if not app.debug:  # Flask's debug answers are indented; the fast path's never are
         app.wsgi_app = ProxyFastPath(app.wsgi_app, registry, app.config["MAX_CONTENT_LENGTH"])  # type: ignore[method-assign]

@@ -61,17 +61,6 @@ def _could_not_load(error: Exception, start_response: Callable[..., Any]) -> lis
     return [body]
 
 
-def report_load_failures(registry: Registry) -> None:
-    """Name every service module that failed to load, once, as the proxy starts."""
-    for failure in registry.failures:
-        _log.error(
-            "Could not load %s: %s",
-            failure.source,
-            failure.message,
-            extra={"details": failure.traceback},
-        )
-
-
 def debug_requested() -> bool:
     """``FLASK_DEBUG`` as Flask reads it: debug answers come from Flask alone."""
     value = os.environ.get("FLASK_DEBUG", "")
@@ -86,7 +75,7 @@ def serving_app(registry: Registry | None = None) -> WsgiApp:
         return create_app(registry)
     configure_logging()
     registry = default_registry() if registry is None else registry
-    report_load_failures(registry)
+    registry.log_failures(_log)  # once, as the worker starts
 
     def build_flask() -> WsgiApp:
         from proxy.app import flask_app

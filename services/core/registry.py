@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import logging
 import pkgutil
 import traceback
 from collections.abc import Iterator
@@ -115,6 +116,16 @@ class Registry:
                 for service in self
             ]
         }
+
+    def log_failures(self, logger: logging.Logger) -> None:
+        """Name every module that failed to load, with its traceback as the details."""
+        for failure in self.failures:
+            logger.error(
+                "Could not load %s: %s",
+                failure.source,
+                failure.message,
+                extra={"details": failure.traceback},
+            )
 
     def fail(self, source: str, error: BaseException) -> None:
         self.failures.append(
