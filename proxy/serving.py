@@ -4,7 +4,7 @@ needs it.
 The fast path (proxy/fast_path.py) answers the well-formed requests of the three
 endpoints Aha! calls; Flask answers everything else and every refusal. So a worker
 that only ever sees well-formed requests never imports Flask: it is ready in about
-half the time and holds some 20 MB less. The first request Flask must answer waits
+half the time and holds some 6 MB less. The first request Flask must answer waits
 for its import, once per worker.
 """
 
