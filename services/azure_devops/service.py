@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlsplit
 
 from services.azure_devops import errors
 from services.core import ConfigurationError
-from services.core.kits.tracker import TrackerService
+from services.core.kits.tracker import TrackerService, http_address
 from services.core.ntlm import ntlm_auth, offers_only_windows_sign_in
 
 if TYPE_CHECKING:
@@ -28,17 +27,12 @@ PERMISSIONS = {
 FIELD_LIMITS = {"System.Title": 255}
 
 
-def http_address(value: Any, setting: str, example: str) -> str:
+def azure_address(value: Any, setting: str, example: str) -> str:
     """An http(s) address from a setting, without a trailing slash, its path kept."""
-    url = str(value or "").strip().rstrip("/")
-    if not url:
-        raise ConfigurationError(f"The Azure DevOps address ({setting}) is not set")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(
-            f"The Azure DevOps address ({setting}) must be an http(s) address such as {example}"
-        )
-    return url
+    what = f"The Azure DevOps address ({setting})"
+    if not str(value or "").strip().rstrip("/"):
+        raise ConfigurationError(f"{what} is not set")
+    return http_address(value, what, example)
 
 
 class AzureDevOps(TrackerService):

@@ -12,7 +12,7 @@ from typing import ClassVar
 from urllib.parse import urlsplit
 
 from services.azure_devops import schema
-from services.azure_devops.service import AzureDevOps, http_address
+from services.azure_devops.service import AzureDevOps, azure_address
 from services.core import ConfigurationError, password, select, string
 
 CLOUD = "https://dev.azure.com"
@@ -84,7 +84,7 @@ class AzureDevOpsServices(AzureDevOps):
 
     def base_url(self) -> str:
         if str(self.data.get("api_url") or "").strip():
-            return http_address(self.data.get("api_url"), "api_url", f"{CLOUD}/acme")
+            return azure_address(self.data.get("api_url"), "api_url", f"{CLOUD}/acme")
         account = str(self.data.get("account_name") or "").strip()
         if not account:
             raise ConfigurationError("The Azure DevOps organization (account_name) is not set")
@@ -139,7 +139,7 @@ class AzureDevOpsServer(AzureDevOps):
     )
 
     def base_url(self) -> str:
-        return http_address(
+        return azure_address(
             self.data.get("server_url"),
             "server_url",
             "https://tfs.example.com/tfs/DefaultCollection",

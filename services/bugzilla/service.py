@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlsplit
 
 from services.bugzilla import auth, errors
 from services.core import ConfigurationError, install_button, password, select, string
-from services.core.kits.tracker import TrackerService, labelled
+from services.core.kits.tracker import TrackerService, http_address, labelled
 
 if TYPE_CHECKING:
     import requests
@@ -80,14 +79,11 @@ class Bugzilla(TrackerService):
 
     def server_url(self) -> str:
         """The installation's address without a trailing slash, its path kept."""
-        url = str(self.data.get("server_url") or "").strip().rstrip("/")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigurationError(
-                "The Bugzilla URL (server_url) must be an http(s) address such as "
-                "https://bugzilla.example.com"
-            )
-        return url
+        return http_address(
+            self.data.get("server_url"),
+            "The Bugzilla URL (server_url)",
+            "https://bugzilla.example.com",
+        )
 
     def base_url(self) -> str:
         return self.server_url()

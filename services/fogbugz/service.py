@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlsplit
 
 from services.core import (
     ConfigurationError,
@@ -14,7 +13,7 @@ from services.core import (
     string,
 )
 from services.core.errors_by_status import CREDENTIALS, FAILED
-from services.core.kits.tracker import TrackerService, labelled
+from services.core.kits.tracker import TrackerService, http_address, labelled
 from services.fogbugz import answers
 
 if TYPE_CHECKING:
@@ -76,14 +75,11 @@ class Fogbugz(TrackerService):
 
     def fogbugz_url(self) -> str:
         """The site's address without a trailing slash, its path kept."""
-        url = str(self.data.get("fogbugz_url") or "").strip().rstrip("/")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigurationError(
-                "The FogBugz URL (fogbugz_url) must be an http(s) address such as "
-                "https://acme.fogbugz.com"
-            )
-        return url
+        return http_address(
+            self.data.get("fogbugz_url"),
+            "The FogBugz URL (fogbugz_url)",
+            "https://acme.fogbugz.com",
+        )
 
     def base_url(self) -> str:
         return self.fogbugz_url()

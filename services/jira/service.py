@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlsplit
 
 from services.core import ConfigurationError, password, string, switched_on
-from services.core.kits.tracker import TrackerService
+from services.core.kits.tracker import TrackerService, http_address
 from services.jira import schema
 from services.jira.errors import describe_400, refuse_anonymous
 from services.jira.project_data import ProjectData
@@ -67,14 +66,11 @@ class Jira(TrackerService):
 
     def server_url(self) -> str:
         """The site's address without a trailing slash, its context path kept."""
-        url = str(self.data.get("server_url") or "").strip().rstrip("/")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigurationError(
-                "The Jira server URL (server_url) must be an http(s) address such as "
-                "https://acme.atlassian.net"
-            )
-        return url
+        return http_address(
+            self.data.get("server_url"),
+            "The Jira server URL (server_url)",
+            "https://acme.atlassian.net",
+        )
 
     def base_url(self) -> str:
         return self.server_url() + API_PATH

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
-from urllib.parse import urlsplit
 
 from services.core import ConfigurationError, MissingSetting, RemoteError, switched_on
-from services.core.kits.tracker import RemoteGone, TrackerService
+from services.core.kits.tracker import RemoteGone, TrackerService, http_address
 from services.rally import schema
 from services.rally.errors import INVALID_KEY, InvalidKey, body_of, result_errors, says_gone
 
@@ -59,14 +58,11 @@ class Rally(TrackerService):
 
     def server_url(self) -> str:
         """Rally's address without a trailing slash (its path prefix kept)."""
-        url = str(self.data.get("server_url") or "").strip().rstrip("/") or DEFAULT_SERVER
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigurationError(
-                "The Rally server URL (server_url) must be an http(s) address such as "
-                f"{DEFAULT_SERVER}, or empty"
-            )
-        return url
+        return http_address(
+            str(self.data.get("server_url") or "").strip() or DEFAULT_SERVER,
+            "The Rally server URL (server_url)",
+            f"{DEFAULT_SERVER}, or empty",
+        )
 
     def base_url(self) -> str:
         return self.server_url() + WSAPI_PATH

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
 
 from services.core.errors import ConfigurationError, InvalidUrlError, RemoteError
 from services.core.errors_by_status import body_excerpt, raise_for_status
@@ -99,6 +100,17 @@ def already_holds(record: Mapping[str, Any], name: str, value: Any) -> bool:
         and current is not None
         and (str(current) == str(value))
     )
+
+
+def http_address(value: Any, what: str, example: str) -> str:
+    """An http(s) address from a setting, without a trailing slash, its path kept (a
+    server's context path); else a ConfigurationError: "<what> must be an http(s) address
+    such as <example>"."""
+    url = str(value or "").strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(f"{what} must be an http(s) address such as {example}")
+    return url
 
 
 def tracker_url(base_url: str, path: str) -> str:
