@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from services.core.cli import exits
+from services.core.cli.gunicorn import exec_gunicorn
 from services.core.cli.progress import Progress
 
 if TYPE_CHECKING:
@@ -57,16 +58,7 @@ def host_command(port: int, address: str) -> None:
     """Run the intake (the webhooks' endpoints) under gunicorn."""
     _config()
     _engine()
-    os.environ["PORT"], os.environ["HOST"] = str(port), address
-    argv = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--config",
-        "python:host.gunicorn_conf",
-        "host.wsgi:app",
-    ]
-    os.execvp(argv[0], argv)
+    exec_gunicorn("host.gunicorn_conf", "host.wsgi:app", port, address)
 
 
 @click.command("worker")

@@ -17,6 +17,7 @@ import click
 from services.core.cli import exits
 from services.core.cli.aha_commands import aha_group
 from services.core.cli.event_commands import RECORDED, events, open_log, replay
+from services.core.cli.gunicorn import exec_gunicorn
 from services.core.cli.json_input import JSON_OBJECT
 from services.core.cli.lookup import service_named
 from services.core.cli.new_command import new
@@ -184,13 +185,4 @@ def send(
 @click.option("--host", envvar="HOST", default="127.0.0.1", show_default=True)
 def serve(port: int, host: str) -> None:
     """Run the development proxy under gunicorn, as ``make serve`` does."""
-    os.environ["PORT"], os.environ["HOST"] = str(port), host
-    argv = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--config",
-        "python:proxy.gunicorn_conf",
-        "proxy.wsgi:app",
-    ]
-    os.execvp(argv[0], argv)
+    exec_gunicorn("proxy.gunicorn_conf", "proxy.wsgi:app", port, host)
