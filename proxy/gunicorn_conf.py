@@ -7,7 +7,7 @@ starts workers on freshly imported service code.
 import os
 from typing import Any
 
-from proxy import reloader, settings
+from proxy import event_relay, reloader, settings
 
 # .env as the command line reads it (python-dotenv): a variable already set wins.
 if os.path.exists(".env"):
@@ -47,6 +47,12 @@ control_socket_disable = True
 # Wrong settings stop the proxy at start, naming the setting.
 settings.max_body()
 settings.request_timeout()
+event_relay.relay()
+
+# The workers relay their event log entries to the arbiter, which stores them.
+pre_fork = event_relay.pre_fork
+post_fork = event_relay.post_fork
+child_exit = event_relay.child_exit
 
 
 def when_ready(server: Any) -> None:

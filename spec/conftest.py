@@ -71,6 +71,16 @@ def project_variable(name: str) -> bool:
     )
 
 
+def without_coverage() -> dict[str, str]:
+    """This environment without coverage's settings: a subprocess that checks which
+    modules it loaded must not load coverage's (SQLite among them)."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("COVERAGE_", "COV_CORE_"))
+    }
+
+
 @pytest.fixture(scope="session")
 def session_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the specs' event log lives unless a spec sets its own: never the checkout's var/."""

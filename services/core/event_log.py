@@ -1,10 +1,12 @@
 """The event log: the events the proxy answered, kept in SQLite for the console and the CLI.
 
-Every proxy worker writes to the same file under ``AHA_SERVICES_DATA``, so that the
-console (another process) sees them all. The answer never waits on the file: a
-worker hands each entry to a bounded queue and a background thread writes batches,
-redacting them first and retrying while another process holds the file's lock. The
-last ``AHA_SERVICES_EVENT_LOG`` entries (1,000) are kept; ``0`` switches the log off.
+Every process that records hands each entry to a bounded queue, so that the answer
+never waits on the file; a background thread redacts batches of them and stores
+them in one file under ``AHA_SERVICES_DATA`` (``services/core/event_store.py``), which
+the console (another process) reads. A gunicorn worker of the proxy relays its
+batches, redacted, to the arbiter, which stores the entries of every worker
+(``relay_to``, ``proxy/event_relay.py``): the workers never load SQLite. The last
+``AHA_SERVICES_EVENT_LOG`` entries (1,000) are kept; ``0`` switches the log off.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 import logging
 import os
 import queue
-import sqlite3
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,45 +25,43 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from services.core import event_store
+from services.core.event_store import (
+    DATA_SETTING,
+    DEFAULT_DATA,
+    DEFAULT_KEEP,
+    EVENT_LOG_SETTING,
+    FILE_NAME,
+    SettingError,
+    keep_setting,
+    log_path,
+)
 from services.core.redaction import Redactor
 
-EVENT_LOG_SETTING = "AHA_SERVICES_EVENT_LOG"
-DATA_SETTING = "AHA_SERVICES_DATA"
-DEFAULT_DATA = "var"
-DEFAULT_KEEP = 1000
-FILE_NAME = "events.sqlite3"
+__all__ = [
+    "DATA_SETTING",
+    "DEFAULT_DATA",
+    "DEFAULT_KEEP",
+    "EVENT_LOG_SETTING",
+    "FILE_NAME",
+    "Entry",
+    "EventLog",
+    "SettingError",
+    "current",
+    "keep_setting",
+    "log_path",
+    "redact_entry",
+    "relay_to",
+]
+
 # Entries waiting for the writer; beyond this a burst is counted, not queued.
 QUEUE_LIMIT = 1000
 BATCH_LIMIT = 200
 # The writer lets a burst gather this long, so that many events share one transaction
 # (the page shows them this much later; a commit costs far more than an entry).
 BATCH_DELAY = 0.05
-# The writer's connection keeps few pages cached: it only appends.
-CACHE_KIB = 256
-# How long one write waits for another process's lock before the batch is retried.
-LOCK_WAIT = 0.5
-RETRY_LIMIT = 2.0
 
 _log = logging.getLogger("services.event_log")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at REAL NOT NULL,
-    kind TEXT NOT NULL,
-    service TEXT NOT NULL,
-    event TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    duration REAL NOT NULL,
-    replay_of INTEGER,
-    detail TEXT NOT NULL
-)
-"""
-_SUMMARY = "id, at, kind, service, event, outcome, duration, replay_of"
-
-
-class SettingError(ValueError):
-    """``AHA_SERVICES_EVENT_LOG`` holds something other than a count; the message names it."""
 
 
 @dataclass
@@ -81,21 +81,6 @@ class Entry:
     secrets: list[Any] = field(default_factory=list)
     at: float = field(default_factory=time.time)
     replay_of: int | None = None
-
-
-def keep_setting() -> int:
-    """How many entries to keep (``AHA_SERVICES_EVENT_LOG``, 1,000); 0 when the log is off."""
-    text = os.environ.get(EVENT_LOG_SETTING, "").strip()
-    if not text:
-        return DEFAULT_KEEP
-    if not text.isdigit():
-        raise SettingError(f"{EVENT_LOG_SETTING} must be a count of events (0: off), not {text!r}")
-    return int(text)
-
-
-def log_path() -> Path:
-    """The event log's file under ``AHA_SERVICES_DATA`` (``var/``)."""
-    return Path(os.environ.get(DATA_SETTING) or DEFAULT_DATA) / FILE_NAME
 
 
 def current() -> EventLog | None:
@@ -154,6 +139,35 @@ def _redact_values(value: Any, redact: Callable[[object], str], only: str = "") 
     return value
 
 
+class _Relay:
+    """Where this process sends its batches instead of writing the file itself."""
+
+    def __init__(self, channel: socket.socket, path: Path):
+        self.channel = channel
+        self.path = path
+        self.pid = os.getpid()
+        self.broken = False
+
+    def send(self, rows: list[dict[str, Any]]) -> None:
+        if self.broken:
+            return
+        try:
+            self.channel.sendall(event_store.frame(rows))
+        except OSError as error:  # the arbiter is gone: its workers follow it shortly
+            self.broken = True
+            _log.warning("Could not relay events to the proxy's arbiter: %s", error)
+
+
+_relay: _Relay | None = None
+
+
+def relay_to(channel: socket.socket, path: Path) -> None:
+    """Send this process's entries for the log at ``path`` through ``channel``, to the
+    process that stores them (a proxy worker's arbiter), instead of writing the file."""
+    global _relay
+    _relay = _Relay(channel, Path(path))
+
+
 class EventLog:
     """The SQLite file of recorded events, and this process's writer for it."""
 
@@ -165,7 +179,7 @@ class EventLog:
         self._writer: threading.Thread | None = None
         self._writer_pid = 0
         self._start_lock = threading.Lock()
-        self._connection: sqlite3.Connection | None = None
+        self._rows = event_store.RowWriter(self.path, keep)
 
     # Writing -----------------------------------------------------------------
 
@@ -181,10 +195,11 @@ class EventLog:
     def write_now(self, entry: Entry) -> int:
         """Store ``entry`` in the caller's thread and return its id (the CLI's replays)."""
         with self._connect() as connection:
-            return self._insert(connection, [redact_entry(entry)])
+            return event_store.insert(connection, [redact_entry(entry)], self.keep)
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until everything queued is written (or given up); False on timeout."""
+        """Wait until everything queued is written or relayed (or given up); False on
+        timeout."""
         deadline = time.monotonic() + timeout
         with self._queue.all_tasks_done:
             while self._queue.unfinished_tasks:
@@ -197,9 +212,10 @@ class EventLog:
         with self._start_lock:
             if self._writer_pid == os.getpid():
                 return
-            # A forked child inherits the parent's queue without its thread.
+            # A forked child inherits the parent's queue without its thread, and the
+            # parent's connection, which only the parent's writer uses.
             self._queue = queue.Queue(QUEUE_LIMIT)
-            self._connection = None  # the parent's, used by the parent's writer only
+            self._rows = event_store.RowWriter(self.path, self.keep)
             self._writer = threading.Thread(target=self._run, name="event-log", daemon=True)
             self._writer_pid = os.getpid()
             self._writer.start()
@@ -227,59 +243,17 @@ class EventLog:
         except Exception:
             _log.exception("Could not record %d events", len(batch))
             return
-        wait = 0.05
-        while True:
-            try:
-                self._insert(self._writer_connection(), rows)
-                return
-            except sqlite3.Error as error:
-                self._close_writer_connection()
-                if "locked" not in str(error) and "busy" not in str(error):
-                    _log.warning("Could not record events in %s: %s", self.path, error)
-                    return
-            # Another process holds the file: keep the batch and try again shortly.
-            time.sleep(wait)
-            wait = min(wait * 2, RETRY_LIMIT)
-
-    def _writer_connection(self) -> sqlite3.Connection:
-        """The writer thread's connection, opened once: opening one costs more than a batch."""
-        if self._connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=LOCK_WAIT)
-            try:
-                _prepare(connection)
-                connection.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-            except BaseException:
-                connection.close()
-                raise
-            self._connection = connection
-        return self._connection
-
-    def _close_writer_connection(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-
-    def _insert(self, connection: sqlite3.Connection, rows: list[dict[str, Any]]) -> int:
-        with connection:
-            connection.executemany(
-                "INSERT INTO events (at, kind, service, event, outcome, duration, replay_of,"
-                " detail) VALUES (:at, :kind, :service, :event, :outcome, :duration,"
-                " :replay_of, :detail)",
-                rows,
-            )
-            last = connection.execute("SELECT max(id) FROM events").fetchone()[0]
-            connection.execute("DELETE FROM events WHERE id <= ?", (last - self.keep,))
-        return int(last)
+        relay = _relay
+        if relay is not None and relay.pid == os.getpid() and relay.path == self.path:
+            relay.send(rows)
+        else:
+            self._rows.store(rows)
 
     # Reading -----------------------------------------------------------------
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=LOCK_WAIT)) as connection:
-            connection.row_factory = sqlite3.Row
-            _prepare(connection)
+    def _connect(self) -> Iterator[Any]:
+        with closing(event_store.connect(self.path)) as connection:
             yield connection
 
     def recent(self, limit: int = 100, after: int = 0) -> list[dict[str, Any]]:
@@ -288,7 +262,7 @@ class EventLog:
             return []
         with self._connect() as connection:
             rows = connection.execute(
-                f"SELECT {_SUMMARY} FROM events WHERE id > ? ORDER BY id DESC LIMIT ?",
+                f"SELECT {event_store.SUMMARY} FROM events WHERE id > ? ORDER BY id DESC LIMIT ?",
                 (after, limit),
             ).fetchall()
         return [dict(row) for row in rows]
@@ -299,7 +273,7 @@ class EventLog:
             return None
         with self._connect() as connection:
             row = connection.execute(
-                f"SELECT {_SUMMARY}, detail FROM events WHERE id = ?", (entry_id,)
+                f"SELECT {event_store.SUMMARY}, detail FROM events WHERE id = ?", (entry_id,)
             ).fetchone()
             if row is None:
                 return None
@@ -310,11 +284,3 @@ class EventLog:
         entry["detail"] = json.loads(entry["detail"])
         entry["replays"] = [replay["id"] for replay in replays]
         return entry
-
-
-def _prepare(connection: sqlite3.Connection) -> None:
-    """WAL (readers never wait on the writers), and the table."""
-    if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-        connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
-    connection.execute(_SCHEMA)

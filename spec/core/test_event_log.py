@@ -1,13 +1,14 @@
 """The event log: what the proxy records, redacted, kept to its limit, never in the way."""
 
 import json
+import socket
 import sqlite3
 import threading
 
 import pytest
 
 from proxy.app import create_app
-from services.core import ConfigurationError, Service, event_log, password, select
+from services.core import ConfigurationError, Service, event_log, event_store, password, select
 from services.core.event_log import Entry, EventLog
 from services.core.registry import load_registry
 from spec.conftest import AHA_USER_DATA
@@ -69,12 +70,12 @@ def test_a_secret_that_breaks_json_is_redacted_value_by_value(log):
 
 
 def test_a_locked_file_delays_the_write_and_loses_nothing(log, monkeypatch):
-    monkeypatch.setattr(event_log, "LOCK_WAIT", 0.01)
+    monkeypatch.setattr(event_store, "LOCK_WAIT", 0.01)
     log.write_now(entry(0))
     holder = sqlite3.connect(log.path, check_same_thread=False)
     holder.execute("BEGIN EXCLUSIVE")
     sleeps = []
-    monkeypatch.setattr(event_log.time, "sleep", lambda s: (sleeps.append(s), holder.rollback()))
+    monkeypatch.setattr(event_store.time, "sleep", lambda s: (sleeps.append(s), holder.rollback()))
     log.record(entry(1))
     assert log.flush()
     assert sleeps and [e["event"] for e in log.recent()] == ["event_1", "event_0"]
@@ -174,3 +175,55 @@ def test_a_remote_collection_is_recorded(log, fail, outcome):
     detail = log.get(summary["id"])["detail"]
     assert "board-key-77" not in json.dumps(detail)
     assert detail["answer"] == [["Main", 1]] if not fail else "exception" in detail["answer"]
+
+
+def read_frames(end, count):
+    reader, batches = event_store.FrameReader(), []
+    end.settimeout(5)
+    while len(batches) < count:
+        batches.extend(reader.feed(end.recv(65536)))
+    return batches
+
+
+def test_a_relaying_process_sends_redacted_batches_and_writes_no_file(log, monkeypatch):
+    ours, theirs = socket.socketpair()
+    monkeypatch.setattr(event_log, "_relay", None)
+    event_log.relay_to(theirs, log.path)
+    log.record(entry(7, note="token s3cret-value"))
+    assert log.flush()
+    [rows] = read_frames(ours, 1)
+    assert [row["event"] for row in rows] == ["event_7"]
+    assert "s3cret-value" not in json.dumps(rows)
+    assert json.loads(rows[0]["detail"]) == {"note": "token [FILTERED]"}
+    assert not log.path.exists()
+
+
+def test_a_relay_for_another_file_leaves_this_log_writing_its_own(log, monkeypatch, tmp_path):
+    _ours, theirs = socket.socketpair()
+    monkeypatch.setattr(event_log, "_relay", None)
+    event_log.relay_to(theirs, tmp_path / "elsewhere.sqlite3")
+    log.record(entry(1))
+    assert log.flush()
+    assert [e["event"] for e in log.recent()] == ["event_1"]
+
+
+def test_a_broken_relay_warns_once_and_never_blocks(log, monkeypatch, caplog):
+    ours, theirs = socket.socketpair()
+    ours.close()
+    monkeypatch.setattr(event_log, "_relay", None)
+    event_log.relay_to(theirs, log.path)
+    for n in range(3):
+        log.record(entry(n))
+        assert log.flush()
+    warnings = [r for r in caplog.records if "Could not relay events" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_a_forked_child_does_not_use_its_parent_s_relay(log, monkeypatch):
+    _ours, theirs = socket.socketpair()
+    monkeypatch.setattr(event_log, "_relay", None)
+    event_log.relay_to(theirs, log.path)
+    monkeypatch.setattr(event_log._relay, "pid", -1)  # as a child sees it after a fork
+    log.record(entry(2))
+    assert log.flush()
+    assert [e["event"] for e in log.recent()] == ["event_2"]

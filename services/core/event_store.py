@@ -1,0 +1,168 @@
+"""The event log's file: its settings, its SQLite table, and the frames entries travel in.
+
+Only the standard library, and ``sqlite3`` only where a connection opens: a proxy
+worker relays its entries to gunicorn's arbiter (``proxy/event_relay.py``) and never
+loads SQLite, and the arbiter loads this file on its own, without the ``services``
+package, whose code a reload replaces.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import sqlite3
+
+EVENT_LOG_SETTING = "AHA_SERVICES_EVENT_LOG"
+DATA_SETTING = "AHA_SERVICES_DATA"
+DEFAULT_DATA = "var"
+DEFAULT_KEEP = 1000
+FILE_NAME = "events.sqlite3"
+# How long one write waits for another process's lock before the batch is retried.
+LOCK_WAIT = 0.5
+RETRY_LIMIT = 2.0
+# The writer's connection keeps few pages cached: it only appends.
+CACHE_KIB = 256
+# A frame's length, then that many bytes of JSON: a list of stored rows.
+_LENGTH = struct.Struct(">I")
+MAX_FRAME = 1 << 30
+
+_log = logging.getLogger("services.event_log")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    service TEXT NOT NULL,
+    event TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    duration REAL NOT NULL,
+    replay_of INTEGER,
+    detail TEXT NOT NULL
+)
+"""
+SUMMARY = "id, at, kind, service, event, outcome, duration, replay_of"
+
+
+class SettingError(ValueError):
+    """``AHA_SERVICES_EVENT_LOG`` holds something other than a count; the message names it."""
+
+
+def keep_setting() -> int:
+    """How many entries to keep (``AHA_SERVICES_EVENT_LOG``, 1,000); 0 when the log is off."""
+    text = os.environ.get(EVENT_LOG_SETTING, "").strip()
+    if not text:
+        return DEFAULT_KEEP
+    if not text.isdigit():
+        raise SettingError(f"{EVENT_LOG_SETTING} must be a count of events (0: off), not {text!r}")
+    return int(text)
+
+
+def log_path() -> Path:
+    """The event log's file under ``AHA_SERVICES_DATA`` (``var/``)."""
+    return Path(os.environ.get(DATA_SETTING) or DEFAULT_DATA) / FILE_NAME
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection to the log (created with its table when missing); rows read as mappings."""
+    import sqlite3
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, timeout=LOCK_WAIT, check_same_thread=False)
+    try:
+        connection.row_factory = sqlite3.Row
+        if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            connection.execute("PRAGMA journal_mode=WAL")  # readers never wait on writers
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute(SCHEMA)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def insert(connection: sqlite3.Connection, rows: list[dict[str, Any]], keep: int) -> int:
+    """Store ``rows`` and forget all but the last ``keep`` entries; the last row's id."""
+    with connection:
+        connection.executemany(
+            "INSERT INTO events (at, kind, service, event, outcome, duration, replay_of,"
+            " detail) VALUES (:at, :kind, :service, :event, :outcome, :duration,"
+            " :replay_of, :detail)",
+            rows,
+        )
+        last = connection.execute("SELECT max(id) FROM events").fetchone()[0]
+        connection.execute("DELETE FROM events WHERE id <= ?", (last - keep,))
+    return int(last)
+
+
+class RowWriter:
+    """Stores batches of rows on one connection, opened once (opening costs more than a
+    batch), waiting while another process holds the file."""
+
+    def __init__(self, path: Path, keep: int):
+        self.path = path
+        self.keep = keep
+        self._connection: sqlite3.Connection | None = None
+
+    def store(self, rows: list[dict[str, Any]]) -> None:
+        """Store ``rows``; a file that cannot be written is logged, never raised."""
+        import sqlite3
+
+        wait = 0.05
+        while True:
+            try:
+                if self._connection is None:
+                    self._connection = connect(self.path)
+                    self._connection.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+                insert(self._connection, rows, self.keep)
+                return
+            except (sqlite3.Error, OSError) as error:
+                self.close()
+                if "locked" not in str(error) and "busy" not in str(error):
+                    _log.warning("Could not record events in %s: %s", self.path, error)
+                    return
+            # Another process holds the file: keep the batch and try again shortly.
+            time.sleep(wait)
+            wait = min(wait * 2, RETRY_LIMIT)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def frame(rows: list[dict[str, Any]]) -> bytes:
+    """``rows`` as one frame for a relay."""
+    data = json.dumps(rows).encode()
+    return _LENGTH.pack(len(data)) + data
+
+
+class FrameReader:
+    """Cuts the bytes read from a relay into the batches of rows they carry."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> Iterator[list[dict[str, Any]]]:
+        """The batches that ``data`` completes; ValueError for bytes that are no frame."""
+        self._buffer += data
+        while len(self._buffer) >= _LENGTH.size:
+            (length,) = _LENGTH.unpack_from(self._buffer)
+            if length > MAX_FRAME:
+                raise ValueError(f"a relayed frame of {length} bytes")
+            end = _LENGTH.size + length
+            if len(self._buffer) < end:
+                return
+            rows = json.loads(self._buffer[_LENGTH.size : end])
+            del self._buffer[:end]
+            if not isinstance(rows, list):
+                raise ValueError("a relayed frame without a list of rows")
+            yield rows

@@ -1,0 +1,51 @@
+"""The event log's file and the frames relayed entries travel in."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from services.core import event_store
+from spec.conftest import without_coverage
+
+ROWS = [{"at": 1.0, "kind": "send_event", "detail": "{}"}, {"at": 2.0, "kind": "x", "detail": "é"}]
+
+
+def test_frames_come_out_as_they_went_in_whatever_the_reads_cut():
+    data = event_store.frame(ROWS) + event_store.frame(ROWS[:1])
+    reader = event_store.FrameReader()
+    batches = []
+    for start in range(0, len(data), 7):
+        batches.extend(reader.feed(data[start : start + 7]))
+    assert batches == [ROWS, ROWS[:1]]
+
+
+def test_a_frame_longer_than_any_batch_is_refused_before_it_is_read():
+    reader = event_store.FrameReader()
+    with pytest.raises(ValueError, match="relayed frame of"):
+        list(reader.feed(b"\xff\xff\xff\xff{"))
+
+
+def test_a_frame_without_rows_is_refused():
+    data = json.dumps({"at": 1}).encode()
+    with pytest.raises(ValueError, match="without a list of rows"):
+        list(event_store.FrameReader().feed(len(data).to_bytes(4, "big") + data))
+
+
+def test_the_rows_writer_keeps_the_last_entries(tmp_path):
+    writer = event_store.RowWriter(tmp_path / "log" / "events.sqlite3", keep=2)
+    row = {"kind": "send_event", "service": "s", "event": "e", "outcome": "ok"}
+    for n in range(3):
+        writer.store([{**row, "at": n, "duration": 0, "replay_of": None, "detail": "{}"}])
+    writer.close()
+    with event_store.connect(tmp_path / "log" / "events.sqlite3") as connection:
+        assert [r["at"] for r in connection.execute("SELECT at FROM events")] == [1.0, 2.0]
+
+
+def test_loading_the_module_does_not_load_sqlite():
+    code = "import sys; import services.core.event_store; print('sqlite3' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=without_coverage()
+    )
+    assert result.stdout.strip() == "False", result.stderr

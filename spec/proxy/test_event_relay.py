@@ -1,0 +1,164 @@
+"""The proxy's workers relay their event log to the arbiter, which stores it: a worker
+never loads SQLite, and nothing recorded is lost on the way."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from proxy import event_relay
+from services.core import event_store
+from spec.conftest import without_coverage
+from spec.proxy.live_server import live_server, wait_until
+
+ROW = {
+    "at": 1.0,
+    "kind": "send_event",
+    "service": "webhooks",
+    "event": "create_feature",
+    "outcome": "ok",
+    "duration": 0.1,
+    "replay_of": None,
+    "detail": "{}",
+}
+
+
+@pytest.fixture
+def relay(tmp_path):
+    store = event_relay._load_store()
+    return event_relay.EventRelay(store, tmp_path / "events.sqlite3", keep=10)
+
+
+def stored_events(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    with event_store.connect(path) as connection:
+        return [row["event"] for row in connection.execute("SELECT event FROM events ORDER BY id")]
+
+
+def test_the_arbiter_stores_what_each_worker_relays(relay):
+    first, second = relay.channel_for(1), relay.channel_for(2)
+    first.sendall(event_store.frame([{**ROW, "event": "one"}]))
+    second.sendall(event_store.frame([{**ROW, "event": "two"}, {**ROW, "event": "three"}]))
+    wait_until(lambda: len(stored_events(relay.path)) == 3, 5, "three stored rows")
+    assert sorted(stored_events(relay.path)) == ["one", "three", "two"]
+
+
+def test_a_worker_that_exits_leaves_its_last_batch_stored_and_its_channel_closed(relay):
+    channel = relay.channel_for(1)
+    channel.sendall(event_store.frame([{**ROW, "event": "last"}]))
+    channel.close()  # the worker's own copy, gone with the worker
+    relay.worker_exited(1)
+    wait_until(lambda: stored_events(relay.path) == ["last"], 5, "the last batch")
+    wait_until(lambda: not relay._reading, 5, "the channel to close")
+
+
+def test_a_channel_that_sends_no_frame_is_dropped_and_the_others_go_on(relay, caplog):
+    broken, good = relay.channel_for(1), relay.channel_for(2)
+    broken.sendall(b"\xff\xff\xff\xffjunk")
+    wait_until(lambda: "Dropped a worker's event log relay" in caplog.text, 5, "the warning")
+    good.sendall(event_store.frame([{**ROW, "event": "fine"}]))
+    wait_until(lambda: stored_events(relay.path) == ["fine"], 5, "the good row")
+
+
+def test_a_forked_worker_keeps_only_its_own_end_and_the_arbiter_all_of_its_own(relay):
+    mine, other = relay.channel_for(1), relay.channel_for(2)
+    child = os.fork()
+    if child == 0:  # the worker: only its own end left open
+        kept = relay.keep_only(1)
+        os._exit(0 if kept is mine and mine.fileno() >= 0 and other.fileno() == -1 else 1)
+    assert os.waitpid(child, 0)[1] == 0
+    other.sendall(event_store.frame([{**ROW, "event": "after the fork"}]))
+    wait_until(lambda: stored_events(relay.path) == ["after the fork"], 5, "the row")
+
+
+def test_the_arbiter_loads_the_store_without_the_services_package(tmp_path):
+    code = (
+        "import sys; from proxy import event_relay; relay = event_relay.relay(); "
+        "print(relay.path, [m for m in sys.modules if m.split('.')[0] == 'services'], "
+        "'sqlite3' in sys.modules)"
+    )
+    env = {**without_coverage(), "AHA_SERVICES_DATA": str(tmp_path), "AHA_SERVICES_EVENT_LOG": "5"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.stdout.split() == [str(tmp_path / "events.sqlite3"), "[]", "False"], result
+
+
+def test_no_relay_when_the_log_is_off(monkeypatch):
+    monkeypatch.setattr(event_relay, "_relay", None)
+    monkeypatch.setenv("AHA_SERVICES_EVENT_LOG", "0")
+    assert event_relay.relay() is None
+    event_relay.pre_fork(None, object())  # nothing to set up, nothing raised
+    event_relay.post_fork(None, object())
+    event_relay.child_exit(None, object())
+
+
+def test_serving_events_does_not_load_sqlite():
+    code = (
+        "import sys; from proxy.wsgi import app; "
+        "app({'REQUEST_METHOD': 'GET', 'PATH_INFO': '/configuration'}, lambda *a: None); "
+        "print('sqlite3' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=without_coverage()
+    )
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def _workers(server_pid: int) -> list[int]:
+    """The gunicorn workers among the live server's descendants."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit():
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                parents[int(entry.name)] = int(stat[1])
+        except OSError:
+            continue
+    gunicorn = [
+        pid
+        for pid in parents
+        if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        and _descends(pid, server_pid, parents)
+    ]
+    return [pid for pid in gunicorn if parents[pid] in gunicorn]
+
+
+def _descends(pid: int, ancestor: int, parents: dict[int, int]) -> bool:
+    while pid in parents and pid != ancestor:
+        pid = parents[pid]
+    return pid == ancestor
+
+
+def _open_files(pid: int) -> list[str]:
+    files = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            files.append(os.readlink(fd))
+        except OSError:
+            continue
+    return files
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs Linux's /proc")
+def test_make_serve_records_events_that_only_the_arbiter_writes(tmp_path):
+    event = {"service_name": "webhooks", "event": "no_such_event", "payload": {}}
+    event["user_data"] = {"hook_url": "https://hooks.example.com/aha"}
+    with live_server(tmp_path) as server:
+        for _ in range(4):
+            assert server.post("/send_event", event).status == 200
+        path = tmp_path / "var" / event_store.FILE_NAME
+        wait_until(lambda: len(stored_events(path)) == 4, 10, "four recorded events")
+        workers = _workers(server.process.pid)
+        assert len(workers) == 2
+        arbiter = {_parent(pid) for pid in workers}
+        assert len(arbiter) == 1
+        assert str(path) in _open_files(arbiter.pop())
+        for pid in workers:
+            assert not [name for name in _open_files(pid) if name.startswith(str(path))]
+    assert stored_events(path) == ["no_such_event"] * 4
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
