@@ -1,4 +1,4 @@
-"""A worker's threads share two heaps of the C allocator, unless the environment says."""
+"""A worker's threads share one heap of the C allocator, unless the environment says."""
 
 from proxy import worker
 
@@ -17,7 +17,7 @@ def test_the_worker_limits_the_allocator_s_heaps(monkeypatch):
     monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
     monkeypatch.setattr(worker.ctypes, "CDLL", lambda name: libc)
     worker.limit_malloc_arenas()
-    assert libc.calls == [(-8, 2)]  # M_ARENA_MAX
+    assert libc.calls == [(-8, 1)]  # M_ARENA_MAX
 
 
 def test_malloc_arena_max_in_the_environment_wins(monkeypatch):
