@@ -185,7 +185,9 @@ def main() -> None:
                 bare_mb, proxy_mb = max(bare.worker_rss_mb()), max(proxy.worker_rss_mb())
                 notes.append(
                     f"  RSS of each proxy worker after {sent} mixed events ({kinds} kinds, "
-                    f"{services} services): {_listed(proxy)} MB"
+                    f"{services} services): {_listed(proxy)} MB; of the arbiter, which "
+                    f"writes the event log: {proxy.arbiter_rss_mb():.1f} MB "
+                    f"(bare: {bare.arbiter_rss_mb():.1f} MB)"
                 )
         rows.append(
             Row(

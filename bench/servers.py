@@ -81,6 +81,10 @@ class Server:
         """Each gunicorn worker's resident memory (VmRSS), in MB of 10^6 bytes."""
         return [_rss_mb(pid) for pid in _children(self.gunicorn_master())]
 
+    def arbiter_rss_mb(self) -> float:
+        """The gunicorn arbiter's resident memory: the proxy's writes the event log."""
+        return _rss_mb(self.gunicorn_master())
+
     def log_tail(self, lines: int = 20) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
