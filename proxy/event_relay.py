@@ -21,6 +21,9 @@ from types import ModuleType
 from typing import Any
 
 _READ_SIZE = 1 << 16
+# How long a worker on its way out waits for its last entries to be relayed: well within
+# the second gunicorn gives old workers after a reload (graceful_timeout).
+_EXIT_FLUSH = 0.5
 
 _log = logging.getLogger("services.event_log")
 
@@ -150,6 +153,18 @@ def post_fork(server: Any, worker: Any) -> None:
     from services.core import event_log
 
     event_log.relay_to(own, _relay.path)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """In a worker on its way out (a reload, a stop): the entries it still holds reach
+    the arbiter first; its writer thread would end with it."""
+    if _relay is None:
+        return
+    from services.core import event_log
+
+    log = event_log.current()
+    if log is not None:
+        log.flush(_EXIT_FLUSH)
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -2,6 +2,7 @@
 never loads SQLite, and nothing recorded is lost on the way."""
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from proxy import event_relay
-from services.core import event_store
+from services.core import event_log, event_store
 from spec.conftest import without_coverage
 from spec.proxy.live_server import live_server, wait_until
 
@@ -91,6 +92,7 @@ def test_no_relay_when_the_log_is_off(monkeypatch):
     assert event_relay.relay() is None
     event_relay.pre_fork(None, object())  # nothing to set up, nothing raised
     event_relay.post_fork(None, object())
+    event_relay.worker_exit(None, object())
     event_relay.child_exit(None, object())
 
 
@@ -162,3 +164,28 @@ def test_make_serve_records_events_that_only_the_arbiter_writes(tmp_path):
 
 def _parent(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def test_a_worker_on_its_way_out_relays_what_it_still_holds(relay, monkeypatch, tmp_path):
+    monkeypatch.setenv("AHA_SERVICES_DATA", str(tmp_path))
+    monkeypatch.setattr(event_relay, "_relay", relay)
+    ours, theirs = socket.socketpair()
+    child = os.fork()
+    if child == 0:  # a worker that answered three events, then was told to stop
+        try:
+            ours.close()
+            event_log.relay_to(theirs, relay.path)
+            log = event_log.current()
+            for n in range(3):
+                log.record(event_log.Entry("send_event", "webhooks", f"e{n}", "ok", 0.0, {}))
+            event_relay.worker_exit(None, None)
+        finally:
+            os._exit(0)  # its threads end with it, as gunicorn's workers' do
+    theirs.close()
+    reader, batches, data = event_store.FrameReader(), [], b"-"
+    while data:
+        data = ours.recv(1 << 16)
+        batches.extend(reader.feed(data))
+    ours.close()
+    assert os.waitpid(child, 0)[1] == 0
+    assert [row["event"] for rows in batches for row in rows] == ["e0", "e1", "e2"]
