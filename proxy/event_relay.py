@@ -24,6 +24,8 @@ _READ_SIZE = 1 << 16
 # How long a worker on its way out waits for its last entries to be relayed: well within
 # the second gunicorn gives old workers after a reload (graceful_timeout).
 _EXIT_FLUSH = 0.5
+# How long the arbiter, stopping, goes on storing what its workers sent.
+_DRAIN_LIMIT = 3.0
 
 _log = logging.getLogger("services.event_log")
 
@@ -57,6 +59,7 @@ class EventRelay:
         self._ends: dict[int, socket.socket] = {}  # each worker's end, kept until it exits
         self._reading: dict[socket.socket, Any] = {}
         self._thread: threading.Thread | None = None
+        self._closing = threading.Event()
 
     def channel_for(self, worker_id: int) -> socket.socket:
         """A new socket pair for a worker about to be forked: the arbiter reads one end;
@@ -89,14 +92,28 @@ class EventRelay:
         if end is not None:
             end.close()
 
+    def drain(self, timeout: float) -> bool:
+        """At the arbiter's shutdown, once its workers are gone: store what they sent
+        before they exited, which would otherwise go with the arbiter. False when some
+        worker's end was still open after ``timeout``."""
+        self._closing.set()
+        with self._lock:
+            thread = self._thread
+        if thread is None:
+            return True
+        self._wake_writer.send(b"\0")
+        thread.join(timeout)
+        return not thread.is_alive()
+
     def _run(self) -> None:
-        while True:
+        while not (self._closing.is_set() and not self._reading and not self._added):
             for key, _ in self._selector.select():
                 if key.fileobj is self._wake_reader:
                     self._wake_reader.recv(_READ_SIZE)
                     self._register_added()
                 else:
                     self._read(key.fileobj)  # type: ignore[arg-type]
+        self._rows.close()
 
     def _register_added(self) -> None:
         with self._lock:
@@ -171,3 +188,9 @@ def child_exit(server: Any, worker: Any) -> None:
     """In the arbiter, once a worker has exited."""
     if _relay is not None:
         _relay.worker_exited(id(worker))
+
+
+def on_exit(server: Any) -> None:
+    """In the arbiter, its workers gone, before it exits: their last entries stored."""
+    if _relay is not None and not _relay.drain(_DRAIN_LIMIT):
+        _log.warning("Some events were still on their way to the event log at exit")

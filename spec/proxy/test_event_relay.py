@@ -56,6 +56,27 @@ def test_a_worker_that_exits_leaves_its_last_batch_stored_and_its_channel_closed
     wait_until(lambda: not relay._reading, 5, "the channel to close")
 
 
+def test_the_arbiter_stopping_stores_what_its_exited_workers_sent_first(relay):
+    channel = relay.channel_for(1)
+    channel.sendall(event_store.frame([{**ROW, "event": f"e{n}"} for n in range(8)]))
+    channel.close()
+    relay.worker_exited(1)
+    assert relay.drain(5)
+    assert stored_events(relay.path) == [f"e{n}" for n in range(8)]
+
+
+def test_the_arbiter_stops_waiting_for_a_worker_that_never_exits(relay, monkeypatch, caplog):
+    relay.channel_for(1)
+    monkeypatch.setattr(event_relay, "_relay", relay)
+    monkeypatch.setattr(event_relay, "_DRAIN_LIMIT", 0.1)
+    event_relay.on_exit(None)
+    assert "still on their way" in caplog.text
+
+
+def test_a_relay_that_never_had_a_worker_drains_at_once(relay):
+    assert relay.drain(0)
+
+
 def test_a_channel_that_sends_no_frame_is_dropped_and_the_others_go_on(relay, caplog):
     broken, good = relay.channel_for(1), relay.channel_for(2)
     broken.sendall(b"\xff\xff\xff\xffjunk")
@@ -94,6 +115,7 @@ def test_no_relay_when_the_log_is_off(monkeypatch):
     event_relay.post_fork(None, object())
     event_relay.worker_exit(None, object())
     event_relay.child_exit(None, object())
+    event_relay.on_exit(None)
 
 
 def test_serving_events_does_not_load_sqlite():
