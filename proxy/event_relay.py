@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import selectors
 import socket
 import threading
@@ -105,6 +106,13 @@ class EventRelay:
         thread.join(timeout)
         return not thread.is_alive()
 
+    def pause(self) -> None:
+        """Store nothing, with the file closed, until ``resume`` (a fork in between)."""
+        self._rows.pause()
+
+    def resume(self) -> None:
+        self._rows.resume()
+
     def _run(self) -> None:
         while not (self._closing.is_set() and not self._reading and not self._added):
             for key, _ in self._selector.select():
@@ -139,6 +147,26 @@ class EventRelay:
 
 
 _relay: EventRelay | None = None
+_paused: EventRelay | None = None
+
+
+def _before_fork() -> None:
+    """The arbiter closes its connection to the log before any fork and writes nothing
+    until the fork is done: a worker inherits no open file, no SQLite page cache."""
+    global _paused
+    _paused = _relay
+    if _paused is not None:
+        _paused.pause()
+
+
+def _after_fork() -> None:
+    global _paused
+    if _paused is not None:
+        _paused.resume()
+        _paused = None
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)
 
 
 def relay() -> EventRelay | None:

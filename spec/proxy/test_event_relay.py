@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ def relay(tmp_path):
 def stored_events(path: Path) -> list[str]:
     if not path.exists():
         return []
-    with event_store.connect(path) as connection:
+    with closing(event_store.connect(path)) as connection:
         return [row["event"] for row in connection.execute("SELECT event FROM events ORDER BY id")]
 
 
@@ -94,6 +95,23 @@ def test_a_forked_worker_keeps_only_its_own_end_and_the_arbiter_all_of_its_own(r
     assert os.waitpid(child, 0)[1] == 0
     other.sendall(event_store.frame([{**ROW, "event": "after the fork"}]))
     wait_until(lambda: stored_events(relay.path) == ["after the fork"], 5, "the row")
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs Linux's /proc")
+def test_a_worker_forked_after_the_arbiter_wrote_inherits_no_open_log_file(relay, monkeypatch):
+    monkeypatch.setattr(event_relay, "_relay", relay)
+    channel = relay.channel_for(1)
+    channel.sendall(event_store.frame([{**ROW, "event": "before"}]))
+    wait_until(lambda: stored_events(relay.path) == ["before"], 5, "the first row")
+    child = os.fork()
+    if child == 0:  # the new worker: none of the arbiter's files of the log
+        try:
+            inherited = [name for name in _open_files(os.getpid()) if str(relay.path) in name]
+        finally:
+            os._exit(1 if inherited else 0)
+    assert os.waitpid(child, 0)[1] == 0
+    channel.sendall(event_store.frame([{**ROW, "event": "after"}]))
+    wait_until(lambda: stored_events(relay.path) == ["before", "after"], 5, "the next row")
 
 
 def test_the_arbiter_loads_the_store_without_the_services_package(tmp_path):
