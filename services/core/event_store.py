@@ -136,7 +136,7 @@ class RowWriter:
                 return True
             except (sqlite3.Error, OSError) as error:
                 self._close()
-                if "locked" not in str(error) and "busy" not in str(error):
+                if not _busy(error):
                     _log.warning("Could not record events in %s: %s", self.path, error)
                     return True
                 return False
@@ -158,6 +158,15 @@ class RowWriter:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _busy(error: Exception) -> bool:
+    """Whether SQLite said another connection holds the file (worth waiting for), by its
+    code: a message may name a path that reads "locked" or "busy"."""
+    import sqlite3
+
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def frame(rows: list[dict[str, Any]]) -> bytes:
