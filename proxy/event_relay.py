@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import selectors
 import socket
 import threading
@@ -21,6 +22,11 @@ from types import ModuleType
 from typing import Any
 
 _READ_SIZE = 1 << 16
+# How long a worker on its way out waits for its last entries to be relayed: well within
+# the second gunicorn gives old workers after a reload (graceful_timeout).
+_EXIT_FLUSH = 0.5
+# How long the arbiter, stopping, goes on storing what its workers sent.
+_DRAIN_LIMIT = 3.0
 
 _log = logging.getLogger("services.event_log")
 
@@ -54,6 +60,7 @@ class EventRelay:
         self._ends: dict[int, socket.socket] = {}  # each worker's end, kept until it exits
         self._reading: dict[socket.socket, Any] = {}
         self._thread: threading.Thread | None = None
+        self._closing = threading.Event()
 
     def channel_for(self, worker_id: int) -> socket.socket:
         """A new socket pair for a worker about to be forked: the arbiter reads one end;
@@ -86,14 +93,35 @@ class EventRelay:
         if end is not None:
             end.close()
 
+    def drain(self, timeout: float) -> bool:
+        """At the arbiter's shutdown, once its workers are gone: store what they sent
+        before they exited, which would otherwise go with the arbiter. False when some
+        worker's end was still open after ``timeout``."""
+        self._closing.set()
+        with self._lock:
+            thread = self._thread
+        if thread is None:
+            return True
+        self._wake_writer.send(b"\0")
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    def pause(self) -> None:
+        """Store nothing, with the file closed, until ``resume`` (a fork in between)."""
+        self._rows.pause()
+
+    def resume(self) -> None:
+        self._rows.resume()
+
     def _run(self) -> None:
-        while True:
+        while not (self._closing.is_set() and not self._reading and not self._added):
             for key, _ in self._selector.select():
                 if key.fileobj is self._wake_reader:
                     self._wake_reader.recv(_READ_SIZE)
                     self._register_added()
                 else:
                     self._read(key.fileobj)  # type: ignore[arg-type]
+        self._rows.close()
 
     def _register_added(self) -> None:
         with self._lock:
@@ -119,6 +147,26 @@ class EventRelay:
 
 
 _relay: EventRelay | None = None
+_paused: EventRelay | None = None
+
+
+def _before_fork() -> None:
+    """The arbiter closes its connection to the log before any fork and writes nothing
+    until the fork is done: a worker inherits no open file, no SQLite page cache."""
+    global _paused
+    _paused = _relay
+    if _paused is not None:
+        _paused.pause()
+
+
+def _after_fork() -> None:
+    global _paused
+    if _paused is not None:
+        _paused.resume()
+        _paused = None
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)
 
 
 def relay() -> EventRelay | None:
@@ -152,7 +200,25 @@ def post_fork(server: Any, worker: Any) -> None:
     event_log.relay_to(own, _relay.path)
 
 
+def worker_exit(server: Any, worker: Any) -> None:
+    """In a worker on its way out (a reload, a stop): the entries it still holds reach
+    the arbiter first; its writer thread would end with it."""
+    if _relay is None:
+        return
+    from services.core import event_log
+
+    log = event_log.current()
+    if log is not None:
+        log.flush(_EXIT_FLUSH)
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """In the arbiter, once a worker has exited."""
     if _relay is not None:
         _relay.worker_exited(id(worker))
+
+
+def on_exit(server: Any) -> None:
+    """In the arbiter, its workers gone, before it exits: their last entries stored."""
+    if _relay is not None and not _relay.drain(_DRAIN_LIMIT):
+        _log.warning("Some events were still on their way to the event log at exit")

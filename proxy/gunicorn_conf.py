@@ -52,7 +52,9 @@ event_relay.relay()
 # The workers relay their event log entries to the arbiter, which stores them.
 pre_fork = event_relay.pre_fork
 post_fork = event_relay.post_fork
+worker_exit = event_relay.worker_exit
 child_exit = event_relay.child_exit
+on_exit = event_relay.on_exit
 
 
 def when_ready(server: Any) -> None:

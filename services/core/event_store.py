@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import struct
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,32 +112,61 @@ class RowWriter:
         self.path = path
         self.keep = keep
         self._connection: sqlite3.Connection | None = None
+        # Held while a connection is in use, and by ``pause`` until ``resume``.
+        self._lock = threading.Lock()
 
     def store(self, rows: list[dict[str, Any]]) -> None:
         """Store ``rows``; a file that cannot be written is logged, never raised."""
+        wait = 0.05
+        while not self._attempt(rows):
+            # Another process holds the file: keep the batch and try again shortly.
+            time.sleep(wait)
+            wait = min(wait * 2, RETRY_LIMIT)
+
+    def _attempt(self, rows: list[dict[str, Any]]) -> bool:
+        """True once ``rows`` are stored or given up; False while the file is busy."""
         import sqlite3
 
-        wait = 0.05
-        while True:
+        with self._lock:
             try:
                 if self._connection is None:
                     self._connection = connect(self.path)
                     self._connection.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
                 insert(self._connection, rows, self.keep)
-                return
+                return True
             except (sqlite3.Error, OSError) as error:
-                self.close()
-                if "locked" not in str(error) and "busy" not in str(error):
+                self._close()
+                if not _busy(error):
                     _log.warning("Could not record events in %s: %s", self.path, error)
-                    return
-            # Another process holds the file: keep the batch and try again shortly.
-            time.sleep(wait)
-            wait = min(wait * 2, RETRY_LIMIT)
+                    return True
+                return False
+
+    def pause(self) -> None:
+        """Close the connection and store nothing until ``resume``: a process about to
+        fork, whose children must not inherit the connection (its files, its memory)."""
+        self._lock.acquire()
+        self._close()
+
+    def resume(self) -> None:
+        self._lock.release()
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _busy(error: Exception) -> bool:
+    """Whether SQLite said another connection holds the file (worth waiting for), by its
+    code: a message may name a path that reads "locked" or "busy"."""
+    import sqlite3
+
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def frame(rows: list[dict[str, Any]]) -> bytes:

@@ -49,3 +49,28 @@ def test_loading_the_module_does_not_load_sqlite():
         [sys.executable, "-c", code], capture_output=True, text=True, env=without_coverage()
     )
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_an_unwritable_place_whose_name_says_locked_is_given_up_not_retried(
+    tmp_path, monkeypatch, caplog
+):
+    (tmp_path / "locked").write_text("a file where the folder should be")
+    retries = []
+    monkeypatch.setattr(event_store.time, "sleep", retries.append)
+    writer = event_store.RowWriter(tmp_path / "locked" / "events.sqlite3", keep=2)
+    row = {"kind": "k", "service": "s", "event": "e", "outcome": "ok", "duration": 0}
+    monkeypatch.setattr(writer, "_attempt", _at_most(writer._attempt, 5))
+    writer.store([{**row, "at": 1, "replay_of": None, "detail": "{}"}])
+    assert retries == []
+    assert "Could not record events" in caplog.text
+
+
+def _at_most(attempt, times):
+    """``attempt``, which answers "stored" after ``times`` calls: a spec never hangs."""
+    calls = []
+
+    def limited(rows):
+        calls.append(rows)
+        return attempt(rows) or len(calls) >= times
+
+    return limited

@@ -2,14 +2,16 @@
 never loads SQLite, and nothing recorded is lost on the way."""
 
 import os
+import socket
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from proxy import event_relay
-from services.core import event_store
+from services.core import event_log, event_store
 from spec.conftest import without_coverage
 from spec.proxy.live_server import live_server, wait_until
 
@@ -34,7 +36,7 @@ def relay(tmp_path):
 def stored_events(path: Path) -> list[str]:
     if not path.exists():
         return []
-    with event_store.connect(path) as connection:
+    with closing(event_store.connect(path)) as connection:
         return [row["event"] for row in connection.execute("SELECT event FROM events ORDER BY id")]
 
 
@@ -53,6 +55,27 @@ def test_a_worker_that_exits_leaves_its_last_batch_stored_and_its_channel_closed
     relay.worker_exited(1)
     wait_until(lambda: stored_events(relay.path) == ["last"], 5, "the last batch")
     wait_until(lambda: not relay._reading, 5, "the channel to close")
+
+
+def test_the_arbiter_stopping_stores_what_its_exited_workers_sent_first(relay):
+    channel = relay.channel_for(1)
+    channel.sendall(event_store.frame([{**ROW, "event": f"e{n}"} for n in range(8)]))
+    channel.close()
+    relay.worker_exited(1)
+    assert relay.drain(5)
+    assert stored_events(relay.path) == [f"e{n}" for n in range(8)]
+
+
+def test_the_arbiter_stops_waiting_for_a_worker_that_never_exits(relay, monkeypatch, caplog):
+    relay.channel_for(1)
+    monkeypatch.setattr(event_relay, "_relay", relay)
+    monkeypatch.setattr(event_relay, "_DRAIN_LIMIT", 0.1)
+    event_relay.on_exit(None)
+    assert "still on their way" in caplog.text
+
+
+def test_a_relay_that_never_had_a_worker_drains_at_once(relay):
+    assert relay.drain(0)
 
 
 def test_a_channel_that_sends_no_frame_is_dropped_and_the_others_go_on(relay, caplog):
@@ -74,6 +97,23 @@ def test_a_forked_worker_keeps_only_its_own_end_and_the_arbiter_all_of_its_own(r
     wait_until(lambda: stored_events(relay.path) == ["after the fork"], 5, "the row")
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs Linux's /proc")
+def test_a_worker_forked_after_the_arbiter_wrote_inherits_no_open_log_file(relay, monkeypatch):
+    monkeypatch.setattr(event_relay, "_relay", relay)
+    channel = relay.channel_for(1)
+    channel.sendall(event_store.frame([{**ROW, "event": "before"}]))
+    wait_until(lambda: stored_events(relay.path) == ["before"], 5, "the first row")
+    child = os.fork()
+    if child == 0:  # the new worker: none of the arbiter's files of the log
+        try:
+            inherited = [name for name in _open_files(os.getpid()) if str(relay.path) in name]
+        finally:
+            os._exit(1 if inherited else 0)
+    assert os.waitpid(child, 0)[1] == 0
+    channel.sendall(event_store.frame([{**ROW, "event": "after"}]))
+    wait_until(lambda: stored_events(relay.path) == ["before", "after"], 5, "the next row")
+
+
 def test_the_arbiter_loads_the_store_without_the_services_package(tmp_path):
     code = (
         "import sys; from proxy import event_relay; relay = event_relay.relay(); "
@@ -91,7 +131,9 @@ def test_no_relay_when_the_log_is_off(monkeypatch):
     assert event_relay.relay() is None
     event_relay.pre_fork(None, object())  # nothing to set up, nothing raised
     event_relay.post_fork(None, object())
+    event_relay.worker_exit(None, object())
     event_relay.child_exit(None, object())
+    event_relay.on_exit(None)
 
 
 def test_serving_events_does_not_load_sqlite():
@@ -162,3 +204,28 @@ def test_make_serve_records_events_that_only_the_arbiter_writes(tmp_path):
 
 def _parent(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def test_a_worker_on_its_way_out_relays_what_it_still_holds(relay, monkeypatch, tmp_path):
+    monkeypatch.setenv("AHA_SERVICES_DATA", str(tmp_path))
+    monkeypatch.setattr(event_relay, "_relay", relay)
+    ours, theirs = socket.socketpair()
+    child = os.fork()
+    if child == 0:  # a worker that answered three events, then was told to stop
+        try:
+            ours.close()
+            event_log.relay_to(theirs, relay.path)
+            log = event_log.current()
+            for n in range(3):
+                log.record(event_log.Entry("send_event", "webhooks", f"e{n}", "ok", 0.0, {}))
+            event_relay.worker_exit(None, None)
+        finally:
+            os._exit(0)  # its threads end with it, as gunicorn's workers' do
+    theirs.close()
+    reader, batches, data = event_store.FrameReader(), [], b"-"
+    while data:
+        data = ours.recv(1 << 16)
+        batches.extend(reader.feed(data))
+    ours.close()
+    assert os.waitpid(child, 0)[1] == 0
+    assert [row["event"] for rows in batches for row in rows] == ["e0", "e1", "e2"]
