@@ -17,6 +17,7 @@ import os
 import selectors
 import socket
 import threading
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -31,8 +32,9 @@ _DRAIN_LIMIT = 3.0
 _log = logging.getLogger("services.event_log")
 
 
+@cache
 def _load_store() -> ModuleType:
-    """``services/core/event_store.py`` under a name of its own."""
+    """``services/core/event_store.py`` under a name of its own, loaded once."""
     spec = importlib.util.find_spec("services")
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("the services package is not installed")
