@@ -113,7 +113,19 @@ class GuardedAdapter(HTTPAdapter):
 
 class _Session(requests.Session):
     """requests' Session, without its reading of the whole environment for proxies on
-    every request when there is no proxy setting to find (the usual case)."""
+    every request when there is no proxy setting to find (the usual case), and without
+    ``~/.netrc``: requests adds the credentials it finds there for a request's host to
+    any request without its own, so a URL that someone else typed into Aha! (a webhook)
+    could collect the credentials of whoever runs the proxy."""
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        # ``trust_env`` gates only the .netrc lookup here; proxies and CA bundles are read
+        # when the request is sent (merge_environment_settings), as before.
+        trust_env, self.trust_env = self.trust_env, False
+        try:
+            return super().prepare_request(request)
+        finally:
+            self.trust_env = trust_env
 
     def merge_environment_settings(
         self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any

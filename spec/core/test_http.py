@@ -442,3 +442,15 @@ def test_a_text_answer_without_a_charset_reads_as_utf_8_too(mocked_http, content
     answer = client().get("https://api.example.com/text")
     assert answer.text == '{"name": "Données reçues"}'
     assert answer.json() == {"name": "Données reçues"}
+
+
+def test_credentials_in_the_users_netrc_are_never_added(mocked_http, monkeypatch, tmp_path):
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine hooks.example.com login me password netrc-s3cret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    mocked_http.post("https://hooks.example.com/aha", json={"ok": True})
+    client().post("https://hooks.example.com/aha", json={"a": 1})
+    assert "Authorization" not in mocked_http.calls[0].request.headers
+    assert requests.utils.get_netrc_auth("https://hooks.example.com/aha") == ("me", "netrc-s3cret")
