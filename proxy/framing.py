@@ -9,6 +9,7 @@ looks malformed here is passed on as ready, and the parser answers it.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import Enum
 
 _HEAD_END = b"\r\n\r\n"
@@ -18,6 +19,9 @@ _EXPECT_CONTINUE = re.compile(rb"(?im)^expect[ \t]*:[ \t]*100-continue[ \t]*\r?$
 _HEX = re.compile(rb"[0-9A-Fa-f]+")
 # A chunk-size line longer than this is malformed; the parser says so.
 _MAX_CHUNK_LINE = 1024
+# A chunked body may take this many bytes on the wire beyond twice ``max_body``: sizes,
+# extensions and trailers are framing, not data, and are not free to buffer either.
+_CHUNK_FRAMING_ALLOWANCE = 1 << 16
 
 
 class Framing(Enum):
@@ -26,12 +30,30 @@ class Framing(Enum):
     TOO_LARGE = "too large"
 
 
+@dataclass
+class ChunkProgress:
+    """How far the chunks of a request's body were read at the last look, so that each
+    look reads only what arrived since: rereading every chunk from the start each time
+    would let a body of many tiny chunks hold the worker's main loop for seconds."""
+
+    position: int = 0  # where the next chunk-size (or trailer) line starts; 0: not yet
+    total: int = 0  # the data bytes of the chunks before it
+    trailers: bool = False
+
+
 def request_framing(
-    data: bytes | bytearray, *, max_body: int, max_line: int, max_head: int
+    data: bytes | bytearray,
+    *,
+    max_body: int,
+    max_line: int,
+    max_head: int,
+    progress: ChunkProgress | None = None,
 ) -> Framing:
     """``READY`` when ``data`` starts with a whole request (or one the parser will refuse:
     a first line over ``max_line`` or a head over ``max_head`` bytes), ``TOO_LARGE`` when
-    its body is longer than ``max_body`` bytes, else ``INCOMPLETE``."""
+    its body is longer than ``max_body`` bytes (a chunked one also when its framing takes
+    as much again, and more), else ``INCOMPLETE``. ``progress``, given again with the same
+    ``data`` grown, lets a chunked body be read on from where the last call stopped."""
     end = data.find(_HEAD_END)
     if end < 0:
         too_long = len(data) > max_head or (
@@ -44,7 +66,7 @@ def request_framing(
     if encodings:
         if not bytes(encodings[-1]).lower().rstrip().endswith(b"chunked"):
             return Framing.READY
-        return _chunked(data, body_start, max_body)
+        return _chunked(data, body_start, max_body, progress or ChunkProgress())
     lengths = _CONTENT_LENGTH.findall(head)
     if not lengths:
         return Framing.READY
@@ -62,8 +84,16 @@ def expects_continue(data: bytes | bytearray) -> bool:
     return end >= 0 and _EXPECT_CONTINUE.search(bytes(data[: end + 2])) is not None
 
 
-def _chunked(data: bytes | bytearray, position: int, max_body: int) -> Framing:
-    total = 0
+def _chunked(
+    data: bytes | bytearray, body_start: int, max_body: int, progress: ChunkProgress
+) -> Framing:
+    if len(data) - body_start > 2 * max_body + _CHUNK_FRAMING_ALLOWANCE:
+        return Framing.TOO_LARGE
+    if progress.position < body_start:
+        progress.position, progress.total, progress.trailers = body_start, 0, False
+    if progress.trailers:
+        return _trailers(data, progress)
+    position = progress.position
     while True:
         line_end = data.find(b"\r\n", position)
         if line_end < 0:
@@ -75,23 +105,25 @@ def _chunked(data: bytes | bytearray, position: int, max_body: int) -> Framing:
         if len(digits) > 16:  # more than any body could hold, whatever the limit
             return Framing.TOO_LARGE
         size = int(digits, 16)
-        total += size
-        if total > max_body:
+        if progress.total + size > max_body:
             return Framing.TOO_LARGE
-        position = line_end + 2
         if size == 0:
-            return _trailers(data, position)
-        position += size + 2
-        if position > len(data):
+            progress.position, progress.trailers = line_end + 2, True
+            return _trailers(data, progress)
+        following = line_end + 2 + size + 2
+        if following > len(data):
             return Framing.INCOMPLETE
+        position = progress.position = following
+        progress.total += size
 
 
-def _trailers(data: bytes | bytearray, position: int) -> Framing:
+def _trailers(data: bytes | bytearray, progress: ChunkProgress) -> Framing:
     """The trailer section after the last chunk ends with an empty line."""
     while True:
+        position = progress.position
         line_end = data.find(b"\r\n", position)
         if line_end < 0:
             return Framing.READY if len(data) - position > _MAX_CHUNK_LINE else Framing.INCOMPLETE
         if line_end == position:
             return Framing.READY
-        position = line_end + 2
+        progress.position = line_end + 2

@@ -36,7 +36,7 @@ from gunicorn.http.body import Body, ChunkedReader
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from proxy import settings
-from proxy.framing import Framing, expects_continue, request_framing
+from proxy.framing import ChunkProgress, Framing, expects_continue, request_framing
 
 # How long a connection closed after an error answer is read (and discarded) so that
 # the kernel does not reset it before the client has read that answer.
@@ -94,6 +94,7 @@ class ProxyConn(TConn):
         self.parser = http.get_parser(cfg, sock, client)
         self.initialized = True
         self.pending = bytearray()
+        self.progress = ChunkProgress()  # how far a chunked body in ``pending`` was read
         self.deadline = 0.0
         self.request_started = False
         self.continued = False
@@ -237,7 +238,11 @@ class ProxyWorker(ThreadWorker):
     def read_further(self, conn: ProxyConn) -> None:
         """Hand the request to a thread once it is whole; refuse it once it is too large."""
         framing = request_framing(
-            conn.pending, max_body=self.max_body, max_line=self.max_line, max_head=self.max_head
+            conn.pending,
+            max_body=self.max_body,
+            max_line=self.max_line,
+            max_head=self.max_head,
+            progress=conn.progress,
         )
         if framing is Framing.INCOMPLETE:
             if not conn.continued and expects_continue(conn.pending):
@@ -245,6 +250,7 @@ class ProxyWorker(ThreadWorker):
                 self.send_quietly(conn, b"HTTP/1.1 100 Continue\r\n\r\n")
             return
         self.stop_waiting(conn)
+        conn.progress = ChunkProgress()
         if framing is Framing.TOO_LARGE:
             self.log.warning(
                 "Refused a request from %s: body over %d bytes", _address(conn), self.max_body
@@ -295,6 +301,7 @@ class ProxyWorker(ThreadWorker):
             return
         leftover = conn.parser.unreader.take_buffered()
         conn.pending = bytearray(leftover)
+        conn.progress = ChunkProgress()
         conn.continued = False
         conn.request_started = bool(leftover)
         self.wait_for_request(conn, self.request_timeout if leftover else self.cfg.keepalive)

@@ -1,12 +1,14 @@
 import pytest
 
-from proxy.framing import Framing, expects_continue, request_framing
+from proxy.framing import ChunkProgress, Framing, expects_continue, request_framing
 from proxy.reloader import changed_files, snapshot
 from proxy.worker import json_answer
 
 
-def framing(data, max_body=100):
-    return request_framing(data, max_body=max_body, max_line=4094, max_head=16384)
+def framing(data, max_body=100, progress=None):
+    return request_framing(
+        data, max_body=max_body, max_line=4094, max_head=16384, progress=progress
+    )
 
 
 HEAD = b"POST /send_event HTTP/1.1\r\nHost: x\r\n"
@@ -42,6 +44,47 @@ def test_a_request_is_handed_on_once_whole(data, expected):
 def test_a_chunked_body_is_counted_across_chunks():
     chunks = b"".join(b"20\r\n" + b"x" * 32 + b"\r\n" for _ in range(4))
     assert framing(CHUNKED + b"" + chunks) is Framing.TOO_LARGE
+
+
+def test_a_chunked_body_read_piece_by_piece_is_read_on_from_where_it_stopped():
+    progress = ChunkProgress()
+    body = b"2\r\n{}\r\n1;ext=1\r\n \r\n0\r\nX-T: 1\r\n\r\n"
+    data = bytearray(CHUNKED)
+    seen = []
+    for byte in body:
+        data.append(byte)
+        seen.append(framing(data, progress=progress))
+    assert seen[:-1] == [Framing.INCOMPLETE] * (len(body) - 1)
+    assert seen[-1] is Framing.READY
+    assert progress.total == 3
+
+
+def test_a_chunked_body_is_not_read_again_from_its_start_on_each_look():
+    # The worker's main loop looks at a request each time a piece of it arrives: a body
+    # of a million one-byte chunks read from its start on every look holds that loop
+    # (and every client of the worker) for seconds. What was read is not read again:
+    # bytes changed behind the chunks already read change nothing.
+    progress = ChunkProgress()
+    data = bytearray(CHUNKED + b"1\r\nx\r\n" * 1000)
+    assert framing(data, max_body=10_000, progress=progress) is Framing.INCOMPLETE
+    assert progress.total == 1000
+    data[len(CHUNKED)] = ord("z")  # a malformed first chunk, were it read again
+    data += b"1\r\nx\r\n"
+    assert framing(data, max_body=10_000, progress=progress) is Framing.INCOMPLETE
+    assert progress.total == 1001
+    assert framing(data, max_body=10_000) is Framing.READY  # read from the start
+
+
+@pytest.mark.parametrize("extension", [b"", b";" + b"e" * 1000])
+def test_a_chunked_body_whose_framing_outweighs_its_data_is_too_large(extension):
+    chunk = b"1" + extension + b"\r\nx\r\n"
+    data = CHUNKED + chunk * ((2 * 1000 + (1 << 16)) // len(chunk) + 1)
+    assert framing(data, max_body=1000) is Framing.TOO_LARGE
+
+
+def test_trailers_without_end_are_too_large_once_past_the_allowance():
+    data = CHUNKED + b"0\r\n" + b"X-T: 1\r\n" * 10_000
+    assert framing(data, max_body=1000) is Framing.TOO_LARGE
 
 
 def test_expect_continue_is_seen_once_the_head_is_whole():
