@@ -49,6 +49,18 @@ def test_events_prints_one_line_each_oldest_first(log):
     assert "webhooks" in lines[0] and "create_feature" in lines[0] and "12.3 ms" in lines[0]
 
 
+def test_events_writes_control_characters_of_an_event_name_as_escapes(log):
+    # An event name comes from whoever reached the proxy: it must neither forge a
+    # line nor drive the terminal.
+    recorded(log, "evil\x1b[31mRED\x1b[0m\nFAKE LINE\r\x07")
+    result = run("events")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert len(lines) == 1
+    assert "evil\\x1b[31mRED\\x1b[0m\\nFAKE LINE\\r\\x07" in lines[0]
+    assert not any(character in result.output for character in "\x1b\r\x07")
+
+
 def test_events_follow_prints_what_arrives(log, monkeypatch):
     recorded(log)
     polls = []

@@ -20,6 +20,7 @@ import click
 from services.core import event_log
 from services.core.cli import exits
 from services.core.cli.json_input import JSON_OBJECT
+from services.core.logger import escape_controls
 from services.core.recording import run_recorded
 from services.core.redaction import FILTERED
 from services.core.registry import default_registry
@@ -42,11 +43,16 @@ def open_log() -> event_log.EventLog:
 
 
 def summary_line(entry: dict[str, Any]) -> str:
-    """One entry on one line: id, time, service, event, outcome, duration."""
+    """One entry on one line: id, time, service, event, outcome, duration. The names come
+    from whoever reached the proxy: their control characters are written as escapes, so
+    that they neither break the line nor drive the terminal."""
     at = datetime.fromtimestamp(entry["at"]).strftime("%Y-%m-%d %H:%M:%S")
+    service, event, outcome = (
+        escape_controls(str(entry[key])) for key in ("service", "event", "outcome")
+    )
     line = (
-        f"{entry['id']:>6}  {at}  {entry['service']:24} {entry['event']:22} "
-        f"{entry['outcome']:24} {entry['duration'] * 1000:8.1f} ms"
+        f"{entry['id']:>6}  {at}  {service:24} {event:22} "
+        f"{outcome:24} {entry['duration'] * 1000:8.1f} ms"
     )
     if entry.get("replay_of"):
         line += f"  (replay of {entry['replay_of']})"
