@@ -51,6 +51,24 @@ class Job:
     def due(self, now: float) -> bool:
         return self.state in OPEN_STATES and self.next_attempt_at <= now
 
+    def ready(self, now: float) -> bool:
+        """Due and not running: a worker holding the lease may start it as it is. (One
+        left running by a dead worker is looked at first: it may have to fail.)"""
+        return self.state != RUNNING and self.due(now)
+
+    def start(self, worker: str, now: float) -> str:
+        """Mark the job running with a new attempt, to be stored before the event runs so
+        that a worker's death shows; the state it had, for ``put_back``."""
+        was, self.state = self.state, RUNNING
+        self.attempts.append(Attempt(started_at=now, outcome=RUNNING, worker=worker))
+        return was
+
+    def put_back(self, was: str) -> None:
+        """Undo ``start`` for an event that was not run, so the job is not counted as
+        interrupted."""
+        self.attempts.pop()
+        self.state = was
+
     def to_record(self) -> dict[str, Any]:
         """The job as JSON values. Written out by hand: ``dataclasses.asdict`` copies the
         payload deeply, which cost a worker a tenth of a millisecond at every save."""

@@ -15,7 +15,7 @@ from typing import Any
 from host.group_commit import GroupCommit
 from host.jobs import FINISHED_STATES, OPEN_STATES, Job
 from host.shared_flush import SharedFlush
-from host.state import StateStore, StoreUnavailable, latency_bucket
+from host.state import Started, StateStore, StoreUnavailable, latency_bucket
 from host.writer_lock import WriterLock
 
 # seq orders the jobs kept; it is not AUTOINCREMENT, whose counter row would be one more
@@ -44,6 +44,10 @@ _FINISHED = ",".join(f"'{state}'" for state in FINISHED_STATES)
 # Jobs of an integration that were purged: with those kept, the requests it accepted.
 _PURGED = "purged|"
 _EARLIER_OPEN = f"SELECT 1 FROM jobs WHERE integration = ? AND state IN ({_OPEN}) LIMIT 1"
+_HEAD = (
+    f"SELECT seq, record FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
+    "ORDER BY seq LIMIT 1"
+)
 
 
 class SqliteStateStore(StateStore):
@@ -197,11 +201,7 @@ class SqliteStateStore(StateStore):
         return [_load(*row) for row in rows]
 
     def head(self, integration: str) -> Job | None:
-        rows = self._read(
-            f"SELECT seq, record FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
-            "ORDER BY seq LIMIT 1",
-            integration,
-        )
+        rows = self._read(_HEAD, integration)
         return _load(*rows[0]) if rows else None
 
     def open_integrations(self) -> list[str]:
@@ -214,20 +214,22 @@ class SqliteStateStore(StateStore):
 
     def finish_attempt(self, job: Job, meta_data: dict[str, Any], duration: float) -> None:
         with self._write() as db:
-            _save(db, job)
-            # Unchanged meta_data (the usual case) leaves its row, and its page, alone.
-            db.execute(
-                "INSERT INTO meta_data (integration, data) VALUES (?, ?) "
-                "ON CONFLICT (integration) DO UPDATE SET data = excluded.data "
-                "WHERE data IS NOT excluded.data",
-                (job.integration, json.dumps(meta_data)),
-            )
-            db.execute(
-                "INSERT INTO counters (name, value) VALUES (?, 1), ('latency_sum', ?), "
-                "('latency_count', 1) "
-                "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
-                (f"latency|{latency_bucket(duration)}", duration),
-            )
+            _finish(db, job, meta_data, duration)
+
+    def finish_and_start_next(
+        self, job: Job, meta_data: dict[str, Any], duration: float, worker: str
+    ) -> Started | None:
+        """One transaction: the outcome, the meta_data, the latency and the next start."""
+        with self._write() as db:
+            _finish(db, job, meta_data, duration)
+            rows = db.execute(_HEAD, (job.integration,)).fetchall()
+            following = _load(*rows[0]) if rows else None
+            now = time.time()
+            if following is None or not following.ready(now):
+                return None
+            was = following.start(worker, now)
+            _save(db, following)
+        return Started(following, was)
 
     def meta_data(self, integration: str) -> dict[str, Any]:
         rows = self._read("SELECT data FROM meta_data WHERE integration = ?", integration)
@@ -335,6 +337,24 @@ def _save(db: sqlite3.Connection, job: Job) -> None:
     db.execute(
         "UPDATE jobs SET state = ?, record = ? WHERE seq = ? AND id = ?",
         (job.state, _dump(job), job.seq, job.id),
+    )
+
+
+def _finish(db: sqlite3.Connection, job: Job, meta_data: dict[str, Any], duration: float) -> None:
+    """An attempt's outcome: the job's row, the integration's meta_data, the latency."""
+    _save(db, job)
+    # Unchanged meta_data (the usual case) leaves its row, and its page, alone.
+    db.execute(
+        "INSERT INTO meta_data (integration, data) VALUES (?, ?) "
+        "ON CONFLICT (integration) DO UPDATE SET data = excluded.data "
+        "WHERE data IS NOT excluded.data",
+        (job.integration, json.dumps(meta_data)),
+    )
+    db.execute(
+        "INSERT INTO counters (name, value) VALUES (?, 1), ('latency_sum', ?), "
+        "('latency_count', 1) "
+        "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+        (f"latency|{latency_bucket(duration)}", duration),
     )
 
 

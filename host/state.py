@@ -8,8 +8,9 @@ at least once and in order (see ``dispatch``).
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, NamedTuple
 
 from host.jobs import Job
 
@@ -27,6 +28,13 @@ def latency_bucket(seconds: float) -> str:
 
 class StoreUnavailable(Exception):
     """The store did not answer (locked, read-only, unreachable); nothing was stored."""
+
+
+class Started(NamedTuple):
+    """A job the store marked running for its next attempt, and the state it had."""
+
+    job: Job
+    was: str
 
 
 class StateStore(ABC):
@@ -66,6 +74,23 @@ class StateStore(ABC):
     @abstractmethod
     def finish_attempt(self, job: Job, meta_data: dict[str, Any], duration: float) -> None:
         """Save the job and the integration's new ``meta_data`` together, and time it."""
+
+    def finish_and_start_next(
+        self, job: Job, meta_data: dict[str, Any], duration: float, worker: str
+    ) -> Started | None:
+        """``finish_attempt``, then mark the integration's next job running for
+        ``worker`` when it is ready (``Job.ready``), and return it: a draining worker
+        stores one job's outcome and the next one's start together. None when no job is
+        ready. This default makes the calls one by one; an engine that can, makes them
+        one write."""
+        self.finish_attempt(job, meta_data, duration)
+        following = self.head(job.integration)
+        now = time.time()
+        if following is None or not following.ready(now):
+            return None
+        was = following.start(worker, now)
+        self.save(following)
+        return Started(following, was)
 
     @abstractmethod
     def meta_data(self, integration: str) -> dict[str, Any]: ...

@@ -195,3 +195,42 @@ def test_purge_keeps_open_jobs(engine, mocked_http):
     assert engine.store.purge(time.time() + 1) == 1
     assert engine.store.get(done.id) is None
     assert engine.store.get(waiting.id) is not None
+
+
+# --- one write per job: each outcome stored with the next job's start ------------------
+
+
+def test_an_outcome_is_stored_with_the_start_of_the_next_ready_job(engine):
+    store = engine.store
+    first, second = add(engine, 1), add(engine, 2)
+    first.start("w/1", time.time())
+    store.save(first)
+    first.state = DELIVERED
+    before = time.time()
+    started = store.finish_and_start_next(first, {"count": 1}, 0.1, "w/1")
+    assert started is not None and (started.job.id, started.was) == (second.id, "queued")
+    stored = store.get(second.id)
+    assert stored.state == RUNNING and stored.attempts == started.job.attempts
+    [attempt] = stored.attempts
+    assert (attempt.outcome, attempt.worker) == (RUNNING, "w/1")
+    assert before <= attempt.started_at <= time.time()
+    assert store.get(first.id).state == DELIVERED
+    assert store.meta_data("count") == {"count": 1}
+    assert store.counters()["latency_count"] == 1
+
+
+def test_the_next_job_is_started_only_when_it_is_due_and_not_running(engine):
+    store = engine.store
+    done, later = add(engine, 1), add(engine, 2)
+    for job in (done, later):
+        job.start("w", time.time())
+        store.save(job)
+    done.state = DELIVERED
+    assert store.finish_and_start_next(done, {}, 0.1, "w") is None  # left running
+    later.state, later.next_attempt_at = RETRYING, time.time() + 600
+    store.save(later)
+    assert store.finish_and_start_next(later, {}, 0.1, "w") is None  # its retry waits
+    assert store.get(later.id).state == RETRYING
+    later.state = DELIVERED
+    assert store.finish_and_start_next(later, {}, 0.1, "w") is None  # nothing open
+    assert store.counters()["latency_count"] == 3
