@@ -7,8 +7,7 @@ import time
 from typing import Any
 
 from host.config import HostConfig, Integration, RetryPolicy
-from host.jobs import DELIVERED, FAILED, RETRYING, RUNNING, Attempt, Job
-from host.state import StateStore
+from host.jobs import DELIVERED, FAILED, RETRYING, Job
 from services.core.errors import (
     ConfigurationError,
     InvalidUrlError,
@@ -32,31 +31,24 @@ def backoff_delay(policy: RetryPolicy, tries: int) -> float:
     return policy.backoff * 2 ** max(tries - 1, 0) * random.uniform(0.75, 1.25)
 
 
-def start_attempt(store: StateStore, job: Job, worker: str) -> None:
-    """Mark the job running before the service is called, so a worker's death shows."""
-    job.state = RUNNING
-    job.attempts.append(Attempt(started_at=time.time(), outcome=RUNNING, worker=worker))
-    store.save(job)
-
-
-def run_attempt(
-    store: StateStore, config: HostConfig, integration: Integration, job: Job, worker: str
-) -> Job:
-    """Run the job's event once and store its outcome and the new ``meta_data`` together."""
-    start_attempt(store, job, worker)
+def run_event(
+    config: HostConfig, integration: Integration, job: Job, meta_data: dict[str, Any]
+) -> tuple[dict[str, Any], float]:
+    """Run the event of a job marked running (``Job.start``, stored) once and fill in its
+    outcome; the ``meta_data`` to store with it, and how long the event took. The
+    caller stores both (``StateStore.finish_attempt``)."""
     started = time.monotonic()
     answer, raised = handle_event(
         integration.service_class,
         job.event,
         user_data=config.user_data(integration),
         payload=job.payload,
-        meta_data=store.meta_data(integration.name),
+        meta_data=meta_data,
         request_headers=job.headers,
     )
     duration = time.monotonic() - started
     conclude(job, integration.retry, answer, raised, duration)
-    store.finish_attempt(job, answer.get("meta_data") or {}, duration)
-    return job
+    return answer.get("meta_data") or {}, duration
 
 
 def conclude(

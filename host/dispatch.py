@@ -17,11 +17,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from host.config import HostConfig
-from host.delivery import run_attempt
+from host.delivery import run_event
 from host.jobs import FAILED, QUEUED, RUNNING, Attempt, Job
-from host.state import StateStore
+from host.state import Started, StateStore
 
 Enqueue = Callable[[str, float | None], None]
 DEFAULT_LEASE_TTL = 60.0
@@ -118,35 +119,69 @@ class Dispatcher:
         holder = f"{self.owner}/{uuid.uuid4().hex[:6]}"
         if not self.store.acquire(name, holder, self.lease_ttl):
             return 0
-        ran = 0
         try:
             with LeaseKeeper(self.store, name, holder, self.lease_ttl):
-                while not self.stopping.is_set():
-                    job = self.store.head(name)
-                    if job is None:
-                        break
-                    if job.next_attempt_at > time.time() and job.state != RUNNING:
-                        self.enqueue(name, job.next_attempt_at)
-                        break
-                    if self._run(name, job, holder):
-                        ran += 1
+                ran = self._run_due(name, holder)
         finally:
             self.store.release(name, holder)
         self._look_again(name)
         return ran
 
-    def _run(self, name: str, job: Job, holder: str) -> bool:
+    def _run_due(self, name: str, holder: str) -> int:
+        """Under the lease: run the due jobs in order; how many attempts ran. The
+        integration's meta_data is read once, then each attempt passes on what it
+        stored; each outcome is stored with the next job's start, in one write."""
         integration = self.config.integrations.get(name)
         if integration is None:
+            self._fail_unconfigured(name)
+            return 0
+        meta_data: dict[str, Any] | None = None
+        started: Started | None = None  # the next job, marked running by the last write
+        ran = 0
+        while not self.stopping.is_set():
+            job = started.job if started else self._start_head(name, holder)
+            if job is None:
+                break
+            if meta_data is None:
+                meta_data = self.store.meta_data(name)
+            meta_data, duration = run_event(self.config, integration, job, meta_data)
+            ran += 1
+            if self.stopping.is_set():
+                self.store.finish_attempt(job, meta_data, duration)
+                started = None
+            else:
+                started = self.store.finish_and_start_next(job, meta_data, duration, holder)
+        if started is not None:
+            # Told to stop just after the next job was marked: it was not started.
+            started.job.put_back(started.was)
+            self.store.save(started.job)
+        return ran
+
+    def _start_head(self, name: str, holder: str) -> Job | None:
+        """The integration's next job, marked running and stored; None when none is due."""
+        while not self.stopping.is_set() and (job := self._due_head(name)) is not None:
+            if job.state != RUNNING or self._resume(job):
+                job.start(holder, time.time())
+                self.store.save(job)
+                return job
+        return None
+
+    def _due_head(self, name: str) -> Job | None:
+        """The integration's oldest open job, when it is due or was left running; one
+        waiting for its retry is queued for its time."""
+        head = self.store.head(name)
+        if head is not None and head.next_attempt_at > time.time() and head.state != RUNNING:
+            self.enqueue(name, head.next_attempt_at)
+            return None
+        return head
+
+    def _fail_unconfigured(self, name: str) -> None:
+        while not self.stopping.is_set() and (job := self._due_head(name)) is not None:
             self._fail(job, f"the integration {name} is no longer configured")
-            return False
-        if job.state == RUNNING and not self._resume(job):
-            return False
-        run_attempt(self.store, self.config, integration, job, holder)
-        return True
 
     def _resume(self, job: Job) -> bool:
-        """A job left running by a worker that died: run it again, unless it keeps dying."""
+        """A job left running by a worker that died: run it again, unless it keeps dying.
+        (The caller stores it, with its new attempt.)"""
         job.attempts[-1].outcome = INTERRUPTED
         interrupted = 0
         for attempt in reversed(job.attempts):
@@ -157,7 +192,6 @@ class Dispatcher:
             self._fail(job, f"its worker stopped during {interrupted} attempts in a row")
             return False
         job.state = QUEUED
-        self.store.save(job)
         return True
 
     def _fail(self, job: Job, reason: str) -> None:

@@ -12,7 +12,8 @@ calls: list[tuple[str, object]] = []
 
 
 class Counter(Service):
-    """Counts events in meta_data and posts each payload's ``n`` to its ``url``."""
+    """Counts events in meta_data and posts each payload's ``n``, with the count, to its
+    ``url``."""
 
     title = "Counter"
     service_name = "counter"
@@ -21,7 +22,8 @@ class Counter(Service):
     def receive_create_feature(self) -> None:
         self.meta_data["count"] = int(self.meta_data.get("count") or 0) + 1
         calls.append(("counter", self.payload.get("n")))
-        response = self.http_post(str(self.data.url), json={"n": self.payload.get("n")})
+        body = {"n": self.payload.get("n"), "count": self.meta_data["count"]}
+        response = self.http_post(str(self.data.url), json=body)
         if response.status_code >= 300:
             from services.core.errors import RemoteError
 

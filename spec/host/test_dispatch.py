@@ -6,6 +6,8 @@ import time
 import pytest
 import responses
 
+from host import dispatch
+from host.delivery import run_event
 from host.dispatch import Dispatcher
 from host.jobs import DELIVERED, FAILED, RETRYING, RUNNING, Attempt, Job
 from spec.host import sample_services
@@ -200,6 +202,113 @@ def test_purge_keeps_open_jobs(engine, mocked_http):
 # --- one write per job: each outcome stored with the next job's start ------------------
 
 
+def test_a_drain_writes_once_per_job_and_reads_meta_data_once(
+    sqlite_engine, mocked_http, monkeypatch
+):
+    mocked_http.add(responses.POST, URL, status=200)
+    store = sqlite_engine.store
+    jobs = [add(sqlite_engine, n) for n in range(5)]
+    reads = []
+    read_meta_data = store.meta_data
+    monkeypatch.setattr(store, "meta_data", lambda name: reads.append(name) or read_meta_data(name))
+    statements: list[str] = []
+    store._writing_connection().set_trace_callback(statements.append)
+    assert Dispatcher(config(), store, Recorder(), lease_ttl=60).drain("count") == 5
+    # The lease taken, the first job started, five outcomes (four with the next start),
+    # the lease given back.
+    assert statements.count("BEGIN IMMEDIATE") == 8
+    assert reads == ["count"]
+    assert [store.get(job.id).state for job in jobs] == [DELIVERED] * 5
+    assert store.leases() == {}
+
+
+def test_each_job_is_running_in_the_store_before_its_event_starts(engine, mocked_http):
+    jobs = [add(engine, n) for n in range(3)]
+    seen = []
+
+    def look(request):
+        job = jobs[json.loads(request.body)["n"]]
+        seen.append(engine.store.get(job.id).state)
+        return 200, {}, ""
+
+    mocked_http.add_callback(responses.POST, URL, callback=look)
+    dispatcher(engine).drain("count")
+    assert seen == [RUNNING] * 3
+
+
+def test_a_job_started_with_the_last_outcome_runs_again_if_its_worker_dies(
+    engine, mocked_http, monkeypatch
+):
+    mocked_http.add(responses.POST, URL, status=200)
+    jobs = [add(engine, n) for n in range(3)]
+
+    class Killed(BaseException):
+        """The worker's death, in the middle of the second event."""
+
+    def dies_at_the_second(config, integration, job, meta_data):
+        if job.payload["n"] == 1:
+            raise Killed
+        return run_event(config, integration, job, meta_data)
+
+    monkeypatch.setattr(dispatch, "run_event", dies_at_the_second)
+    with pytest.raises(Killed):
+        dispatcher(engine).drain("count")
+    assert engine.store.get(jobs[1].id).state == RUNNING
+    monkeypatch.setattr(dispatch, "run_event", run_event)
+    assert dispatcher(engine).drain("count") == 2
+    outcomes = [[a.outcome for a in engine.store.get(job.id).attempts] for job in jobs]
+    assert outcomes == [[DELIVERED], ["interrupted", DELIVERED], [DELIVERED]]
+    assert [json.loads(c.request.body)["n"] for c in mocked_http.calls] == [0, 1, 2]
+
+
+def test_a_worker_told_to_stop_during_an_event_starts_no_next_job(engine, mocked_http):
+    first, second = add(engine, 1), add(engine, 2)
+    recorder = Recorder()
+    worker = dispatcher(engine, recorder)
+
+    def stop_meanwhile(request):
+        worker.stopping.set()
+        return 200, {}, ""
+
+    mocked_http.add_callback(responses.POST, URL, callback=stop_meanwhile)
+    assert worker.drain("count") == 1
+    assert engine.store.get(first.id).state == DELIVERED
+    left = engine.store.get(second.id)
+    assert (left.state, left.attempts) == ("queued", [])
+    assert engine.store.leases() == {}
+    assert recorder.queued == [("count", None)]  # looked at again, by the next worker
+    assert dispatcher(engine).drain("count") == 1
+    assert [a.outcome for a in engine.store.get(second.id).attempts] == [DELIVERED]
+
+
+def test_a_job_started_just_as_the_worker_is_told_to_stop_is_put_back(
+    engine, mocked_http, monkeypatch
+):
+    """The stop comes between the write that starts the next job and its event: the
+    job is as it was, not a job whose worker died."""
+    mocked_http.add(responses.POST, URL, status=503)
+    mocked_http.add(responses.POST, URL, status=200)
+    retried, queued = add(engine, 1), add(engine, 2)
+    worker = dispatcher(engine)
+    finish_and_start_next = engine.store.finish_and_start_next
+
+    def then_stop(*args):
+        started = finish_and_start_next(*args)
+        worker.stopping.set()
+        return started
+
+    monkeypatch.setattr(engine.store, "finish_and_start_next", then_stop)
+    assert worker.drain("count") == 1
+    left = engine.store.get(retried.id)  # its retry (no backoff) was due at once
+    assert left.state == RETRYING
+    assert [a.outcome for a in left.attempts] == [RETRYING]
+    assert engine.store.leases() == {}
+    monkeypatch.setattr(engine.store, "finish_and_start_next", finish_and_start_next)
+    assert dispatcher(engine).drain("count") == 2
+    assert [a.outcome for a in engine.store.get(retried.id).attempts] == [RETRYING, DELIVERED]
+    assert [a.outcome for a in engine.store.get(queued.id).attempts] == [DELIVERED]
+
+
 def test_an_outcome_is_stored_with_the_start_of_the_next_ready_job(engine):
     store = engine.store
     first, second = add(engine, 1), add(engine, 2)
@@ -234,3 +343,42 @@ def test_the_next_job_is_started_only_when_it_is_due_and_not_running(engine):
     later.state = DELIVERED
     assert store.finish_and_start_next(later, {}, 0.1, "w") is None  # nothing open
     assert store.counters()["latency_count"] == 3
+
+
+def test_each_attempt_keeps_its_start_duration_outcome_messages_and_worker(engine, mocked_http):
+    mocked_http.add(responses.POST, URL, status=500)
+    mocked_http.add(responses.POST, URL, status=200)
+    jobs = [add(engine, n) for n in range(3)]
+    worker = dispatcher(engine)
+    before = time.time()
+    worker.drain("count")
+    attempts = [a for job in jobs for a in engine.store.get(job.id).attempts]
+    assert [a.outcome for a in attempts] == [RETRYING, DELIVERED, DELIVERED, DELIVERED]
+    starts = [a.started_at for a in attempts]
+    assert before <= starts[0] and starts == sorted(starts) and starts[-1] <= time.time()
+    assert all(a.duration > 0 for a in attempts)
+    assert all(a.worker.startswith(worker.owner + "/") for a in attempts)
+    assert len({a.worker for a in attempts}) == 1  # one drain, one lease holder
+    assert "answered 500" in attempts[0].error and not attempts[1].error
+    assert all(a.messages for a in attempts)
+    assert engine.store.counters()["latency_count"] == 4
+
+
+def test_a_service_sees_its_own_meta_data_on_the_next_job_of_the_drain(engine, mocked_http):
+    first = add(engine, 0)
+    engine.store.finish_attempt(first, {"count": 10}, 0.1)  # kept from earlier events
+    jobs = [add(engine, n) for n in range(1, 4)]
+    stored = []
+
+    def look(request):
+        stored.append(engine.store.meta_data("count"))
+        return 200, {}, ""
+
+    mocked_http.add_callback(responses.POST, URL, callback=look)
+    assert dispatcher(engine).drain("count") == 4
+    counts = [json.loads(c.request.body)["count"] for c in mocked_http.calls]
+    assert counts == [11, 12, 13, 14]
+    # When each event ran, the store held what the one before it returned.
+    assert stored == [{"count": 10}, {"count": 11}, {"count": 12}, {"count": 13}]
+    assert engine.store.meta_data("count") == {"count": 14}
+    assert all(engine.store.get(job.id).state == DELIVERED for job in jobs)
