@@ -149,23 +149,20 @@ class EventRelay:
 
 
 _relay: EventRelay | None = None
-_paused: EventRelay | None = None
 
 
 def _before_fork() -> None:
     """The arbiter closes its connection to the log before any fork and writes nothing
-    until the fork is done: a worker inherits no open file, no SQLite page cache."""
-    global _paused
-    _paused = _relay
-    if _paused is not None:
-        _paused.pause()
+    until the fork is done: a worker inherits no open file, no SQLite page cache. (The
+    relay is made on the arbiter's main thread, the one that forks, so it is the same
+    relay after the fork.)"""
+    if _relay is not None:
+        _relay.pause()
 
 
 def _after_fork() -> None:
-    global _paused
-    if _paused is not None:
-        _paused.resume()
-        _paused = None
+    if _relay is not None:
+        _relay.resume()
 
 
 os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)
