@@ -15,7 +15,7 @@ from typing import Any
 from host.group_commit import GroupCommit
 from host.jobs import FINISHED_STATES, OPEN_STATES, Job
 from host.shared_flush import SharedFlush
-from host.state import Started, StateStore, StoreUnavailable, latency_bucket
+from host.state import Started, StateStore, StoreUnavailable, latency_bucket, start_if_ready
 from host.writer_lock import WriterLock
 
 # seq orders the jobs kept; it is not AUTOINCREMENT, whose counter row would be one more
@@ -223,13 +223,10 @@ class SqliteStateStore(StateStore):
         with self._write() as db:
             _finish(db, job, meta_data, duration)
             rows = db.execute(_HEAD, (job.integration,)).fetchall()
-            following = _load(*rows[0]) if rows else None
-            now = time.time()
-            if following is None or not following.ready(now):
-                return None
-            was = following.start(worker, now)
-            _save(db, following)
-        return Started(following, was)
+            started = start_if_ready(_load(*rows[0]) if rows else None, worker)
+            if started is not None:
+                _save(db, started.job)
+        return started
 
     def meta_data(self, integration: str) -> dict[str, Any]:
         rows = self._read("SELECT data FROM meta_data WHERE integration = ?", integration)

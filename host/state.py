@@ -37,6 +37,15 @@ class Started(NamedTuple):
     was: str
 
 
+def start_if_ready(job: Job | None, worker: str) -> Started | None:
+    """``job`` marked running for ``worker`` (not stored yet) when it is ready
+    (``Job.ready``); None, and the job untouched, otherwise."""
+    now = time.time()
+    if job is None or not job.ready(now):
+        return None
+    return Started(job, job.start(worker, now))
+
+
 class StateStore(ABC):
     @abstractmethod
     def add_job(self, job: Job) -> bool:
@@ -84,13 +93,10 @@ class StateStore(ABC):
         ready. This default makes the calls one by one; an engine that can, makes them
         one write."""
         self.finish_attempt(job, meta_data, duration)
-        following = self.head(job.integration)
-        now = time.time()
-        if following is None or not following.ready(now):
-            return None
-        was = following.start(worker, now)
-        self.save(following)
-        return Started(following, was)
+        started = start_if_ready(self.head(job.integration), worker)
+        if started is not None:
+            self.save(started.job)
+        return started
 
     @abstractmethod
     def meta_data(self, integration: str) -> dict[str, Any]: ...
