@@ -10,7 +10,6 @@ for its import, once per worker.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -19,6 +18,7 @@ from typing import Any
 
 from proxy import settings
 from proxy.fast_path import ProxyFastPath
+from proxy.load_failure import could_not_load
 from services.core.logger import configure_logging
 from services.core.registry import Registry, default_registry
 from services.core.wsgi_fast_path import WsgiApp
@@ -46,19 +46,9 @@ class BuiltOnFirstUse:
                         self._app = self._build()
                     except Exception as error:
                         _log.exception("The proxy could not load")
-                        return _could_not_load(error, start_response)
+                        return could_not_load(error)(environ, start_response)
                 app = self._app
         return app(environ, start_response)
-
-
-def _could_not_load(error: Exception, start_response: Callable[..., Any]) -> list[bytes]:
-    message = f"The proxy could not load: {type(error).__name__}: {error}"
-    body = json.dumps({"error": message}).encode()
-    start_response(
-        "500 Internal Server Error",
-        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
-    )
-    return [body]
 
 
 def debug_requested() -> bool:

@@ -37,6 +37,7 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from proxy import settings
 from proxy.framing import ChunkProgress, Framing, expects_continue, request_framing
+from proxy.load_failure import could_not_load
 
 # How long a connection closed after an error answer is read (and discarded) so that
 # the kernel does not reset it before the client has read that answer.
@@ -139,7 +140,7 @@ class ProxyWorker(ThreadWorker):
             self.wsgi = self.app.wsgi()
         except Exception as error:
             self.log.exception("The proxy could not load")
-            self.wsgi = _failed_app(f"The proxy could not load: {type(error).__name__}: {error}")
+            self.wsgi = could_not_load(error)
 
     # -- the main loop ---------------------------------------------------------------
 
@@ -420,16 +421,3 @@ def limit_malloc_arenas() -> None:
 
 def _address(conn: ProxyConn) -> str:
     return conn.client[0] if isinstance(conn.client, tuple) else str(conn.client)
-
-
-def _failed_app(message: str) -> Any:
-    body = json.dumps({"error": message}).encode()
-
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        start_response(
-            "500 Internal Server Error",
-            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
-        )
-        return [body]
-
-    return app
