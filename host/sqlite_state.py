@@ -7,14 +7,15 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from host.group_commit import GroupCommit
 from host.jobs import FINISHED_STATES, OPEN_STATES, Job
-from host.shared_flush import SharedFlush
 from host.state import Started, StateStore, StoreUnavailable, latency_bucket, start_if_ready
 from host.writer_lock import WriterLock
 
@@ -43,7 +44,13 @@ _OPEN = ",".join(f"'{state}'" for state in OPEN_STATES)
 _FINISHED = ",".join(f"'{state}'" for state in FINISHED_STATES)
 # Jobs of an integration that were purged: with those kept, the requests it accepted.
 _PURGED = "purged|"
-_EARLIER_OPEN = f"SELECT 1 FROM jobs WHERE integration = ? AND state IN ({_OPEN}) LIMIT 1"
+_EARLIER_OPEN = (
+    f"SELECT 1 FROM jobs WHERE integration = ? AND state IN ({_OPEN}) AND seq < ? LIMIT 1"
+)
+# A new job's insert, busy, tries again after 50 us, then twice as long each time, up
+# to 0.5 ms: another writer holds the lock for about one commit.
+_FIRST_RETRY = 0.00005
+_LAST_RETRY = 0.0005
 _HEAD = (
     f"SELECT seq, record FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
     "ORDER BY seq LIMIT 1"
@@ -51,21 +58,22 @@ _HEAD = (
 
 
 class SqliteStateStore(StateStore):
-    """Each thread reads on a connection of its own; every write is one immediate
-    transaction, on the one connection that writes, one writer at a time,
-    committed to SQLite's write-ahead log (``synchronous=NORMAL``): a process that is
-    killed loses none of them.
+    """Each thread reads on a connection of its own; every write is committed to
+    SQLite's write-ahead log (``synchronous=NORMAL``): a process that is killed loses
+    none of them.
 
     A new job is also on the disk before ``add_job`` returns: the intake acknowledges
-    it next, and the sender will not send it again. After the commit, the log is
-    flushed with ``fdatasync``, outside the write lock, so that another process may
-    commit meanwhile and one flush covers both; jobs that one process's threads add
-    at the same time share a transaction (``GroupCommit``). A worker's writes are not
-    flushed: a power cut may lose the last outcomes, and those jobs run again.
+    it next, and the sender will not send it again. Jobs that one process's threads add
+    at the same time share one ``INSERT``, its own transaction (``GroupCommit``); then
+    the log is flushed with ``fdatasync``, outside any lock, while the next batch
+    commits. A worker's writes are not flushed: a power cut may lose the last outcomes,
+    and those jobs run again.
 
-    Writers of every process take a lock file first (``WriterLock``): SQLite's own wait
-    on a busy database sleeps in steps of milliseconds, which the intake's processes
-    would spend idle while the other one commits.
+    Every other write is one immediate transaction on the one connection that writes,
+    its writer holding a lock file first (``WriterLock``): SQLite's own wait on a busy
+    database sleeps in steps of milliseconds, which a writer would spend idle while
+    another one commits. A new job's ``INSERT`` holds SQLite's lock within one call into
+    SQLite and waits for it in short steps of its own (``_insert_patiently``).
     """
 
     def __init__(self, path: Path, busy_timeout: float = 5.0):
@@ -74,8 +82,10 @@ class SqliteStateStore(StateStore):
         self._wal = self.path.with_name(self.path.name + "-wal")
         self._local = threading.local()
         self._writing: sqlite3.Connection | None = None
-        self._adding: GroupCommit[Job, bool] = GroupCommit(self._add_jobs, self._flush_added)
-        self._flushes = SharedFlush(self.path.with_name(self.path.name + ".flush"), self._flush_log)
+        self._adding_db: sqlite3.Connection | None = None
+        self._wal_fd: int | None = None
+        self._opening_wal = threading.Lock()
+        self._adding: GroupCommit[Job, bool] = GroupCommit(self._add_jobs, self._flush_log)
         self._writer = WriterLock(self.path.with_name(self.path.name + ".lock"))
         try:
             self._connection().executescript(_SCHEMA)
@@ -96,11 +106,20 @@ class SqliteStateStore(StateStore):
             self._writing = self._connect(check_same_thread=False)
         return self._writing
 
-    def _connect(self, check_same_thread: bool = True) -> sqlite3.Connection:
+    def _adding_connection(self) -> sqlite3.Connection:
+        """The connection that adds jobs, one batch at a time (``GroupCommit``); it does not
+        wait on SQLite's lock, whose sleeps last milliseconds (``_insert_patiently``)."""
+        if self._adding_db is None:
+            self._adding_db = self._connect(check_same_thread=False, timeout=0.0)
+        return self._adding_db
+
+    def _connect(
+        self, check_same_thread: bool = True, timeout: float | None = None
+    ) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(
             self.path,
-            timeout=self.busy_timeout,
+            timeout=self.busy_timeout if timeout is None else timeout,
             isolation_level=None,
             check_same_thread=check_same_thread,
         )
@@ -112,22 +131,22 @@ class SqliteStateStore(StateStore):
         """Put the write-ahead log on the disk, and with it every commit before now (a
         checkpoint that emptied it first has synced the database file itself)."""
         try:
-            fd = os.open(self._wal, os.O_RDONLY)
-            try:
-                os.fdatasync(fd)
-            finally:
-                os.close(fd)
+            os.fdatasync(self._wal_file())
         except OSError as error:
             raise StoreUnavailable(f"the state store is unavailable: {error}") from None
 
-    def _flush_added(self) -> None:
-        """Wait until this thread's last batch of new jobs is on the disk."""
-        self._flushes.wait_flushed(self._local.added)
+    def _wal_file(self) -> int:
+        """The log's file, opened once, after the writing connection's first commit: SQLite
+        removes it only when the last connection closes, and that one stays open."""
+        with self._opening_wal:
+            if self._wal_fd is None:
+                self._wal_fd = os.open(self._wal, os.O_RDONLY | os.O_CLOEXEC)
+                weakref.finalize(self, os.close, self._wal_fd)
+            return self._wal_fd
 
     @contextmanager
-    def _write(self, adding: bool = False) -> Iterator[sqlite3.Connection]:
-        """One immediate transaction; ``adding``: new jobs, whose commit is numbered for
-        ``_flush_added`` (while the writer lock keeps the numbers in the log's order)."""
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One immediate transaction."""
         with self._writer.held(self.busy_timeout):
             try:
                 db = self._writing_connection()
@@ -137,8 +156,6 @@ class SqliteStateStore(StateStore):
             try:
                 yield db
                 db.execute("COMMIT")
-                if adding:
-                    self._local.added = self._flushes.number_commit()
             except sqlite3.Error as error:
                 _rollback(db)
                 raise StoreUnavailable(f"the state store is unavailable: {error}") from None
@@ -156,25 +173,45 @@ class SqliteStateStore(StateStore):
         return self._adding.submit(job)
 
     def _add_jobs(self, jobs: Sequence[Job]) -> list[bool]:
-        """One transaction for the batch: each job's row written once, with its record;
-        one look per integration for an earlier unfinished job."""
-        alone = []
-        accepted: dict[str, int] = {}  # this batch's jobs so far, by integration
-        with self._write(adding=True) as db:
-            for job in jobs:
-                count = accepted.get(job.integration, 0)
-                if count:  # an earlier job of this batch is still open
-                    alone.append(False)
-                else:
-                    alone.append(db.execute(_EARLIER_OPEN, (job.integration,)).fetchone() is None)
-                accepted[job.integration] = count + 1
-                cursor = db.execute(
-                    "INSERT INTO jobs (id, integration, state, received_at, record) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (job.id, job.integration, job.state, job.received_at, _dump(job)),
-                )
-                job.seq = int(cursor.lastrowid or 0)
-        return alone
+        """One ``INSERT`` for the batch, its own transaction; then, per integration, whether
+        a job before the batch's first is still open (read once the jobs are committed:
+        the drain that finishes such a job commits later, and finds them).
+
+        The statement takes SQLite's write lock and gives it back within one call into
+        SQLite, never held while this thread waits for the interpreter again, so it
+        takes no lock file: another process's transaction makes it try again shortly."""
+        values: list[Any] = []
+        for job in jobs:
+            values += (job.id, job.integration, job.state, job.received_at, _dump(job))
+        db = self._adding_connection()
+        last = self._insert_patiently(db, _insert(len(jobs)), values)
+        first_seq: dict[str, int] = {}
+        for number, job in enumerate(jobs):
+            job.seq = last - len(jobs) + 1 + number
+            first_seq.setdefault(job.integration, job.seq)
+        try:
+            alone = {
+                integration: db.execute(_EARLIER_OPEN, (integration, seq)).fetchone() is None
+                for integration, seq in first_seq.items()
+            }
+        except sqlite3.Error as error:
+            raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+        return [alone[job.integration] and first_seq[job.integration] == job.seq for job in jobs]
+
+    def _insert_patiently(self, db: sqlite3.Connection, sql: str, values: list[Any]) -> int:
+        """Run ``sql`` until no other writer is in the way, within the busy timeout; the
+        last row's seq."""
+        deadline = time.monotonic() + self.busy_timeout
+        retry = _FIRST_RETRY
+        while True:
+            try:
+                return int(db.execute(sql, values).lastrowid or 0)
+            except sqlite3.Error as error:
+                busy = getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+                if not busy or time.monotonic() >= deadline:
+                    raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+            time.sleep(retry)
+            retry = min(retry * 2, _LAST_RETRY)
 
     def count_received(self, integration: str, outcome: str) -> None:
         with self._write() as db:
@@ -326,6 +363,14 @@ class SqliteStateStore(StateStore):
         answers reads, but the intake could not store a job in it."""
         with self._write() as db:
             db.execute("UPDATE counters SET value = value WHERE 0")
+
+
+@cache
+def _insert(count: int) -> str:
+    """``count`` new jobs in one ``INSERT``: SQLite numbers them one after another, each
+    one more than the largest seq before it."""
+    rows = ", ".join(["(?, ?, ?, ?, ?)"] * count)
+    return f"INSERT INTO jobs (id, integration, state, received_at, record) VALUES {rows}"
 
 
 def _save(db: sqlite3.Connection, job: Job) -> None:

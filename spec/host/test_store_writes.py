@@ -3,6 +3,7 @@ queued task for an integration's burst, one writer at a time across processes.""
 
 import fcntl
 import os
+import sqlite3
 import threading
 import time
 
@@ -27,21 +28,30 @@ def test_a_job_is_alone_only_when_its_integration_has_nothing_open(engine):
     assert [job.seq for job in (first, second, other)] == sorted([first.seq, second.seq, other.seq])
 
 
-def test_a_batch_writes_each_row_once_and_looks_once_per_integration(tmp_path):
+def test_a_batch_is_one_insert_and_one_look_per_integration(tmp_path):
     store = SqliteStateStore(tmp_path / "state.sqlite3")
     store.add_job(Job("a", "webhook", {}))
     statements: list[str] = []
-    store._writing_connection().set_trace_callback(statements.append)
+    store._adding_connection().set_trace_callback(statements.append)
     batch = [Job("a", "webhook", {}), Job("b", "x", {"n": 1}), Job("b", "x", {"n": 2})]
     assert store._add_jobs(batch) == [False, True, False]
-    inserts = [s for s in statements if s.startswith("INSERT INTO jobs")]
-    looks = [s for s in statements if s.startswith("SELECT 1 FROM jobs")]
-    assert len(inserts) == 3 and len(looks) == 2
-    assert not [s for s in statements if s.startswith(("UPDATE jobs", "INSERT INTO counters"))]
+    assert [s.split()[0] for s in statements] == ["INSERT", "SELECT", "SELECT"]
+    assert all(job.id in statements[0] for job in batch)
     assert [store.get(job.id).seq for job in batch] == [job.seq for job in batch]
     assert batch[0].seq < batch[1].seq < batch[2].seq
     assert store.get(batch[2].id).payload == {"n": 2}
     assert store.counters()["received|b|accepted"] == 2
+
+
+def test_a_batch_that_fails_stores_none_of_its_jobs(tmp_path):
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    taken = Job("a", "webhook", {})
+    store.add_job(taken)
+    again = Job("b", "webhook", {})
+    again.id = taken.id  # the second row breaks the UNIQUE id
+    with pytest.raises(StoreUnavailable, match="UNIQUE"):
+        store._add_jobs([Job("b", "webhook", {"n": 1}), again])
+    assert [job.integration for job in store.jobs()] == ["a"]
 
 
 def test_purged_jobs_stay_counted_as_accepted(engine):
@@ -148,11 +158,35 @@ def test_a_writer_gives_up_when_another_process_holds_the_lock_too_long(tmp_path
     fcntl.flock(other, fcntl.LOCK_EX)
     try:
         with pytest.raises(StoreUnavailable, match="busy"):
-            store.add_job(Job("a", "webhook", {}))
+            store.save(Job("a", "webhook", {}))
     finally:
         os.close(other)
+
+
+def test_a_new_job_waits_for_another_writer_within_the_busy_timeout(tmp_path):
+    store = SqliteStateStore(tmp_path / "state.sqlite3", busy_timeout=2.0)
+    holder = sqlite3.connect(
+        tmp_path / "state.sqlite3", isolation_level=None, check_same_thread=False
+    )
+    holder.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.05, holder.execute, ("COMMIT",)).start()
+    started = time.monotonic()
     assert store.add_job(Job("a", "webhook", {})) is True
+    assert 0.04 < time.monotonic() - started < 1.5
     assert len(store.jobs()) == 1
+
+
+def test_a_new_job_gives_up_on_a_writer_that_holds_on_past_the_busy_timeout(tmp_path):
+    store = SqliteStateStore(tmp_path / "state.sqlite3", busy_timeout=0.05)
+    holder = sqlite3.connect(tmp_path / "state.sqlite3", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreUnavailable, match="locked"):
+            store.add_job(Job("a", "webhook", {}))
+    finally:
+        holder.execute("COMMIT")
+    assert store.jobs() == []
+    assert store.add_job(Job("a", "webhook", {})) is True
 
 
 def test_a_writer_lock_that_cannot_be_created_leaves_locking_to_sqlite(tmp_path):
@@ -178,3 +212,27 @@ def test_an_attempt_rewrites_meta_data_only_when_it_changed(tmp_path):
     assert counters["meta_written"] == 1
     assert (counters["latency_count"], counters["latency|0.25"]) == (3, 3)
     assert counters["latency_sum"] == pytest.approx(0.6)
+
+
+def test_new_jobs_are_flushed_to_the_disk_before_add_job_returns(tmp_path, monkeypatch):
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    synced: list[str] = []
+
+    def fdatasync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    store.add_job(Job("a", "webhook", {}))
+    store.add_job(Job("a", "webhook", {}))
+    assert synced == [str(tmp_path / "state.sqlite3-wal")] * 2
+
+
+def test_a_failed_flush_answers_unavailable(tmp_path, monkeypatch):
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+
+    def fdatasync(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    with pytest.raises(StoreUnavailable, match="Input/output error"):
+        store.add_job(Job("a", "webhook", {}))
