@@ -2,7 +2,7 @@
 
 - intake: ``POST /aha/<integration>`` requests/s at 8 keep-alive clients, the host's
   intake against the bare Flask app, both under ``gunicorn -w 2 --threads 4``; each
-  accepted event is stored (SQLite, ``synchronous=FULL``) before the answer;
+  accepted event is stored in SQLite and flushed to the disk before the answer;
 - drain: ``webhooks`` events delivered per second to a loopback sink by one worker of 4
   threads (4 integrations), against a bare loop of ``requests.post`` to that sink in
   4 threads;
