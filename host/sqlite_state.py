@@ -17,7 +17,7 @@ from typing import Any
 from host.group_commit import GroupCommit
 from host.jobs import FINISHED_STATES, OPEN_STATES, Job
 from host.state import Started, StateStore, StoreUnavailable, latency_bucket, start_if_ready
-from host.writer_lock import WriterLock
+from host.writer_lock import WriterLock, short_waits
 
 # seq orders the jobs kept; it is not AUTOINCREMENT, whose counter row would be one more
 # page written by every intake commit. (A number is used again only once its job, the
@@ -47,10 +47,6 @@ _PURGED = "purged|"
 _EARLIER_OPEN = (
     f"SELECT 1 FROM jobs WHERE integration = ? AND state IN ({_OPEN}) AND seq < ? LIMIT 1"
 )
-# A new job's insert, busy, tries again after 50 us, then twice as long each time, up
-# to 0.5 ms: another writer holds the lock for about one commit.
-_FIRST_RETRY = 0.00005
-_LAST_RETRY = 0.0005
 _HEAD = (
     f"SELECT seq, record FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
     "ORDER BY seq LIMIT 1"
@@ -201,17 +197,15 @@ class SqliteStateStore(StateStore):
     def _insert_patiently(self, db: sqlite3.Connection, sql: str, values: list[Any]) -> int:
         """Run ``sql`` until no other writer is in the way, within the busy timeout; the
         last row's seq."""
-        deadline = time.monotonic() + self.busy_timeout
-        retry = _FIRST_RETRY
-        while True:
+        failure: sqlite3.Error | None = None
+        for _ in short_waits(self.busy_timeout):
             try:
                 return int(db.execute(sql, values).lastrowid or 0)
             except sqlite3.Error as error:
-                busy = getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
-                if not busy or time.monotonic() >= deadline:
-                    raise StoreUnavailable(f"the state store is unavailable: {error}") from None
-            time.sleep(retry)
-            retry = min(retry * 2, _LAST_RETRY)
+                failure = error
+                if getattr(error, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
+                    break
+        raise StoreUnavailable(f"the state store is unavailable: {failure}")
 
     def count_received(self, integration: str, outcome: str) -> None:
         with self._write() as db:

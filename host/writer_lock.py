@@ -15,7 +15,7 @@ from pathlib import Path
 from host.state import StoreUnavailable
 
 # A waiting writer looks again after 50 us, then twice as long each time, up to 0.5 ms:
-# a commit holds the lock for about one fsync.
+# a commit holds a lock for well under a millisecond.
 _FIRST_RETRY = 0.00005
 _LAST_RETRY = 0.0005
 
@@ -52,18 +52,25 @@ class WriterLock:
             self._threads.release()
 
 
+def short_waits(patience: float) -> Iterator[None]:
+    """One turn at once, then after each short wait, until ``patience`` runs out: for a
+    writer that tries again while another one commits."""
+    deadline = time.monotonic() + patience
+    retry = _FIRST_RETRY
+    yield
+    while time.monotonic() < deadline:
+        time.sleep(retry)
+        retry = min(retry * 2, _LAST_RETRY)
+        yield
+
+
 def _lock(fd: int, patience: float) -> None:
     """Wait while another process writes; a holder stuck past ``patience`` makes this
     writer give up."""
-    deadline = time.monotonic() + patience
-    retry = _FIRST_RETRY
-    while True:
+    for _ in short_waits(patience):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
             pass
-        if time.monotonic() >= deadline:
-            raise StoreUnavailable("the state store is unavailable: busy")
-        time.sleep(retry)
-        retry = min(retry * 2, _LAST_RETRY)
+    raise StoreUnavailable("the state store is unavailable: busy")
