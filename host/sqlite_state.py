@@ -185,13 +185,10 @@ class SqliteStateStore(StateStore):
         for number, job in enumerate(jobs):
             job.seq = last - len(jobs) + 1 + number
             first_seq.setdefault(job.integration, job.seq)
-        try:
-            alone = {
-                integration: db.execute(_EARLIER_OPEN, (integration, seq)).fetchone() is None
-                for integration, seq in first_seq.items()
-            }
-        except sqlite3.Error as error:
-            raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+        alone = {
+            integration: _nothing_open_before(db, integration, seq)
+            for integration, seq in first_seq.items()
+        }
         return [alone[job.integration] and first_seq[job.integration] == job.seq for job in jobs]
 
     def _insert_patiently(self, db: sqlite3.Connection, sql: str, values: list[Any]) -> int:
@@ -357,6 +354,16 @@ class SqliteStateStore(StateStore):
         answers reads, but the intake could not store a job in it."""
         with self._write() as db:
             db.execute("UPDATE counters SET value = value WHERE 0")
+
+
+def _nothing_open_before(db: sqlite3.Connection, integration: str, seq: int) -> bool:
+    """Whether no job of ``integration`` before ``seq`` is still open. The jobs are stored
+    by now: a look that fails says yes, and the caller queues a task that may find
+    nothing to do, rather than refuse what it stored."""
+    try:
+        return db.execute(_EARLIER_OPEN, (integration, seq)).fetchone() is None
+    except sqlite3.Error:
+        return True
 
 
 @cache

@@ -236,3 +236,21 @@ def test_a_failed_flush_answers_unavailable(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "fdatasync", fdatasync)
     with pytest.raises(StoreUnavailable, match="Input/output error"):
         store.add_job(Job("a", "webhook", {}))
+
+
+def test_new_jobs_stored_but_not_looked_at_are_taken_as_alone(tmp_path, monkeypatch):
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    store.add_job(Job("a", "webhook", {}))
+    real = store._adding_connection()
+
+    class LookFails:
+        """The adding connection, whose reads fail as a busy database's do."""
+
+        def execute(self, sql: str, *args: object) -> object:
+            if sql.startswith("SELECT"):
+                raise sqlite3.OperationalError("database is locked")
+            return real.execute(sql, *args)
+
+    monkeypatch.setattr(store, "_adding_db", LookFails())
+    assert store.add_job(Job("a", "webhook", {"n": 2})) is True
+    assert [job.payload for job in store.jobs()] == [{"n": 2}, {}]
