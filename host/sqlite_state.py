@@ -132,8 +132,9 @@ class SqliteStateStore(StateStore):
             raise StoreUnavailable(f"the state store is unavailable: {error}") from None
 
     def _wal_file(self) -> int:
-        """The log's file, opened once, after the writing connection's first commit: SQLite
-        removes it only when the last connection closes, and that one stays open."""
+        """The log's file, opened once, after the first batch's commit: SQLite removes it
+        only when its last connection to the database closes, and the adding connection
+        stays open."""
         with self._opening_wal:
             if self._wal_fd is None:
                 self._wal_fd = os.open(self._wal, os.O_RDONLY | os.O_CLOEXEC)
