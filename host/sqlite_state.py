@@ -80,6 +80,7 @@ class SqliteStateStore(StateStore):
         self._writing: sqlite3.Connection | None = None
         self._adding_db: sqlite3.Connection | None = None
         self._wal_fd: int | None = None
+        self._database_file: tuple[int, int] | None = None
         self._opening_wal = threading.Lock()
         self._adding: GroupCommit[Job, bool] = GroupCommit(self._add_jobs, self._flush_log)
         self._writer = WriterLock(self.path.with_name(self.path.name + ".lock"))
@@ -125,11 +126,17 @@ class SqliteStateStore(StateStore):
 
     def _flush_log(self) -> None:
         """Put the write-ahead log on the disk, and with it every commit before now (a
-        checkpoint that emptied it first has synced the database file itself)."""
+        checkpoint that emptied it first has synced the database file itself). A log or
+        database no longer at its path (a data folder deleted under the intake) takes
+        SQLite's writes without keeping them: the batch is refused."""
         try:
-            os.fdatasync(self._wal_file())
+            log = self._wal_file()
+            os.fdatasync(log)
+            in_place = self._in_place(log)
         except OSError as error:
             raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+        if not in_place:
+            raise StoreUnavailable("the state store is unavailable: its files were removed")
 
     def _wal_file(self) -> int:
         """The log's file, opened once, after the writing connection's first commit: SQLite
@@ -138,7 +145,14 @@ class SqliteStateStore(StateStore):
             if self._wal_fd is None:
                 self._wal_fd = os.open(self._wal, os.O_RDONLY | os.O_CLOEXEC)
                 weakref.finalize(self, os.close, self._wal_fd)
+                self._database_file = _identity(os.stat(self.path))
             return self._wal_fd
+
+    def _in_place(self, log: int) -> bool:
+        """Whether the log and the database are still the files at their paths."""
+        return _identity(os.fstat(log)) == _identity(os.stat(self._wal)) and (
+            self._database_file == _identity(os.stat(self.path))
+        )
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -350,10 +364,12 @@ class SqliteStateStore(StateStore):
                     _increment(db, f"{_PURGED}{integration}", value - kept)
 
     def ping(self) -> None:
-        """Take the write lock and give it back: a file that is locked or read-only still
-        answers reads, but the intake could not store a job in it."""
+        """Take the write lock and give it back, and flush the log: a file that is locked,
+        read-only or removed still answers reads, but the intake could not store a job in
+        it."""
         with self._write() as db:
             db.execute("UPDATE counters SET value = value WHERE 0")
+        self._flush_log()
 
 
 def _nothing_open_before(db: sqlite3.Connection, integration: str, seq: int) -> bool:
@@ -364,6 +380,10 @@ def _nothing_open_before(db: sqlite3.Connection, integration: str, seq: int) -> 
         return db.execute(_EARLIER_OPEN, (integration, seq)).fetchone() is None
     except sqlite3.Error:
         return True
+
+
+def _identity(status: os.stat_result) -> tuple[int, int]:
+    return status.st_dev, status.st_ino
 
 
 @cache

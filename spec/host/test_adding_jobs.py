@@ -6,12 +6,23 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from host.engine import build_engine
+from host.intake import create_app
 from host.jobs import DELIVERED, OPEN_STATES, Job
 from host.sqlite_state import SqliteStateStore
+from host.state import StoreUnavailable
+from spec.host.conftest import SECRET, host_config
 
 INTEGRATIONS = ("a", "b", "c")
 PROCESSES, THREADS, JOBS = 3, 4, 40
@@ -108,3 +119,69 @@ def test_processes_and_threads_adding_while_a_worker_delivers_lose_and_strand_no
         for later in added:
             if earlier["ended"] < later["began"]:
                 assert earlier["seq"] < later["seq"]
+
+
+def _intake(data: Path, timeout: str = "5"):
+    config = host_config(
+        {"hooks": {"service": "webhooks", "settings": {"hook_url": "https://h.example.com/x"}}}
+    )
+    engine = build_engine({"AHA_SERVICES_DATA": str(data), "AHA_SERVICES_SQLITE_TIMEOUT": timeout})
+    return engine, create_app(config, engine).test_client()
+
+
+def _post(client, body: object = None):
+    return client.post(
+        f"/aha/hooks?token={SECRET}",
+        data=json.dumps(body if body is not None else {"event": "audit"}),
+        content_type="application/json",
+    )
+
+
+def test_a_data_folder_deleted_while_the_intake_runs_is_refused_not_acknowledged(tmp_path):
+    """Its files live on, unlinked, in the intake's connections: a job stored there is
+    gone for good, so it is refused, and the health check says so."""
+    data = tmp_path / "data"
+    _, client = _intake(data)
+    assert _post(client).status_code == 202
+    shutil.rmtree(data)
+    answer = _post(client)
+    assert answer.status_code == 503
+    assert answer.json == {"error": "The event was not stored: the queue is unavailable"}
+    assert client.get("/healthz").status_code == 503
+
+
+@pytest.mark.parametrize("name", ["state.sqlite3-wal", "state.sqlite3"])
+def test_a_log_or_database_file_removed_under_the_store_refuses_new_jobs(tmp_path, name):
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    store.add_job(Job("a", "webhook", {}))
+    os.remove(tmp_path / name)
+    with pytest.raises(StoreUnavailable):
+        store.add_job(Job("a", "webhook", {}))
+
+
+def test_a_log_emptied_by_a_checkpoint_between_flushes_is_still_the_one_flushed(tmp_path):
+    """``wal_checkpoint(TRUNCATE)`` empties the log in place: the kept descriptor is still
+    the log's file, and the next job is in it (and so on the disk) before it is answered."""
+    path = tmp_path / "state.sqlite3"
+    store = SqliteStateStore(path)
+    store.add_job(Job("a", "webhook", {}))
+    other = sqlite3.connect(path, isolation_level=None)
+    assert other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone() == (0, 0, 0)
+    assert os.path.getsize(f"{path}-wal") == 0
+    job = Job("a", "webhook", {"after": "checkpoint"})
+    assert store.add_job(job) is False
+    log = os.stat(f"{path}-wal")
+    assert log.st_size > 0
+    assert (os.fstat(store._wal_file()).st_ino, os.fstat(store._wal_file()).st_dev) == (
+        log.st_ino,
+        log.st_dev,
+    )
+    other.close()
+    read = (
+        "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("
+        "'SELECT seq FROM jobs WHERE id = ?', (sys.argv[2],)).fetchone()[0])"
+    )
+    seen = subprocess.run(
+        [sys.executable, "-c", read, str(path), job.id], capture_output=True, text=True, check=True
+    )
+    assert int(seen.stdout) == job.seq
