@@ -47,6 +47,10 @@ _PURGED = "purged|"
 _EARLIER_OPEN = (
     f"SELECT 1 FROM jobs WHERE integration = ? AND state IN ({_OPEN}) AND seq < ? LIMIT 1"
 )
+# A new job's row is five values; a statement binds at most SQLite's limit of values.
+_COLUMNS = 5
+_VALUE_LIMIT = sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
+_OLDEST_VALUE_LIMIT = 999
 _HEAD = (
     f"SELECT seq, record FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
     "ORDER BY seq LIMIT 1"
@@ -82,7 +86,9 @@ class SqliteStateStore(StateStore):
         self._wal_fd: int | None = None
         self._database_file: tuple[int, int] | None = None
         self._opening_wal = threading.Lock()
-        self._adding: GroupCommit[Job, bool] = GroupCommit(self._add_jobs, self._flush_log)
+        self._adding: GroupCommit[Job, bool] = GroupCommit(
+            self._add_jobs, self._flush_log, self._jobs_per_insert
+        )
         self._writer = WriterLock(self.path.with_name(self.path.name + ".lock"))
         try:
             self._connection().executescript(_SCHEMA)
@@ -204,6 +210,13 @@ class SqliteStateStore(StateStore):
             for integration, seq in first_seq.items()
         }
         return [alone[job.integration] and first_seq[job.integration] == job.seq for job in jobs]
+
+    def _jobs_per_insert(self) -> int:
+        """As many jobs as one ``INSERT`` may bind values for: SQLite's limit is 999 values
+        in builds before 3.32, 32,766 after, more in some."""
+        db = self._adding_db
+        values = _OLDEST_VALUE_LIMIT if db is None else db.getlimit(_VALUE_LIMIT)
+        return values // _COLUMNS
 
     def _insert_patiently(self, db: sqlite3.Connection, sql: str, values: list[Any]) -> int:
         """Run ``sql`` until no other writer is in the way, within the busy timeout; the
@@ -390,7 +403,7 @@ def _identity(status: os.stat_result) -> tuple[int, int]:
 def _insert(count: int) -> str:
     """``count`` new jobs in one ``INSERT``: SQLite numbers them one after another, each
     one more than the largest seq before it."""
-    rows = ", ".join(["(?, ?, ?, ?, ?)"] * count)
+    rows = ", ".join([f"({', '.join('?' * _COLUMNS)})"] * count)
     return f"INSERT INTO jobs (id, integration, state, received_at, record) VALUES {rows}"
 
 

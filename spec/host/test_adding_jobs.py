@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from host.engine import build_engine
+from host.group_commit import GroupCommit
 from host.intake import create_app
 from host.jobs import DELIVERED, OPEN_STATES, Job
 from host.sqlite_state import SqliteStateStore
@@ -185,3 +186,133 @@ def test_a_log_emptied_by_a_checkpoint_between_flushes_is_still_the_one_flushed(
         [sys.executable, "-c", read, str(path), job.id], capture_output=True, text=True, check=True
     )
     assert int(seen.stdout) == job.seq
+
+
+_HOLD = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute(sys.argv[2])
+print("held", flush=True)
+time.sleep(float(sys.argv[3]))
+db.execute("COMMIT")
+"""
+
+
+def _hold(path: Path, begin: str, seconds: float) -> subprocess.Popen:
+    """Another process that holds the database's write lock for ``seconds``."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(path), begin, str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
+
+
+@pytest.mark.parametrize("begin", ["BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"])
+def test_a_database_another_process_holds_past_the_busy_timeout_is_a_503(tmp_path, begin):
+    engine, client = _intake(tmp_path, timeout="0.2")
+    holder = _hold(tmp_path / "state.sqlite3", begin, 30)
+    try:
+        started = time.monotonic()
+        answer = _post(client)
+        waited = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+    assert answer.status_code == 503
+    assert answer.json == {"error": "The event was not stored: the queue is unavailable"}
+    assert 0.2 <= waited < 5
+    assert engine.store.jobs() == []
+    assert engine.huey.pending_count() == 0
+
+
+@pytest.mark.parametrize("begin", ["BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"])
+def test_a_database_another_process_gives_back_within_the_busy_timeout_is_a_202(tmp_path, begin):
+    engine, client = _intake(tmp_path, timeout="10")
+    holder = _hold(tmp_path / "state.sqlite3", begin, 0.3)
+    started = time.monotonic()
+    answer = _post(client)
+    waited = time.monotonic() - started
+    assert holder.wait(10) == 0
+    assert answer.status_code == 202
+    assert waited > 0.1
+    assert [job.id for job in engine.store.jobs()] == [answer.json["job"]]
+    assert engine.huey.pending_count() == 1
+
+
+def _add_all_at_once(store: SqliteStateStore, jobs: list[Job]) -> list[bool | str]:
+    """Add ``jobs`` from a thread each, all waiting behind another connection's write
+    until every one is queued, so that they make one burst."""
+    holder = sqlite3.connect(store.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    answers: list[bool | str] = [""] * len(jobs)
+
+    def add(n: int) -> None:
+        try:
+            answers[n] = store.add_job(jobs[n])
+        except StoreUnavailable as error:
+            answers[n] = str(error)
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in range(len(jobs))]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while len(store._adding._waiting) < len(jobs) - 1 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    holder.execute("COMMIT")
+    for thread in threads:
+        thread.join(10)
+    return answers
+
+
+def test_a_burst_larger_than_one_insert_may_carry_is_stored_in_several(tmp_path):
+    """An SQLite built with a lower limit of values a statement may bind (999 before
+    3.32) cannot take a burst of many threads in one ``INSERT``."""
+    store = SqliteStateStore(tmp_path / "state.sqlite3", busy_timeout=10.0)
+    store.add_job(Job("first", "webhook", {}))
+    store._adding_connection().setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 50)
+    jobs = [Job(("a", "b")[n % 2], "webhook", {"n": n}) for n in range(33)]
+    answers = _add_all_at_once(store, jobs)
+    for name in ("a", "b"):
+        mine = sorted(
+            (job.seq, answers[n]) for n, job in enumerate(jobs) if job.integration == name
+        )
+        assert [alone for _, alone in mine] == [True] + [False] * (len(mine) - 1)
+    stored = {job.id: job.seq for job in store.jobs(limit=100)}
+    assert len(stored) == 34
+    assert [stored[job.id] for job in jobs] == [job.seq for job in jobs]
+    assert len({job.seq for job in jobs}) == 33
+
+
+def test_a_group_commit_takes_at_most_what_one_commit_can_in_arrival_order():
+    batches: list[list[int]] = []
+    entered, release = threading.Event(), threading.Event()
+
+    def commit(items):
+        batches.append(list(items))
+        if len(batches) == 1:
+            entered.set()
+            release.wait(5)
+        return [item * 10 for item in items]
+
+    group: GroupCommit[int, int] = GroupCommit(commit, most=lambda: 2)
+    results: dict[int, int] = {}
+
+    def submit(item: int) -> None:
+        results[item] = group.submit(item)
+
+    first = threading.Thread(target=submit, args=(0,))
+    first.start()
+    entered.wait(5)
+    waiting = []
+    for n in range(1, 6):  # one at a time, so that they queue in this order
+        waiting.append(threading.Thread(target=submit, args=(n,)))
+        waiting[-1].start()
+        while len(group._waiting) < n:
+            time.sleep(0.001)
+    release.set()
+    for thread in (first, *waiting):
+        thread.join(5)
+    assert batches == [[0], [1, 2], [3, 4], [5]]
+    assert results == {n: n * 10 for n in range(6)}
