@@ -316,3 +316,37 @@ def test_a_group_commit_takes_at_most_what_one_commit_can_in_arrival_order():
         thread.join(5)
     assert batches == [[0], [1, 2], [3, 4], [5]]
     assert results == {n: n * 10 for n in range(6)}
+
+
+def test_names_with_quotes_and_unicode_and_bodies_near_a_megabyte_are_stored_whole(tmp_path):
+    store = SqliteStateStore(tmp_path / "state.sqlite3", busy_timeout=10.0)
+    names = ['o\'brien "q" --', "ünï 🚀 %_", "a'); DROP TABLE jobs; --"]
+    big = "x\"'\\ü\u2028" * (1000 * 1024 // 8)
+    jobs = [Job(names[n % 3], "webhook", {"body": big, "n": n}) for n in range(9)]
+    answers = _add_all_at_once(store, jobs)
+    assert sorted(answers, key=str) == [False] * 6 + [True] * 3
+    for job in jobs:
+        stored = store.get(job.id)
+        assert stored is not None and stored.payload == job.payload
+        assert stored.integration == job.integration and stored.seq == job.seq
+    assert store.open_integrations() == sorted(names)
+    assert {name: store.head(name).seq for name in names} == {
+        name: min(job.seq for job in jobs if job.integration == name) for name in names
+    }
+
+
+def test_a_body_at_the_intake_limit_is_stored_and_one_byte_more_is_refused(tmp_path):
+    engine, client = _intake(tmp_path)
+    limit = 1024 * 1024
+    padding = limit - len(json.dumps({"event": "audit", "pad": ""}))
+    at_limit = {"event": "audit", "pad": "é" * (padding // 2)}
+    body = json.dumps(at_limit, ensure_ascii=False).encode()
+    body += b" " * (limit - len(body))
+    answer = client.post(f"/aha/hooks?token={SECRET}", data=body, content_type="application/json")
+    assert answer.status_code == 202
+    assert engine.store.get(answer.json["job"]).payload == at_limit
+    refused = client.post(
+        f"/aha/hooks?token={SECRET}", data=body + b" ", content_type="application/json"
+    )
+    assert refused.status_code == 413
+    assert len(engine.store.jobs()) == 1
