@@ -79,7 +79,6 @@ class SqliteStateStore(StateStore):
     def __init__(self, path: Path, busy_timeout: float = 5.0):
         self.path = Path(path)
         self.busy_timeout = busy_timeout
-        self._wal = self.path.with_name(self.path.name + "-wal")
         self._local = threading.local()
         self._writing: sqlite3.Connection | None = None
         self._adding_db: sqlite3.Connection | None = None
@@ -92,6 +91,7 @@ class SqliteStateStore(StateStore):
         self._writer = WriterLock(self.path.with_name(self.path.name + ".lock"))
         try:
             self._connection().executescript(_SCHEMA)
+            self._wal = _log_path(self._connection())
             self._count_accepted_by_rows()
         except sqlite3.Error as error:
             raise StoreUnavailable(f"the state store is unavailable: {error}") from None
@@ -393,6 +393,12 @@ def _nothing_open_before(db: sqlite3.Connection, integration: str, seq: int) -> 
         return db.execute(_EARLIER_OPEN, (integration, seq)).fetchone() is None
     except sqlite3.Error:
         return True
+
+
+def _log_path(db: sqlite3.Connection) -> Path:
+    """The write-ahead log's path: SQLite keeps it beside the database's file once links
+    are resolved (a state file that is a link has its log beside the file it names)."""
+    return Path(db.execute("PRAGMA database_list").fetchone()[2] + "-wal")
 
 
 def _identity(status: os.stat_result) -> tuple[int, int]:

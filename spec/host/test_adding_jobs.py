@@ -350,3 +350,24 @@ def test_a_body_at_the_intake_limit_is_stored_and_one_byte_more_is_refused(tmp_p
     )
     assert refused.status_code == 413
     assert len(engine.store.jobs()) == 1
+
+
+def test_a_state_file_that_is_a_symlink_flushes_the_log_sqlite_writes(tmp_path):
+    """SQLite keeps the log beside the file the link points to; a file of the log's
+    name beside the link itself is not it."""
+    (tmp_path / "disk").mkdir()
+    (tmp_path / "data").mkdir()
+    sqlite3.connect(tmp_path / "disk" / "state.sqlite3").close()
+    os.symlink("../disk/state.sqlite3", tmp_path / "data" / "state.sqlite3")
+    store = SqliteStateStore(tmp_path / "data" / "state.sqlite3")
+    assert store.add_job(Job("a", "webhook", {})) is True
+    log = os.stat(tmp_path / "disk" / "state.sqlite3-wal")
+    assert _identity(os.fstat(store._wal_file())) == (log.st_dev, log.st_ino)
+    (tmp_path / "data" / "state.sqlite3-wal").write_bytes(b"")  # a stray file
+    again = SqliteStateStore(tmp_path / "data" / "state.sqlite3")
+    assert again.add_job(Job("a", "webhook", {})) is False
+    assert _identity(os.fstat(again._wal_file())) == (log.st_dev, log.st_ino)
+
+
+def _identity(status: os.stat_result) -> tuple[int, int]:
+    return status.st_dev, status.st_ino
