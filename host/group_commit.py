@@ -8,6 +8,7 @@ that queued up meanwhile, in arrival order, while the first flushes its batch.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
@@ -27,14 +28,17 @@ class _Slot(Generic[Item, Result]):
 
 class GroupCommit(Generic[Item, Result]):
     """Runs ``commit(items) -> results`` for batches of concurrently submitted items, one
-    batch at a time, then ``flush()`` for each batch, beside the next batch's commit."""
+    batch at a time, then ``flush()`` for each batch, beside the next batch's commit. A
+    batch holds at most ``most()`` items (what one commit can take); the others wait for
+    the next."""
 
     def __init__(
         self,
         commit: Callable[[Sequence[Item]], Sequence[Result]],
         flush: Callable[[], None] = lambda: None,
+        most: Callable[[], int] = lambda: sys.maxsize,
     ):
-        self._commit, self._flush = commit, flush
+        self._commit, self._flush, self._most = commit, flush, most
         self._lock = threading.Lock()
         self._waiting: list[_Slot[Item, Result]] = []
         self._busy = False
@@ -55,7 +59,8 @@ class GroupCommit(Generic[Item, Result]):
 
     def _commit_waiting(self) -> None:
         with self._lock:
-            batch, self._waiting = self._waiting, []
+            most = max(1, self._most())
+            batch, self._waiting = self._waiting[:most], self._waiting[most:]
         try:
             results = self._commit([slot.item for slot in batch])
             for slot, result in zip(batch, results, strict=True):

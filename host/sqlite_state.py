@@ -47,6 +47,10 @@ _PURGED = "purged|"
 _EARLIER_OPEN = (
     f"SELECT 1 FROM jobs WHERE integration = ? AND state IN ({_OPEN}) AND seq < ? LIMIT 1"
 )
+# A new job's row is five values; a statement binds at most SQLite's limit of values.
+_COLUMNS = 5
+_VALUE_LIMIT = sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
+_OLDEST_VALUE_LIMIT = 999
 _HEAD = (
     f"SELECT seq, record FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
     "ORDER BY seq LIMIT 1"
@@ -75,16 +79,19 @@ class SqliteStateStore(StateStore):
     def __init__(self, path: Path, busy_timeout: float = 5.0):
         self.path = Path(path)
         self.busy_timeout = busy_timeout
-        self._wal = self.path.with_name(self.path.name + "-wal")
         self._local = threading.local()
         self._writing: sqlite3.Connection | None = None
         self._adding_db: sqlite3.Connection | None = None
         self._wal_fd: int | None = None
+        self._database_file: tuple[int, int] | None = None
         self._opening_wal = threading.Lock()
-        self._adding: GroupCommit[Job, bool] = GroupCommit(self._add_jobs, self._flush_log)
+        self._adding: GroupCommit[Job, bool] = GroupCommit(
+            self._add_jobs, self._flush_log, self._jobs_per_insert
+        )
         self._writer = WriterLock(self.path.with_name(self.path.name + ".lock"))
         try:
             self._connection().executescript(_SCHEMA)
+            self._wal = _log_path(self._connection())
             self._count_accepted_by_rows()
         except sqlite3.Error as error:
             raise StoreUnavailable(f"the state store is unavailable: {error}") from None
@@ -125,11 +132,17 @@ class SqliteStateStore(StateStore):
 
     def _flush_log(self) -> None:
         """Put the write-ahead log on the disk, and with it every commit before now (a
-        checkpoint that emptied it first has synced the database file itself)."""
+        checkpoint that emptied it first has synced the database file itself). A log or
+        database no longer at its path (a data folder deleted under the intake) takes
+        SQLite's writes without keeping them: the batch is refused."""
         try:
-            os.fdatasync(self._wal_file())
+            log = self._wal_file()
+            os.fdatasync(log)
+            in_place = self._in_place(log)
         except OSError as error:
             raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+        if not in_place:
+            raise StoreUnavailable("the state store is unavailable: its files were removed")
 
     def _wal_file(self) -> int:
         """The log's file, opened once, after the first batch's commit: SQLite removes it
@@ -139,7 +152,14 @@ class SqliteStateStore(StateStore):
             if self._wal_fd is None:
                 self._wal_fd = os.open(self._wal, os.O_RDONLY | os.O_CLOEXEC)
                 weakref.finalize(self, os.close, self._wal_fd)
+                self._database_file = _identity(os.stat(self.path))
             return self._wal_fd
+
+    def _in_place(self, log: int) -> bool:
+        """Whether the log and the database are still the files at their paths."""
+        return _identity(os.fstat(log)) == _identity(os.stat(self._wal)) and (
+            self._database_file == _identity(os.stat(self.path))
+        )
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -191,6 +211,13 @@ class SqliteStateStore(StateStore):
             for integration, seq in first_seq.items()
         }
         return [alone[job.integration] and first_seq[job.integration] == job.seq for job in jobs]
+
+    def _jobs_per_insert(self) -> int:
+        """As many jobs as one ``INSERT`` may bind values for: SQLite's limit is 999 values
+        in builds before 3.32, 32,766 after, more in some."""
+        db = self._adding_db
+        values = _OLDEST_VALUE_LIMIT if db is None else db.getlimit(_VALUE_LIMIT)
+        return values // _COLUMNS
 
     def _insert_patiently(self, db: sqlite3.Connection, sql: str, values: list[Any]) -> int:
         """Run ``sql`` until no other writer is in the way, within the busy timeout; the
@@ -351,10 +378,12 @@ class SqliteStateStore(StateStore):
                     _increment(db, f"{_PURGED}{integration}", value - kept)
 
     def ping(self) -> None:
-        """Take the write lock and give it back: a file that is locked or read-only still
-        answers reads, but the intake could not store a job in it."""
+        """Take the write lock and give it back, and flush the log: a file that is locked,
+        read-only or removed still answers reads, but the intake could not store a job in
+        it."""
         with self._write() as db:
             db.execute("UPDATE counters SET value = value WHERE 0")
+        self._flush_log()
 
 
 def _nothing_open_before(db: sqlite3.Connection, integration: str, seq: int) -> bool:
@@ -367,11 +396,21 @@ def _nothing_open_before(db: sqlite3.Connection, integration: str, seq: int) -> 
         return True
 
 
+def _log_path(db: sqlite3.Connection) -> Path:
+    """The write-ahead log's path: SQLite keeps it beside the database's file once links
+    are resolved (a state file that is a link has its log beside the file it names)."""
+    return Path(db.execute("PRAGMA database_list").fetchone()[2] + "-wal")
+
+
+def _identity(status: os.stat_result) -> tuple[int, int]:
+    return status.st_dev, status.st_ino
+
+
 @cache
 def _insert(count: int) -> str:
     """``count`` new jobs in one ``INSERT``: SQLite numbers them one after another, each
     one more than the largest seq before it."""
-    rows = ", ".join(["(?, ?, ?, ?, ?)"] * count)
+    rows = ", ".join([f"({', '.join('?' * _COLUMNS)})"] * count)
     return f"INSERT INTO jobs (id, integration, state, received_at, record) VALUES {rows}"
 
 

@@ -246,6 +246,9 @@ def test_new_jobs_stored_but_not_looked_at_are_taken_as_alone(tmp_path, monkeypa
     class LookFails:
         """The adding connection, whose reads fail as a busy database's do."""
 
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
         def execute(self, sql: str, *args: object) -> object:
             if sql.startswith("SELECT"):
                 raise sqlite3.OperationalError("database is locked")
