@@ -51,6 +51,8 @@ _EARLIER_OPEN = (
 _COLUMNS = 5
 _VALUE_LIMIT = sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
 _OLDEST_VALUE_LIMIT = 999
+# How often a flush looks whether the store's files are still at their paths.
+_FILES_LOOKED_AT_EVERY = 0.1
 _HEAD = (
     f"SELECT seq, record FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
     "ORDER BY seq LIMIT 1"
@@ -84,6 +86,7 @@ class SqliteStateStore(StateStore):
         self._adding_db: sqlite3.Connection | None = None
         self._wal_fd: int | None = None
         self._database_file: tuple[int, int] | None = None
+        self._files_looked_at = 0.0
         self._opening_wal = threading.Lock()
         self._adding: GroupCommit[Job, bool] = GroupCommit(
             self._add_jobs, self._flush_log, self._jobs_per_insert
@@ -130,15 +133,24 @@ class SqliteStateStore(StateStore):
         db.execute("PRAGMA synchronous=NORMAL")
         return db
 
-    def _flush_log(self) -> None:
+    def _flush_log(self, look_at_files: bool = False) -> None:
         """Put the write-ahead log on the disk, and with it every commit before now (a
-        checkpoint that emptied it first has synced the database file itself). A log or
-        database no longer at its path (a data folder deleted under the intake) takes
-        SQLite's writes without keeping them: the batch is refused."""
+        checkpoint that emptied it first has synced the database file itself).
+
+        A log or database no longer at its path (a data folder deleted under the intake)
+        takes SQLite's writes without keeping them: from then on every batch is refused.
+        The files are looked at once in ``_FILES_LOOKED_AT_EVERY`` (or when asked), not at
+        every flush: each look is three more calls that hand the interpreter to another
+        thread, and the jobs acknowledged just before a deletion are lost with it anyway."""
         try:
             log = self._wal_file()
             os.fdatasync(log)
-            in_place = self._in_place(log)
+            now = time.monotonic()
+            in_place = (
+                not look_at_files and now < self._files_looked_at + _FILES_LOOKED_AT_EVERY
+            ) or self._in_place(log)
+            if in_place:
+                self._files_looked_at = now
         except OSError as error:
             raise StoreUnavailable(f"the state store is unavailable: {error}") from None
         if not in_place:
@@ -383,7 +395,7 @@ class SqliteStateStore(StateStore):
         it."""
         with self._write() as db:
             db.execute("UPDATE counters SET value = value WHERE 0")
-        self._flush_log()
+        self._flush_log(look_at_files=True)
 
 
 def _nothing_open_before(db: sqlite3.Connection, integration: str, seq: int) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from host import sqlite_state
 from host.engine import build_engine
 from host.group_commit import GroupCommit
 from host.intake import create_app
@@ -138,13 +139,18 @@ def _post(client, body: object = None):
     )
 
 
-def test_a_data_folder_deleted_while_the_intake_runs_is_refused_not_acknowledged(tmp_path):
+def test_a_data_folder_deleted_while_the_intake_runs_is_refused_not_acknowledged(
+    tmp_path, monkeypatch
+):
     """Its files live on, unlinked, in the intake's connections: a job stored there is
-    gone for good, so it is refused, and the health check says so."""
+    gone for good, so it is refused once the intake looks again, and the health check
+    says so at once."""
     data = tmp_path / "data"
     _, client = _intake(data)
     assert _post(client).status_code == 202
     shutil.rmtree(data)
+    assert client.get("/healthz").status_code == 503
+    monkeypatch.setattr(sqlite_state, "_FILES_LOOKED_AT_EVERY", 0.0)
     answer = _post(client)
     assert answer.status_code == 503
     assert answer.json == {"error": "The event was not stored: the queue is unavailable"}
@@ -152,12 +158,28 @@ def test_a_data_folder_deleted_while_the_intake_runs_is_refused_not_acknowledged
 
 
 @pytest.mark.parametrize("name", ["state.sqlite3-wal", "state.sqlite3"])
-def test_a_log_or_database_file_removed_under_the_store_refuses_new_jobs(tmp_path, name):
+def test_a_log_or_database_file_removed_under_the_store_refuses_new_jobs(
+    tmp_path, name, monkeypatch
+):
+    monkeypatch.setattr(sqlite_state, "_FILES_LOOKED_AT_EVERY", 0.0)
     store = SqliteStateStore(tmp_path / "state.sqlite3")
     store.add_job(Job("a", "webhook", {}))
     os.remove(tmp_path / name)
-    with pytest.raises(StoreUnavailable):
+    for _ in range(2):
+        with pytest.raises(StoreUnavailable, match="unavailable"):
+            store.add_job(Job("a", "webhook", {}))
+
+
+def test_the_files_are_looked_at_once_in_a_while_not_at_every_flush(tmp_path, monkeypatch):
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    looks: list[int] = []
+    real = store._in_place
+    monkeypatch.setattr(store, "_in_place", lambda log: looks.append(log) or real(log))
+    for _ in range(5):
         store.add_job(Job("a", "webhook", {}))
+    assert len(looks) == 1
+    store.ping()
+    assert len(looks) == 2
 
 
 def test_a_log_emptied_by_a_checkpoint_between_flushes_is_still_the_one_flushed(tmp_path):
