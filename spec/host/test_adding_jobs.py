@@ -19,7 +19,6 @@ import pytest
 
 from host import sqlite_state
 from host.engine import build_engine
-from host.group_commit import GroupCommit
 from host.intake import create_app
 from host.jobs import DELIVERED, OPEN_STATES, Job
 from host.sqlite_state import SqliteStateStore
@@ -305,39 +304,6 @@ def test_a_burst_larger_than_one_insert_may_carry_is_stored_in_several(tmp_path)
     assert len(stored) == 34
     assert [stored[job.id] for job in jobs] == [job.seq for job in jobs]
     assert len({job.seq for job in jobs}) == 33
-
-
-def test_a_group_commit_takes_at_most_what_one_commit_can_in_arrival_order():
-    batches: list[list[int]] = []
-    entered, release = threading.Event(), threading.Event()
-
-    def commit(items):
-        batches.append(list(items))
-        if len(batches) == 1:
-            entered.set()
-            release.wait(5)
-        return [item * 10 for item in items]
-
-    group: GroupCommit[int, int] = GroupCommit(commit, most=lambda: 2)
-    results: dict[int, int] = {}
-
-    def submit(item: int) -> None:
-        results[item] = group.submit(item)
-
-    first = threading.Thread(target=submit, args=(0,))
-    first.start()
-    entered.wait(5)
-    waiting = []
-    for n in range(1, 6):  # one at a time, so that they queue in this order
-        waiting.append(threading.Thread(target=submit, args=(n,)))
-        waiting[-1].start()
-        while len(group._waiting) < n:
-            time.sleep(0.001)
-    release.set()
-    for thread in (first, *waiting):
-        thread.join(5)
-    assert batches == [[0], [1, 2], [3, 4], [5]]
-    assert results == {n: n * 10 for n in range(6)}
 
 
 def test_names_with_quotes_and_unicode_and_bodies_near_a_megabyte_are_stored_whole(tmp_path):

@@ -89,8 +89,15 @@ def test_a_store_that_counted_each_job_is_counted_once_after_the_change(tmp_path
     assert reopened.counters()["received|a|accepted"] == 7
 
 
-def test_concurrent_writes_share_a_commit_in_arrival_order():
-    batches = []
+@pytest.mark.parametrize(
+    ("most", "after_the_first"),
+    [(None, [[1, 2, 3, 4, 5]]), (2, [[1, 2], [3, 4], [5]])],
+    ids=["all-waiting", "at-most-two"],
+)
+def test_writes_that_wait_share_the_next_commits_in_arrival_order(most, after_the_first):
+    """Those that queue while a commit runs share the next one, as many as one commit may
+    take (``most``: what one SQLite statement may bind), the rest the ones after."""
+    batches: list[list[int]] = []
     entered, release = threading.Event(), threading.Event()
 
     def commit(items):
@@ -100,26 +107,28 @@ def test_concurrent_writes_share_a_commit_in_arrival_order():
             release.wait(5)
         return [item * 10 for item in items]
 
-    group = GroupCommit(commit)
-    results = {}
+    group: GroupCommit[int, int] = (
+        GroupCommit(commit) if most is None else GroupCommit(commit, most=lambda: most)
+    )
+    results: dict[int, int] = {}
 
-    def submit(item):
+    def submit(item: int) -> None:
         results[item] = group.submit(item)
 
-    first = threading.Thread(target=submit, args=(1,))
+    first = threading.Thread(target=submit, args=(0,))
     first.start()
     entered.wait(5)
-    waiting = [threading.Thread(target=submit, args=(n,)) for n in (2, 3, 4)]
-    for thread in waiting:
-        thread.start()
-    while len(group._waiting) < 3:
-        threading.Event().wait(0.001)
+    waiting = []
+    for n in range(1, 6):  # one at a time, so that they queue in this order
+        waiting.append(threading.Thread(target=submit, args=(n,)))
+        waiting[-1].start()
+        while len(group._waiting) < n:
+            threading.Event().wait(0.001)
     release.set()
     for thread in (first, *waiting):
         thread.join(5)
-    assert batches[0] == [1]
-    assert sorted(batches[1]) == [2, 3, 4] and len(batches) == 2
-    assert results == {1: 10, 2: 20, 3: 30, 4: 40}
+    assert batches == [[0], *after_the_first]
+    assert results == {n: n * 10 for n in range(6)}
 
 
 def test_a_failed_commit_fails_each_of_its_writes_and_not_the_next():
