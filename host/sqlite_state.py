@@ -146,15 +146,12 @@ class SqliteStateStore(StateStore):
             log = self._wal_file()
             os.fdatasync(log)
             now = time.monotonic()
-            in_place = (
-                not look_at_files and now < self._files_looked_at + _FILES_LOOKED_AT_EVERY
-            ) or self._in_place(log)
-            if in_place:
+            if look_at_files or now >= self._files_looked_at + _FILES_LOOKED_AT_EVERY:
+                if not self._in_place(log):
+                    raise StoreUnavailable("the state store is unavailable: its files were removed")
                 self._files_looked_at = now
         except OSError as error:
             raise StoreUnavailable(f"the state store is unavailable: {error}") from None
-        if not in_place:
-            raise StoreUnavailable("the state store is unavailable: its files were removed")
 
     def _wal_file(self) -> int:
         """The log's file, opened once, after the first batch's commit: SQLite removes it

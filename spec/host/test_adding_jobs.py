@@ -181,6 +181,20 @@ def test_the_files_are_looked_at_once_in_a_while_not_at_every_flush(tmp_path, mo
     assert len(looks) == 2
 
 
+def test_flushes_that_never_pause_still_look_at_the_files_again(tmp_path, monkeypatch):
+    """A busy intake flushes more often than it looks; it must look all the same."""
+    monkeypatch.setattr(sqlite_state, "_FILES_LOOKED_AT_EVERY", 0.02)
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    looks: list[int] = []
+    real = store._in_place
+    monkeypatch.setattr(store, "_in_place", lambda log: looks.append(log) or real(log))
+    flushes, until = 0, time.monotonic() + 0.1
+    while time.monotonic() < until:
+        store.add_job(Job("a", "webhook", {}))
+        flushes += 1
+    assert 3 <= len(looks) < flushes
+
+
 def test_a_log_emptied_by_a_checkpoint_between_flushes_is_still_the_one_flushed(tmp_path):
     """``wal_checkpoint(TRUNCATE)`` empties the log in place: the kept descriptor is still
     the log's file, and the next job is in it (and so on the disk) before it is answered."""
