@@ -59,8 +59,10 @@ class GroupCommit(Generic[Item, Result]):
 
     def _commit_waiting(self) -> None:
         with self._lock:
-            most = max(1, self._most())
-            batch, self._waiting = self._waiting[:most], self._waiting[most:]
+            batch, self._waiting = self._waiting, []
+            if len(batch) > 1:  # (one item is always taken: no need to ask)
+                most = max(1, self._most())
+                batch, self._waiting = batch[:most], batch[most:]
         try:
             results = self._commit([slot.item for slot in batch])
             for slot, result in zip(batch, results, strict=True):
