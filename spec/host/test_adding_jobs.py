@@ -51,7 +51,6 @@ def _add_from_threads(path: Path, number: int, tasks: multiprocessing.Queue, out
                     "alone": alone,
                     "began": began,
                     "ended": ended,
-                    "thread": f"{number}/{thread}",
                     "integration": job.integration,
                 }
             )
