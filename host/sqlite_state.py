@@ -15,13 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from host.group_commit import GroupCommit
-from host.jobs import FINISHED_STATES, OPEN_STATES, Job
+from host.jobs import FINISHED_STATES, OPEN_STATES, QUEUED, Job
 from host.state import Started, StateStore, StoreUnavailable, latency_bucket, start_if_ready
 from host.writer_lock import WriterLock, short_waits
 
 # seq orders the jobs kept; it is not AUTOINCREMENT, whose counter row would be one more
 # page written by every intake commit. (A number is used again only once its job, the
-# newest, has been purged.)
+# newest, has been purged.) Each index is one more page that a new job writes, so a new
+# job, queued, is in two: ``jobs_open`` (each integration's jobs by state) and the ids.
+# ``jobs_taken`` finds the jobs by state once a worker took them; the queued ones are
+# found through ``jobs_open``, one integration after another (``_INTEGRATIONS``). Stores
+# made before kept an index of every state and one of the times received.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     seq INTEGER PRIMARY KEY,
@@ -32,8 +36,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_open ON jobs (integration, state, seq);
-CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, seq);
-CREATE INDEX IF NOT EXISTS jobs_received ON jobs (received_at);
+CREATE INDEX IF NOT EXISTS jobs_taken ON jobs (state, seq) WHERE state != 'queued';
+DROP INDEX IF EXISTS jobs_state;
+DROP INDEX IF EXISTS jobs_received;
 CREATE TABLE IF NOT EXISTS meta_data (integration TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS leases (
     integration TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL
@@ -53,6 +58,16 @@ _VALUE_LIMIT = sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
 _OLDEST_VALUE_LIMIT = 999
 # How often a flush looks whether the store's files are still at their paths.
 _FILES_LOOKED_AT_EVERY = 0.1
+# The integrations that have jobs, one step down ``jobs_open`` each, as ``named``.
+_INTEGRATIONS = """WITH RECURSIVE named(integration) AS (
+    SELECT min(integration) FROM jobs
+    UNION ALL
+    SELECT (SELECT min(integration) FROM jobs WHERE integration > named.integration)
+    FROM named WHERE named.integration IS NOT NULL
+) """
+_QUEUED = f"state = '{QUEUED}' AND integration IN (SELECT integration FROM named)"
+# ``jobs_taken``'s own condition: SQLite uses the index for a query that states it.
+_TAKEN = f"state != '{QUEUED}'"
 _HEAD = (
     f"SELECT seq, record FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
     "ORDER BY seq LIMIT 1"
@@ -252,16 +267,21 @@ class SqliteStateStore(StateStore):
     def jobs(
         self, state: str | None = None, integration: str | None = None, limit: int = 50
     ) -> list[Job]:
-        where, args = [], []
+        where, args, names = [], [], ""
         if state:
             where.append("state = ?")
             args.append(state)
         if integration:
             where.append("integration = ?")
             args.append(integration)
+        elif state == QUEUED:
+            where.append(_QUEUED)
+            names = _INTEGRATIONS
+        elif state:
+            where.append(_TAKEN)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self._read(
-            f"SELECT seq, record FROM jobs {clause} ORDER BY seq DESC LIMIT ?", *args, limit
+            f"{names}SELECT seq, record FROM jobs {clause} ORDER BY seq DESC LIMIT ?", *args, limit
         )
         return [_load(*row) for row in rows]
 
@@ -270,7 +290,10 @@ class SqliteStateStore(StateStore):
         return _load(*rows[0]) if rows else None
 
     def open_integrations(self) -> list[str]:
-        rows = self._read(f"SELECT DISTINCT integration FROM jobs WHERE state IN ({_OPEN})")
+        rows = self._read(
+            f"{_INTEGRATIONS}SELECT integration FROM named WHERE EXISTS (SELECT 1 FROM jobs "
+            f"WHERE jobs.integration = named.integration AND state IN ({_OPEN}))"
+        )
         return sorted(row[0] for row in rows)
 
     def save(self, job: Job) -> None:
@@ -332,19 +355,37 @@ class SqliteStateStore(StateStore):
         return dict(rows)
 
     def purge(self, before: float) -> int:
-        """Delete old finished jobs; each stays counted as accepted (``counters``)."""
-        where = f"received_at < ? AND state IN ({_FINISHED})"
+        """Delete old finished jobs; each stays counted as accepted (``counters``).
+
+        No index orders the jobs by the time they were received: they are looked at in
+        the order stored, up to the first one received since ``before``. One stored
+        after it, yet received earlier (a moment earlier, in another process; or before
+        the clock was set back), is left to the next purge."""
+        (bound,) = self._read(
+            "SELECT coalesce((SELECT seq FROM jobs WHERE received_at >= ? ORDER BY seq LIMIT 1),"
+            " (SELECT max(seq) + 1 FROM jobs), 0)",
+            before,
+        )[0]
+        where = f"seq < ? AND received_at < ? AND state IN ({_FINISHED})"
         with self._write() as db:
             gone = db.execute(
-                f"SELECT integration, count(*) FROM jobs WHERE {where} GROUP BY integration",
-                (before,),
+                f"SELECT integration, count(*) FROM jobs NOT INDEXED WHERE {where} "
+                "GROUP BY integration",
+                (bound, before),
             ).fetchall()
             for integration, count in gone:
                 _increment(db, f"{_PURGED}{integration}", count)
-            return db.execute(f"DELETE FROM jobs WHERE {where}", (before,)).rowcount
+            return db.execute(
+                f"DELETE FROM jobs NOT INDEXED WHERE {where}", (bound, before)
+            ).rowcount
 
     def state_counts(self) -> dict[str, int]:
-        return dict(self._read("SELECT state, count(*) FROM jobs GROUP BY state"))
+        return dict(
+            self._read(
+                f"{_INTEGRATIONS}SELECT state, count(*) FROM jobs WHERE {_TAKEN} GROUP BY state "
+                f"UNION ALL SELECT state, count(*) FROM jobs WHERE {_QUEUED} GROUP BY state"
+            )
+        )
 
     def integration_counts(self) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {}

@@ -1,0 +1,186 @@
+"""How the stores find jobs: by state, by integration, the open integrations, the counts,
+and the old ones to purge; SQLite's without an index that a new job would write."""
+
+import sqlite3
+import time
+
+import pytest
+
+from host.jobs import DELIVERED, FAILED, QUEUED, RETRYING, RUNNING, Job
+from host.sqlite_state import SqliteStateStore
+
+
+def _stored(store, integration: str, state: str, received_at: float | None = None) -> Job:
+    job = Job(integration, "webhook", {"integration": integration})
+    if received_at is not None:
+        job.received_at = received_at
+    store.add_job(job)
+    if state != QUEUED:
+        job.state = state
+        store.save(job)
+    return job
+
+
+@pytest.fixture
+def mixed(engine):
+    """Jobs of three integrations in every state, in the order stored."""
+    plan = [
+        ("a", DELIVERED),
+        ("b", FAILED),
+        ("a", DELIVERED),
+        ("c", DELIVERED),
+        ("b", RETRYING),
+        ("a", RUNNING),
+        ("b", QUEUED),
+        ("a", QUEUED),
+        ("c", FAILED),
+    ]
+    return engine.store, [_stored(engine.store, name, state) for name, state in plan]
+
+
+def _ids(jobs) -> list[str]:
+    return [job.id for job in jobs]
+
+
+@pytest.mark.parametrize("state", [QUEUED, RUNNING, RETRYING, DELIVERED, FAILED])
+def test_jobs_of_a_state_are_found_newest_first(mixed, state):
+    store, jobs = mixed
+    expected = [job.id for job in reversed(jobs) if job.state == state]
+    assert _ids(store.jobs(state=state)) == expected
+    assert _ids(store.jobs(state=state, limit=1)) == expected[:1]
+    of_a = [job.id for job in reversed(jobs) if job.state == state and job.integration == "a"]
+    assert _ids(store.jobs(state=state, integration="a")) == of_a
+
+
+def test_jobs_of_an_integration_and_all_jobs_are_found_newest_first(mixed):
+    store, jobs = mixed
+    assert _ids(store.jobs(integration="b")) == [
+        j.id for j in reversed(jobs) if j.integration == "b"
+    ]
+    assert _ids(store.jobs()) == _ids(reversed(jobs))
+    assert store.jobs(state="unknown") == []
+
+
+def test_counts_and_open_integrations_cover_every_state(mixed):
+    store, _ = mixed
+    assert store.state_counts() == {DELIVERED: 3, FAILED: 2, RETRYING: 1, RUNNING: 1, QUEUED: 2}
+    assert store.integration_counts() == {
+        "a": {DELIVERED: 2, RUNNING: 1, QUEUED: 1},
+        "b": {FAILED: 1, RETRYING: 1, QUEUED: 1},
+        "c": {DELIVERED: 1, FAILED: 1},
+    }
+    assert store.open_integrations() == ["a", "b"]
+
+
+def test_an_empty_store_counts_nothing(engine):
+    assert engine.store.state_counts() == {}
+    assert engine.store.open_integrations() == []
+    assert engine.store.jobs(state=QUEUED) == []
+    assert engine.store.purge(time.time()) == 0
+
+
+def test_purge_drops_the_finished_jobs_received_before_the_time(engine):
+    store = engine.store
+    old = time.time() - 86400
+    kept = [
+        _stored(store, "a", DELIVERED, old),
+        _stored(store, "b", FAILED, old),
+        _stored(store, "a", RETRYING, old),
+        _stored(store, "a", DELIVERED),
+        _stored(store, "b", FAILED),
+    ]
+    assert store.purge(time.time() - 3600) == 2
+    assert _ids(store.jobs()) == _ids(reversed(kept[2:]))
+    assert store.purge(time.time() + 1) == 2
+    assert _ids(store.jobs()) == [kept[2].id]
+
+
+# --- SQLite: what a new job writes, and how each read finds its rows ---------------------
+
+
+def _indexes_of_jobs(path) -> dict[str, str | None]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT name, sql FROM sqlite_master WHERE tbl_name = 'jobs'")
+        return {name: sql for name, sql in rows if name != "jobs"}
+
+
+def test_a_new_job_is_written_to_the_table_and_two_indexes(tmp_path):
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    indexes = _indexes_of_jobs(store.path)
+    assert sorted(indexes) == ["jobs_open", "jobs_taken", "sqlite_autoindex_jobs_1"]
+    assert "WHERE state != 'queued'" in indexes["jobs_taken"]
+
+
+def test_a_store_made_before_keeps_its_jobs_and_drops_the_indexes_it_no_longer_needs(tmp_path):
+    path = tmp_path / "state.sqlite3"
+    store = SqliteStateStore(path)
+    jobs = [
+        _stored(store, "a", DELIVERED),
+        _stored(store, "a", FAILED),
+        _stored(store, "b", QUEUED),
+    ]
+    with sqlite3.connect(path) as db:  # the indexes a store made before had
+        db.execute("DROP INDEX jobs_taken")
+        db.execute("CREATE INDEX jobs_state ON jobs (state, seq)")
+        db.execute("CREATE INDEX jobs_received ON jobs (received_at)")
+    again = SqliteStateStore(path)
+    assert "jobs_state" not in _indexes_of_jobs(path)
+    assert "jobs_received" not in _indexes_of_jobs(path)
+    assert _ids(again.jobs(state=FAILED)) == [jobs[1].id]
+    assert _ids(again.jobs(state=QUEUED)) == [jobs[2].id]
+    assert again.state_counts() == {DELIVERED: 1, FAILED: 1, QUEUED: 1}
+
+
+def _plans(store: SqliteStateStore, read) -> list[str]:
+    """What SQLite does for each statement that ``read`` runs."""
+    statements: list[str] = []
+    db, writing = store._connection(), store._writing_connection()
+    for connection in (db, writing):
+        connection.set_trace_callback(statements.append)
+    try:
+        read()
+    finally:
+        for connection in (db, writing):
+            connection.set_trace_callback(None)
+    statements = [s for s in statements if s.split()[0] in ("WITH", "SELECT", "DELETE")]
+    return [
+        " | ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {statement}"))
+        for statement in statements
+    ]
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda store: store.jobs(state=FAILED),
+        lambda store: store.jobs(state=RETRYING),
+        lambda store: store.jobs(state=QUEUED),
+        lambda store: store.jobs(state=QUEUED, integration="a"),
+        lambda store: store.open_integrations(),
+        lambda store: store.head("a"),
+        lambda store: store.state_counts(),
+    ],
+)
+def test_reads_that_look_for_few_jobs_among_many_use_an_index(tmp_path, read):
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    for _ in range(3):
+        _stored(store, "a", DELIVERED)
+    plans = _plans(store, lambda: read(store))
+    assert plans
+    for plan in plans:
+        steps = plan.split(" | ")
+        assert "SCAN jobs" not in steps, plan  # every row of the table, read
+        assert "SCAN jobs USING COVERING INDEX jobs_open" not in steps, plan
+
+
+def test_purge_reads_only_the_jobs_stored_before_the_first_recent_one(tmp_path):
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    now = time.time()
+    old = [_stored(store, "a", DELIVERED, now - 86400) for _ in range(3)]
+    recent = _stored(store, "a", DELIVERED, now)
+    late = _stored(store, "b", DELIVERED, now - 86400)  # stored after a recent one
+    plans = _plans(store, lambda: store.purge(now - 3600))
+    assert any("rowid<?" in plan for plan in plans), plans
+    assert store.get(old[0].id) is None
+    assert [job.id for job in store.jobs()] == [late.id, recent.id]
+    assert store.purge(now + 1) == 2
