@@ -14,7 +14,8 @@ from services.core.errors import (
     RemoteError,
     TimeLimitExceeded,
 )
-from services.core.events import handle_event
+from services.core.events import handle_event, note_failure
+from services.core.logger import EventLogger
 
 # A third party that is down, slow or limiting us may be back later; a setting that is
 # wrong, or an address that is refused, will not fix itself.
@@ -32,7 +33,11 @@ def backoff_delay(policy: RetryPolicy, tries: int) -> float:
 
 
 def run_event(
-    config: HostConfig, integration: Integration, job: Job, meta_data: dict[str, Any]
+    config: HostConfig,
+    integration: Integration,
+    job: Job,
+    meta_data: dict[str, Any],
+    logger: EventLogger,
 ) -> tuple[dict[str, Any], float]:
     """Run the event of a job marked running (``Job.start``, stored) once and fill in its
     outcome; the ``meta_data`` to store with it, and how long the event took. The
@@ -45,10 +50,26 @@ def run_event(
         payload=job.payload,
         meta_data=meta_data,
         request_headers=job.headers,
+        logger=logger,
     )
     duration = time.monotonic() - started
     conclude(job, integration.retry, answer, raised, duration)
     return answer.get("meta_data") or {}, duration
+
+
+def conclude_overrun(
+    integration: Integration,
+    job: Job,
+    logger: EventLogger,
+    overrun: TimeLimitExceeded,
+    duration: float,
+) -> None:
+    """Fill in the outcome of an event given up past its time limit, from what it had
+    logged so far; its meta_data stays as it was before the event."""
+    answer: dict[str, Any] = {"messages": list(logger.messages)}
+    what = f"{integration.service_class.service_name} :{job.event}"
+    note_failure(answer, what, overrun, logger.redactor)
+    conclude(job, integration.retry, answer, overrun, duration)
 
 
 def conclude(

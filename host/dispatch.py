@@ -17,12 +17,17 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from host.config import HostConfig
-from host.delivery import run_event
+from host.config import HostConfig, Integration
+from host.delivery import conclude_overrun, run_event
 from host.jobs import FAILED, QUEUED, RUNNING, Attempt, Job
 from host.state import Started, StateStore
+from services.core.errors import TimeLimitExceeded
+from services.core.events import event_logger
+from services.core.logger import EventLogger
+from services.core.timing import run_watched
 
 Enqueue = Callable[[str, float | None], None]
 DEFAULT_LEASE_TTL = 60.0
@@ -81,6 +86,27 @@ class LeaseKeeper:
                 _log.warning("could not renew the lease of %s: %s", self.integration, error)
 
 
+@dataclass
+class _Running:
+    job: Job
+    logger: EventLogger
+    since: float
+
+
+@dataclass
+class _Run:
+    """Where one drain of an integration stands: passed on to the next helper thread
+    when an event overran its limit."""
+
+    name: str
+    holder: str
+    integration: Integration
+    meta_data: dict[str, Any] | None = None
+    started: Started | None = None  # the next job, marked running by the last write
+    running: _Running | None = None  # the job whose event runs now
+    ran: int = 0
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -128,34 +154,61 @@ class Dispatcher:
         return ran
 
     def _run_due(self, name: str, holder: str) -> int:
-        """Under the lease: run the due jobs in order; how many attempts ran. The
-        integration's meta_data is read once, then each attempt passes on what it
-        stored; each outcome is stored with the next job's start, in one write."""
+        """Under the lease: run the due jobs in order; how many attempts ran.
+
+        The jobs run on one helper thread while this one watches each event's time
+        limit (``run_watched``). An event that overruns it is given up: its outcome is
+        stored from here, and the next jobs run on another helper thread."""
         integration = self.config.integrations.get(name)
         if integration is None:
             self._fail_unconfigured(name)
             return 0
-        meta_data: dict[str, Any] | None = None
-        started: Started | None = None  # the next job, marked running by the last write
-        ran = 0
+        run = _Run(name, holder, integration)
+        while True:
+            try:
+                run_watched(lambda: self._run_in_order(run))
+                return run.ran
+            except TimeLimitExceeded as overrun:
+                self._give_up(run, overrun)
+
+    def _run_in_order(self, run: _Run) -> None:
+        """The integration's meta_data is read once, then each attempt passes on what it
+        stored; each outcome is stored with the next job's start, in one write."""
         while not self.stopping.is_set():
-            job = started.job if started else self._start_head(name, holder)
+            job = run.started.job if run.started else self._start_head(run.name, run.holder)
             if job is None:
                 break
-            if meta_data is None:
-                meta_data = self.store.meta_data(name)
-            meta_data, duration = run_event(self.config, integration, job, meta_data)
-            ran += 1
-            if self.stopping.is_set():
-                self.store.finish_attempt(job, meta_data, duration)
-                started = None
-            else:
-                started = self.store.finish_and_start_next(job, meta_data, duration, holder)
-        if started is not None:
+            if run.meta_data is None:
+                run.meta_data = self.store.meta_data(run.name)
+            logger = event_logger(run.integration.service_class)
+            run.running = _Running(job, logger, time.monotonic())
+            meta_data, duration = run_event(
+                self.config, run.integration, job, run.meta_data, logger
+            )
+            run.running = None
+            self._settle(run, job, meta_data, duration)
+        if run.started is not None:
             # Told to stop just after the next job was marked: it was not started.
-            started.job.put_back(started.was)
-            self.store.save(started.job)
-        return ran
+            run.started.job.put_back(run.started.was)
+            self.store.save(run.started.job)
+            run.started = None
+
+    def _give_up(self, run: _Run, overrun: TimeLimitExceeded) -> None:
+        """Store the outcome of the event that overran its limit, as its attempt's end."""
+        running, run.running = run.running, None
+        assert running is not None, "an overrun is found only while an event runs"
+        duration = time.monotonic() - running.since
+        conclude_overrun(run.integration, running.job, running.logger, overrun, duration)
+        self._settle(run, running.job, run.meta_data or {}, duration)
+
+    def _settle(self, run: _Run, job: Job, meta_data: dict[str, Any], duration: float) -> None:
+        run.ran += 1
+        run.meta_data = meta_data
+        if self.stopping.is_set():
+            self.store.finish_attempt(job, meta_data, duration)
+            run.started = None
+        else:
+            run.started = self.store.finish_and_start_next(job, meta_data, duration, run.holder)
 
     def _start_head(self, name: str, holder: str) -> Job | None:
         """The integration's next job, marked running and stored; None when none is due."""

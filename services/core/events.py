@@ -12,6 +12,7 @@ from services.core.logger import EventLogger
 from services.core.redaction import Redactor
 from services.core.sendable import sendable
 from services.core.service import Service
+from services.core.timing import Abandoned
 
 _log = logging.getLogger("services.events")
 
@@ -67,11 +68,13 @@ def handle_event(
     meta_data: Mapping[str, Any] | None = None,
     service_name: str | None = None,
     request_headers: Mapping[str, str] | None = None,
+    logger: EventLogger | None = None,
 ) -> tuple[dict[str, Any], BaseException | None]:
     """``run_event``'s answer and the error the service raised, for a caller (the
     command line, the host's worker) that acts on the error's own class, not the name the
-    wire reports. ``request_headers`` are the webhook's, for a service that reads them."""
-    logger = EventLogger(f"services.{service_class.service_name}")
+    wire reports. ``request_headers`` are the webhook's, for a service that reads them;
+    ``logger``, the caller's own when it reads the messages while the event runs."""
+    logger = logger or event_logger(service_class)
     answer: dict[str, Any] = {"messages": logger.messages}
     service: Service | None = None
     raised: BaseException | None = None
@@ -92,12 +95,25 @@ def handle_event(
                 request_headers=request_headers,
             )
             service.receive(event)
+    except Abandoned:
+        raise  # a watched event given up: its answer is nobody's
     except BaseException as error:
         raised = error
-        answer["exception"] = describe_exception(error, logger.redactor)
-        log_failure(f"{service_class.service_name} :{event}", error, logger.redactor)
+        note_failure(answer, f"{service_class.service_name} :{event}", error, logger.redactor)
     answer["meta_data"] = _meta_data_to_send(service, meta_data, logger, answer)
     return answer, raised
+
+
+def event_logger(service_class: type[Service]) -> EventLogger:
+    return EventLogger(f"services.{service_class.service_name}")
+
+
+def note_failure(
+    answer: dict[str, Any], what: str, error: BaseException, redactor: Redactor
+) -> None:
+    """The answer's exception block, and the failure's line in the log."""
+    answer["exception"] = describe_exception(error, redactor)
+    log_failure(what, error, redactor)
 
 
 def log_failure(what: str, error: BaseException, redactor: Redactor) -> None:

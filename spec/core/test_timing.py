@@ -6,7 +6,7 @@ import pytest
 
 from services.core import timing
 from services.core.errors import TimeLimitExceeded
-from services.core.timing import run_with_time_limit, thread_resource
+from services.core.timing import run_watched, run_with_time_limit, thread_resource
 
 
 class _Closable:
@@ -97,3 +97,93 @@ def test_a_forked_child_starts_its_own_threads():
     assert os.read(reader, 16) == b"ran"
     os.waitpid(pid, 0)
     assert time.monotonic() - started < 2
+
+
+# --- a watched sequence: events one after another on one helper thread ------------------
+
+
+def test_a_watched_sequence_runs_its_events_inline_on_one_helper_thread():
+    def event():
+        return threading.current_thread()
+
+    def sequence():
+        return threading.current_thread(), [
+            run_with_time_limit(event, 5, f"e{n}") for n in range(3)
+        ]
+
+    runner, ran_on = run_watched(sequence)
+    assert runner is not threading.current_thread()
+    assert ran_on == [runner] * 3
+    assert runner.name == "event:e2"
+
+
+def test_a_watched_sequence_gives_back_its_value_or_its_error():
+    assert run_watched(lambda: run_with_time_limit(lambda: 7, 5, "x") * 6) == 42
+    with pytest.raises(KeyError, match="lost"):
+        run_watched(lambda: run_with_time_limit(lambda: {}["lost"], 5, "x"))
+
+
+def test_an_event_that_overruns_gives_up_its_sequence_and_its_late_end_is_dropped():
+    release, after = threading.Event(), []
+
+    def sequence():
+        run_with_time_limit(lambda: None, 5, "Quick :one")
+        try:
+            run_with_time_limit(lambda: release.wait(5), 0.2, "Slow :two")
+        finally:
+            after.append("the event returned")
+        after.append("the sequence went on")
+
+    started = time.monotonic()
+    with pytest.raises(TimeLimitExceeded, match="Slow :two did not finish within .* 0.2 s"):
+        run_watched(sequence)
+    assert 0.2 <= time.monotonic() - started < 2
+    release.set()
+    deadline = time.monotonic() + 5
+    while not after and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)
+    assert after == ["the event returned"]
+
+
+def test_a_later_event_with_a_shorter_limit_is_watched_to_its_own():
+    release = threading.Event()
+
+    def sequence():
+        run_with_time_limit(lambda: None, 60, "Patient :one")
+        run_with_time_limit(lambda: release.wait(5), 0.2, "Hasty :two")
+
+    started = time.monotonic()
+    try:
+        with pytest.raises(TimeLimitExceeded, match="Hasty :two"):
+            run_watched(sequence)
+        assert time.monotonic() - started < 2
+    finally:
+        release.set()
+
+
+def test_an_event_inside_a_watched_event_runs_on_a_thread_of_its_own_with_its_own_limit():
+    release = threading.Event()
+
+    def outer():
+        inner = run_with_time_limit(threading.current_thread, 5, "inner")
+        with pytest.raises(TimeLimitExceeded, match="stuck"):
+            run_with_time_limit(lambda: release.wait(5), 0.1, "stuck")
+        return threading.current_thread(), inner
+
+    try:
+        runner, inner = run_watched(lambda: run_with_time_limit(outer, 5, "outer"))
+    finally:
+        release.set()
+    assert inner is not runner
+
+
+def test_a_watched_helper_thread_given_up_is_not_given_the_next_sequence():
+    release = threading.Event()
+    with pytest.raises(TimeLimitExceeded):
+        run_watched(lambda: run_with_time_limit(lambda: release.wait(5), 0.1, "Stuck :x"))
+    hung = next(t for t in threading.enumerate() if t.name == "event:Stuck :x")
+    try:
+        assert run_watched(threading.current_thread) is not hung
+    finally:
+        release.set()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from typing import ClassVar
 
 from services.core.errors import ConfigurationError
@@ -43,13 +43,25 @@ class Misconfigured(Service):
         raise ConfigurationError("Set the project")
 
 
+# What holds ``Hangs``: set, and every hanging event returns.
+released = threading.Event()
+
+
 class Hangs(Service):
+    """Keeps its payload's ``n`` in meta_data and says so, then hangs (3 s at most, until
+    ``released``) unless the payload is ``quick``."""
+
     title = "Hangs"
     service_name = "hangs"
     abstract: ClassVar[bool] = False
 
     def receive_create_feature(self) -> None:
-        time.sleep(3)
+        calls.append(("hangs", (self.payload.get("n"), dict(self.meta_data))))
+        self.meta_data["seen"] = self.payload.get("n")
+        self.logger.info(f"Waiting on the tracker for {self.payload.get('n')}")
+        if not self.payload.get("quick"):
+            released.wait(3)
+        calls.append(("hangs returned", self.payload.get("n")))
 
 
 class Inspector(Service):

@@ -123,6 +123,7 @@ def test_a_rate_limit_is_waited_out_within_the_attempt(engine, mocked_http, slep
 
 
 def test_a_service_that_hangs_past_its_time_limit_is_retried(engine):
+    sample_services.released.clear()
     job = add(engine, 1, integration="slow")
     started = time.monotonic()
     dispatcher(engine).drain("slow")
@@ -130,6 +131,39 @@ def test_a_service_that_hangs_past_its_time_limit_is_retried(engine):
     assert time.monotonic() - started < 2.9
     assert [a.outcome for a in stored.attempts] == [RETRYING, FAILED]
     assert "time limit of 1 s" in stored.attempts[0].error
+
+
+def test_after_an_overrun_the_next_jobs_run_and_the_late_end_changes_nothing(engine):
+    sample_services.released.clear()
+    hung = add(engine, 1, integration="slow")
+    quick = Job(integration="slow", event="create_feature", payload={"n": 2, "quick": True})
+    engine.store.add_job(quick)
+    try:
+        assert dispatcher(engine).drain("slow") == 3
+    finally:
+        sample_services.released.set()
+    stored = engine.store.get(hung.id)
+    assert [a.outcome for a in stored.attempts] == [RETRYING, FAILED]
+    for attempt in stored.attempts:
+        assert attempt.error.endswith(
+            ": Hangs :create_feature did not finish within its time limit of 1 s"
+        )
+        assert "Waiting on the tracker for 1" in [m["message"] for m in attempt.messages]
+        assert 1 <= attempt.duration < 2
+    assert engine.store.get(quick.id).state == DELIVERED
+    # The overrun events' meta_data was not kept: each attempt, and the next job, saw none.
+    seen = [seen for name, (n, seen) in _calls("hangs")]
+    assert seen == [{}, {}, {}]
+    deadline = time.monotonic() + 5
+    while len(_calls("hangs returned")) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # the abandoned events end: nothing of theirs is stored
+    assert [a.outcome for a in engine.store.get(hung.id).attempts] == [RETRYING, FAILED]
+    assert engine.store.meta_data("slow") == {"seen": 2}
+
+
+def _calls(name):
+    return [call for call in sample_services.calls if call[0] == name]
 
 
 def test_an_integration_leased_by_another_worker_is_left_alone(engine, mocked_http):
@@ -245,10 +279,10 @@ def test_a_job_started_with_the_last_outcome_runs_again_if_its_worker_dies(
     class Killed(BaseException):
         """The worker's death, in the middle of the second event."""
 
-    def dies_at_the_second(config, integration, job, meta_data):
+    def dies_at_the_second(config, integration, job, meta_data, logger):
         if job.payload["n"] == 1:
             raise Killed
-        return run_event(config, integration, job, meta_data)
+        return run_event(config, integration, job, meta_data, logger)
 
     monkeypatch.setattr(dispatch, "run_event", dies_at_the_second)
     with pytest.raises(Killed):
