@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS leases (
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value REAL NOT NULL);
 """
+_HAS_JOBS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'"
 _OPEN = ",".join(f"'{state}'" for state in OPEN_STATES)
 _FINISHED = ",".join(f"'{state}'" for state in FINISHED_STATES)
 # Jobs of an integration that were purged: with those kept, the requests it accepted.
@@ -108,7 +109,7 @@ class SqliteStateStore(StateStore):
         )
         self._writer = WriterLock(self.path.with_name(self.path.name + ".lock"))
         try:
-            self._connection().executescript(_SCHEMA)
+            _set_up(self._connection())
             self._wal = _log_path(self._connection())
             self._count_accepted_by_rows()
         except sqlite3.Error as error:
@@ -434,6 +435,18 @@ class SqliteStateStore(StateStore):
         with self._write() as db:
             db.execute("UPDATE counters SET value = value WHERE 0")
         self._flush_log(look_at_files=True)
+
+
+def _set_up(db: sqlite3.Connection) -> None:
+    """Make the store's tables and indexes, or bring a store made before up to date. A
+    store this process may only read is read as it is: its queries are the same whatever
+    the indexes, and the next process that may write it changes them."""
+    try:
+        db.executescript(_SCHEMA)
+    except sqlite3.OperationalError as error:
+        read_only = getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_READONLY
+        if not read_only or not db.execute(_HAS_JOBS).fetchone():
+            raise
 
 
 def _nothing_open_before(db: sqlite3.Connection, integration: str, seq: int) -> bool:

@@ -184,3 +184,47 @@ def test_purge_reads_only_the_jobs_stored_before_the_first_recent_one(tmp_path):
     assert store.get(old[0].id) is None
     assert [job.id for job in store.jobs()] == [late.id, recent.id]
     assert store.purge(now + 1) == 2
+
+
+def test_a_store_made_before_that_is_read_only_still_answers_reads(tmp_path, monkeypatch):
+    """A store that may only be read (a read-only mount, a copy to look into) is opened as
+    it is: its indexes are changed by the next process that may write it."""
+    from host import sqlite_state
+
+    path = tmp_path / "state.sqlite3"
+    store = SqliteStateStore(path)
+    jobs = [_stored(store, "a", FAILED), _stored(store, "b", QUEUED)]
+    with sqlite3.connect(path) as db:  # the indexes a store made before had
+        db.execute("DROP INDEX jobs_taken")
+        db.execute("CREATE INDEX jobs_state ON jobs (state, seq)")
+        db.execute("CREATE INDEX jobs_received ON jobs (received_at)")
+    original = sqlite_state.sqlite3.connect
+
+    def read_only(path, **kwargs):
+        return original(f"file:{path}?mode=ro", uri=True, **kwargs)
+
+    monkeypatch.setattr(sqlite_state.sqlite3, "connect", read_only)
+    looking = SqliteStateStore(path)
+    assert _ids(looking.jobs(state=FAILED)) == [jobs[0].id]
+    assert _ids(looking.jobs(state=QUEUED)) == [jobs[1].id]
+    assert looking.state_counts() == {FAILED: 1, QUEUED: 1}
+    assert "jobs_state" in _indexes_of_jobs(path)
+    monkeypatch.undo()
+    SqliteStateStore(path)
+    assert sorted(_indexes_of_jobs(path)) == ["jobs_open", "jobs_taken", "sqlite_autoindex_jobs_1"]
+
+
+def test_a_read_only_file_that_holds_no_store_is_unavailable(tmp_path, monkeypatch):
+    from host import sqlite_state
+    from host.state import StoreUnavailable
+
+    path = tmp_path / "state.sqlite3"
+    sqlite3.connect(path).execute("CREATE TABLE other (x)").connection.close()
+    original = sqlite_state.sqlite3.connect
+
+    def read_only(path, **kwargs):
+        return original(f"file:{path}?mode=ro", uri=True, **kwargs)
+
+    monkeypatch.setattr(sqlite_state.sqlite3, "connect", read_only)
+    with pytest.raises(StoreUnavailable, match="readonly"):
+        SqliteStateStore(path)
