@@ -202,7 +202,8 @@ class _Watch:
             if self._wake_at is None or self._deadline < self._wake_at:
                 self._changed.notify()
         try:
-            return function()
+            # In a context of its own, as a lone event: what it sets is not the next one's.
+            return contextvars.copy_context().run(function)
         finally:
             with self._changed:
                 self._deadline = None

@@ -1,3 +1,4 @@
+import contextvars
 import os
 import threading
 import time
@@ -187,3 +188,27 @@ def test_a_watched_helper_thread_given_up_is_not_given_the_next_sequence():
         assert run_watched(threading.current_thread) is not hung
     finally:
         release.set()
+
+
+def test_each_watched_event_runs_in_a_context_of_its_own_as_a_lone_event_does():
+    """What one event sets in a context variable is not what the next event of the
+    sequence finds."""
+    seen = []
+
+    def narrows():
+        _setting.set("set by the first event")
+
+    def looks():
+        seen.append(_setting.get())
+
+    def sequence():
+        run_with_time_limit(narrows, 5, "first")
+        run_with_time_limit(looks, 5, "second")
+
+    run_watched(sequence)
+    run_with_time_limit(narrows, 5, "alone")
+    run_with_time_limit(looks, 5, "alone")
+    assert seen == ["unset"] * 2
+
+
+_setting: contextvars.ContextVar[str] = contextvars.ContextVar("setting", default="unset")
