@@ -212,3 +212,32 @@ def test_each_watched_event_runs_in_a_context_of_its_own_as_a_lone_event_does():
 
 
 _setting: contextvars.ContextVar[str] = contextvars.ContextVar("setting", default="unset")
+
+
+def test_a_thread_that_carries_a_watched_events_context_keeps_its_own_limits():
+    """A thread an event starts with the event's context (``copy_context().run``,
+    ``asyncio.to_thread``) is no part of the sequence: its events are limited as
+    anywhere, also once the sequence has ended."""
+    ended, release, outcome = threading.Event(), threading.Event(), []
+
+    def stray():
+        ended.wait(5)
+        try:
+            run_with_time_limit(lambda: release.wait(5), 0.1, "Stray :x")
+        except TimeLimitExceeded as error:
+            outcome.append(error)
+
+    def event():
+        context = contextvars.copy_context()
+        thread = threading.Thread(target=context.run, args=(stray,))
+        thread.start()
+        return thread
+
+    thread = run_watched(lambda: run_with_time_limit(event, 5, "Starts :a thread"))
+    ended.set()
+    try:
+        thread.join(2)
+        assert not thread.is_alive()
+    finally:
+        release.set()
+    assert len(outcome) == 1
