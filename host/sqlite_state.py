@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from host.group_commit import GroupCommit
-from host.jobs import FINISHED_STATES, OPEN_STATES, QUEUED, Job
+from host.jobs import FINISHED_STATES, OPEN_STATES, QUEUED, STATES, Job
 from host.state import Started, StateStore, StoreUnavailable, latency_bucket, start_if_ready
 from host.writer_lock import WriterLock, short_waits
 
@@ -47,6 +47,9 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value REAL NOT NULL)
 """
 _HAS_JOBS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'"
 _OPEN = ",".join(f"'{state}'" for state in OPEN_STATES)
+# Every state, named: an integration's newest jobs are then read down ``jobs_open`` one
+# state after another, each in the order stored, not all of its jobs sorted.
+_EVERY = "state IN ({})".format(",".join(f"'{state}'" for state in STATES))
 _FINISHED = ",".join(f"'{state}'" for state in FINISHED_STATES)
 # Jobs of an integration that were purged: with those kept, the requests it accepted.
 _PURGED = "purged|"
@@ -275,6 +278,8 @@ class SqliteStateStore(StateStore):
         if integration:
             where.append("integration = ?")
             args.append(integration)
+            if not state:
+                where.append(_EVERY)
         elif state == QUEUED:
             where.append(_QUEUED)
             names = _INTEGRATIONS

@@ -228,3 +228,34 @@ def test_a_read_only_file_that_holds_no_store_is_unavailable(tmp_path, monkeypat
     monkeypatch.setattr(sqlite_state.sqlite3, "connect", read_only)
     with pytest.raises(StoreUnavailable, match="readonly"):
         SqliteStateStore(path)
+
+
+def _steps(store: SqliteStateStore, read) -> int:
+    """How many steps SQLite's machine takes for ``read``: what a read costs, counted."""
+    steps = 0
+
+    def step() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    store._connection().set_progress_handler(step, 1)
+    try:
+        read()
+    finally:
+        store._connection().set_progress_handler(None, 1)
+    return steps
+
+
+def test_the_newest_jobs_of_an_integration_are_read_without_sorting_all_of_its_jobs(tmp_path):
+    """The console's and ``jobs list --integration``'s page: its cost does not grow with
+    the integration's jobs (its backlog, the deliveries kept)."""
+    few, many = (SqliteStateStore(tmp_path / f"{n}.sqlite3") for n in ("few", "many"))
+    for store, count in ((few, 20), (many, 400)):
+        for n in range(count):
+            _stored(store, "a", (DELIVERED, QUEUED)[n % 2])
+        _stored(store, "b", FAILED)
+    newest = [job.seq for job in many.jobs(integration="a", limit=3)]
+    assert newest == [400, 399, 398]
+    cost = [_steps(s, lambda s=s: s.jobs(integration="a", limit=3)) for s in (few, many)]
+    assert cost[1] < 2 * cost[0], cost
