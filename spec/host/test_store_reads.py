@@ -259,3 +259,23 @@ def test_the_newest_jobs_of_an_integration_are_read_without_sorting_all_of_its_j
     assert newest == [400, 399, 398]
     cost = [_steps(s, lambda s=s: s.jobs(integration="a", limit=3)) for s in (few, many)]
     assert cost[1] < 2 * cost[0], cost
+
+
+def test_redis_reads_an_integrations_jobs_in_a_state_a_page_at_a_time(redis_engine, monkeypatch):
+    """Not every job of the integration loaded for one page of the console."""
+    store = redis_engine.store
+    rare = _stored(store, "a", FAILED)
+    delivered = [_stored(store, "a", DELIVERED) for _ in range(300)]
+    _stored(store, "b", DELIVERED)
+    loaded: list[int] = []
+    load = store._jobs
+    monkeypatch.setattr(store, "_jobs", lambda ids: loaded.append(len(ids)) or load(ids))
+    assert _ids(store.jobs(state=DELIVERED, integration="a", limit=2)) == _ids(
+        reversed(delivered[-2:])
+    )
+    assert _ids(store.jobs(state=FAILED, integration="a")) == [rare.id]
+    assert _ids(store.jobs(state=DELIVERED, integration="a", limit=1000)) == _ids(
+        reversed(delivered)
+    )
+    assert store.jobs(state=QUEUED, integration="a") == []
+    assert sum(loaded[:2]) < 150, loaded
