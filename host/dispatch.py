@@ -58,7 +58,17 @@ def owner_is_gone(owner: str, me: str) -> bool:
         return True
     except PermissionError:
         return False
-    return False
+    return _killed_not_reaped(pid)
+
+
+def _killed_not_reaped(pid: int) -> bool:
+    """Whether the process has ended and waits for its parent to reap it (a zombie): a
+    container's first process may take long, or never do it. Read where Linux says so."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 class LeaseKeeper:

@@ -19,6 +19,8 @@ from host.jobs import FINISHED_STATES, STATES, Job
 from host.state import StateStore, StoreUnavailable, latency_bucket
 
 PREFIX = "aha-services:"
+# Jobs read at once when an integration's jobs in one state are looked for.
+_PAGE = 100
 
 # KEYS: none. ARGV: prefix, id, integration, state, received_at, record-without-seq
 _ADD = """
@@ -156,8 +158,7 @@ class RedisStateStore(StateStore):
         self, state: str | None = None, integration: str | None = None, limit: int = 50
     ) -> list[Job]:
         if state and integration:
-            ids = self._call(self.redis.zrevrange, self._key("of", integration), 0, -1)
-            return [job for job in self._jobs(ids) if job.state == state][:limit]
+            return self._jobs_of_in(integration, state, limit)
         key = (
             self._key("state", state)
             if state
@@ -166,6 +167,23 @@ class RedisStateStore(StateStore):
             else self._key("jobs")
         )
         return self._jobs(self._call(self.redis.zrevrange, key, 0, limit - 1))
+
+    def _jobs_of_in(self, integration: str, state: str, limit: int) -> list[Job]:
+        """The newest jobs of an integration in a state: the smaller of its two sets read
+        newest first, a page at a time, until ``limit`` are found."""
+        keys = (self._key("of", integration), self._key("state", state))
+        key = min(keys, key=lambda name: self._call(self.redis.zcard, name))
+        found: dict[str, Job] = {}  # by id: a job added meanwhile moves the pages down
+        start = 0
+        while len(found) < limit:
+            ids = self._call(self.redis.zrevrange, key, start, start + _PAGE - 1)
+            for job in self._jobs(ids):
+                if job.state == state and job.integration == integration:
+                    found.setdefault(job.id, job)
+            if len(ids) < _PAGE:
+                break
+            start += _PAGE
+        return list(found.values())[:limit]
 
     def head(self, integration: str) -> Job | None:
         jobs = self._jobs(self._call(self.redis.zrange, self._key("open", integration), 0, 0))

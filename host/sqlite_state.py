@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from host.group_commit import GroupCommit
-from host.jobs import FINISHED_STATES, OPEN_STATES, QUEUED, Job
+from host.jobs import FINISHED_STATES, OPEN_STATES, QUEUED, STATES, Job
 from host.state import Started, StateStore, StoreUnavailable, latency_bucket, start_if_ready
 from host.writer_lock import WriterLock, short_waits
 
@@ -45,7 +45,11 @@ CREATE TABLE IF NOT EXISTS leases (
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value REAL NOT NULL);
 """
+_HAS_JOBS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'"
 _OPEN = ",".join(f"'{state}'" for state in OPEN_STATES)
+# Every state, named: an integration's newest jobs are then read down ``jobs_open`` one
+# state after another, each in the order stored, not all of its jobs sorted.
+_EVERY = "state IN ({})".format(",".join(f"'{state}'" for state in STATES))
 _FINISHED = ",".join(f"'{state}'" for state in FINISHED_STATES)
 # Jobs of an integration that were purged: with those kept, the requests it accepted.
 _PURGED = "purged|"
@@ -108,7 +112,7 @@ class SqliteStateStore(StateStore):
         )
         self._writer = WriterLock(self.path.with_name(self.path.name + ".lock"))
         try:
-            self._connection().executescript(_SCHEMA)
+            _set_up(self._connection())
             self._wal = _log_path(self._connection())
             self._count_accepted_by_rows()
         except sqlite3.Error as error:
@@ -274,6 +278,8 @@ class SqliteStateStore(StateStore):
         if integration:
             where.append("integration = ?")
             args.append(integration)
+            if not state:
+                where.append(_EVERY)
         elif state == QUEUED:
             where.append(_QUEUED)
             names = _INTEGRATIONS
@@ -434,6 +440,18 @@ class SqliteStateStore(StateStore):
         with self._write() as db:
             db.execute("UPDATE counters SET value = value WHERE 0")
         self._flush_log(look_at_files=True)
+
+
+def _set_up(db: sqlite3.Connection) -> None:
+    """Make the store's tables and indexes, or bring a store made before up to date. A
+    store this process may only read is read as it is: its queries are the same whatever
+    the indexes, and the next process that may write it changes them."""
+    try:
+        db.executescript(_SCHEMA)
+    except sqlite3.OperationalError as error:
+        read_only = getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_READONLY
+        if not read_only or not db.execute(_HAS_JOBS).fetchone():
+            raise
 
 
 def _nothing_open_before(db: sqlite3.Connection, integration: str, seq: int) -> bool:

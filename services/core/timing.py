@@ -188,11 +188,13 @@ class _Watch:
         self._wake_at: float | None = None
         self._given_up = False
         self._ended = False
+        self.runner: threading.Thread | None = None  # the helper thread of the sequence
 
     def takes_event(self) -> bool:
-        """False for an event started inside another: that one runs on a thread of its own."""
+        """False for an event started inside another, or on a thread that only carries the
+        sequence's context (one an event started): that one runs on a thread of its own."""
         with self._changed:
-            return self._deadline is None
+            return self._deadline is None and threading.current_thread() is self.runner
 
     def run(self, function: Callable[[], Any], seconds: float, what: str) -> Any:
         threading.current_thread().name = f"event:{what}"
@@ -202,7 +204,8 @@ class _Watch:
             if self._wake_at is None or self._deadline < self._wake_at:
                 self._changed.notify()
         try:
-            return function()
+            # In a context of its own, as a lone event: what it sets is not the next one's.
+            return contextvars.copy_context().run(function)
         finally:
             with self._changed:
                 self._deadline = None
@@ -244,6 +247,7 @@ def run_watched(sequence: Callable[[], R]) -> R:
 
     def task() -> None:
         _watch.set(watch)
+        watch.runner = threading.current_thread()
         try:
             outcome["value"] = sequence()
         except Abandoned:

@@ -1,3 +1,4 @@
+import contextvars
 import os
 import threading
 import time
@@ -187,3 +188,56 @@ def test_a_watched_helper_thread_given_up_is_not_given_the_next_sequence():
         assert run_watched(threading.current_thread) is not hung
     finally:
         release.set()
+
+
+def test_each_watched_event_runs_in_a_context_of_its_own_as_a_lone_event_does():
+    """What one event sets in a context variable is not what the next event of the
+    sequence finds."""
+    seen = []
+
+    def narrows():
+        _setting.set("set by the first event")
+
+    def looks():
+        seen.append(_setting.get())
+
+    def sequence():
+        run_with_time_limit(narrows, 5, "first")
+        run_with_time_limit(looks, 5, "second")
+
+    run_watched(sequence)
+    run_with_time_limit(narrows, 5, "alone")
+    run_with_time_limit(looks, 5, "alone")
+    assert seen == ["unset"] * 2
+
+
+_setting: contextvars.ContextVar[str] = contextvars.ContextVar("setting", default="unset")
+
+
+def test_a_thread_that_carries_a_watched_events_context_keeps_its_own_limits():
+    """A thread an event starts with the event's context (``copy_context().run``,
+    ``asyncio.to_thread``) is no part of the sequence: its events are limited as
+    anywhere, also once the sequence has ended."""
+    ended, release, outcome = threading.Event(), threading.Event(), []
+
+    def stray():
+        ended.wait(5)
+        try:
+            run_with_time_limit(lambda: release.wait(5), 0.1, "Stray :x")
+        except TimeLimitExceeded as error:
+            outcome.append(error)
+
+    def event():
+        context = contextvars.copy_context()
+        thread = threading.Thread(target=context.run, args=(stray,))
+        thread.start()
+        return thread
+
+    thread = run_watched(lambda: run_with_time_limit(event, 5, "Starts :a thread"))
+    ended.set()
+    try:
+        thread.join(2)
+        assert not thread.is_alive()
+    finally:
+        release.set()
+    assert len(outcome) == 1

@@ -1,6 +1,10 @@
 """Delivery on both engines: order, meta_data, retries, failures, leases, recovery."""
 
 import json
+import os
+import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -191,6 +195,29 @@ def test_a_job_left_running_by_a_dead_worker_here_runs_again_at_start(engine, mo
     stored = engine.store.get(job.id)
     assert [a.outcome for a in stored.attempts] == ["interrupted", DELIVERED]
     assert stored.tries == 1
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_a_worker_killed_but_not_yet_reaped_is_gone():
+    """A killed worker stays a zombie until its parent (a container's first process, a
+    supervisor) reaps it: its number still answers ``kill 0``, yet it runs no more."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        owner = f"{socket.gethostname()}/{child.pid}/deadbeef/abc123"
+        assert not dispatch.owner_is_gone(owner, "me")
+        child.kill()
+        deadline = time.monotonic() + 5
+        while not _zombie(child.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert dispatch.owner_is_gone(owner, "me")
+    finally:
+        child.kill()
+        child.wait()
+
+
+def _zombie(pid):
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rpartition(")")[2].split()[0] == "Z"
 
 
 def test_a_job_that_keeps_killing_its_worker_is_failed(engine):

@@ -184,3 +184,98 @@ def test_purge_reads_only_the_jobs_stored_before_the_first_recent_one(tmp_path):
     assert store.get(old[0].id) is None
     assert [job.id for job in store.jobs()] == [late.id, recent.id]
     assert store.purge(now + 1) == 2
+
+
+def test_a_store_made_before_that_is_read_only_still_answers_reads(tmp_path, monkeypatch):
+    """A store that may only be read (a read-only mount, a copy to look into) is opened as
+    it is: its indexes are changed by the next process that may write it."""
+    from host import sqlite_state
+
+    path = tmp_path / "state.sqlite3"
+    store = SqliteStateStore(path)
+    jobs = [_stored(store, "a", FAILED), _stored(store, "b", QUEUED)]
+    with sqlite3.connect(path) as db:  # the indexes a store made before had
+        db.execute("DROP INDEX jobs_taken")
+        db.execute("CREATE INDEX jobs_state ON jobs (state, seq)")
+        db.execute("CREATE INDEX jobs_received ON jobs (received_at)")
+    original = sqlite_state.sqlite3.connect
+
+    def read_only(path, **kwargs):
+        return original(f"file:{path}?mode=ro", uri=True, **kwargs)
+
+    monkeypatch.setattr(sqlite_state.sqlite3, "connect", read_only)
+    looking = SqliteStateStore(path)
+    assert _ids(looking.jobs(state=FAILED)) == [jobs[0].id]
+    assert _ids(looking.jobs(state=QUEUED)) == [jobs[1].id]
+    assert looking.state_counts() == {FAILED: 1, QUEUED: 1}
+    assert "jobs_state" in _indexes_of_jobs(path)
+    monkeypatch.undo()
+    SqliteStateStore(path)
+    assert sorted(_indexes_of_jobs(path)) == ["jobs_open", "jobs_taken", "sqlite_autoindex_jobs_1"]
+
+
+def test_a_read_only_file_that_holds_no_store_is_unavailable(tmp_path, monkeypatch):
+    from host import sqlite_state
+    from host.state import StoreUnavailable
+
+    path = tmp_path / "state.sqlite3"
+    sqlite3.connect(path).execute("CREATE TABLE other (x)").connection.close()
+    original = sqlite_state.sqlite3.connect
+
+    def read_only(path, **kwargs):
+        return original(f"file:{path}?mode=ro", uri=True, **kwargs)
+
+    monkeypatch.setattr(sqlite_state.sqlite3, "connect", read_only)
+    with pytest.raises(StoreUnavailable, match="readonly"):
+        SqliteStateStore(path)
+
+
+def _steps(store: SqliteStateStore, read) -> int:
+    """How many steps SQLite's machine takes for ``read``: what a read costs, counted."""
+    steps = 0
+
+    def step() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    store._connection().set_progress_handler(step, 1)
+    try:
+        read()
+    finally:
+        store._connection().set_progress_handler(None, 1)
+    return steps
+
+
+def test_the_newest_jobs_of_an_integration_are_read_without_sorting_all_of_its_jobs(tmp_path):
+    """The console's and ``jobs list --integration``'s page: its cost does not grow with
+    the integration's jobs (its backlog, the deliveries kept)."""
+    few, many = (SqliteStateStore(tmp_path / f"{n}.sqlite3") for n in ("few", "many"))
+    for store, count in ((few, 20), (many, 400)):
+        for n in range(count):
+            _stored(store, "a", (DELIVERED, QUEUED)[n % 2])
+        _stored(store, "b", FAILED)
+    newest = [job.seq for job in many.jobs(integration="a", limit=3)]
+    assert newest == [400, 399, 398]
+    cost = [_steps(s, lambda s=s: s.jobs(integration="a", limit=3)) for s in (few, many)]
+    assert cost[1] < 2 * cost[0], cost
+
+
+def test_redis_reads_an_integrations_jobs_in_a_state_a_page_at_a_time(redis_engine, monkeypatch):
+    """Not every job of the integration loaded for one page of the console."""
+    store = redis_engine.store
+    rare = _stored(store, "a", FAILED)
+    delivered = [_stored(store, "a", DELIVERED) for _ in range(300)]
+    _stored(store, "b", DELIVERED)
+    loaded: list[int] = []
+    load = store._jobs
+    monkeypatch.setattr(store, "_jobs", lambda ids: loaded.append(len(ids)) or load(ids))
+    assert _ids(store.jobs(state=DELIVERED, integration="a", limit=2)) == _ids(
+        reversed(delivered[-2:])
+    )
+    assert _ids(store.jobs(state=FAILED, integration="a")) == [rare.id]
+    assert _ids(store.jobs(state=DELIVERED, integration="a", limit=1000)) == _ids(
+        reversed(delivered)
+    )
+    assert store.jobs(state=QUEUED, integration="a") == []
+    assert sum(loaded[:2]) < 150, loaded
