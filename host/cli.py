@@ -51,6 +51,20 @@ def _engine() -> Engine:
         sys.exit(exits.USAGE)
 
 
+class _StoreCommands(click.Group):
+    """Commands that read and write the store: one that is locked, read-only or gone
+    ends them with its error, as when it cannot be opened, not with a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from host.state import StoreUnavailable
+
+        try:
+            return super().invoke(ctx)
+        except StoreUnavailable as error:
+            click.echo(f"Error: {error}", err=True)
+            sys.exit(exits.USAGE)
+
+
 @click.command("host")
 @click.option("--port", type=int, envvar="PORT", default=4580, show_default=True)
 @click.option("--host", "address", envvar="HOST", default="127.0.0.1", show_default=True)
@@ -79,7 +93,7 @@ def worker_command(threads: int) -> None:
     run_worker(_config(), _engine(), threads)
 
 
-@click.group("jobs")
+@click.group("jobs", cls=_StoreCommands)
 def jobs_group() -> None:
     """Inspect, retry and purge the host's jobs."""
 

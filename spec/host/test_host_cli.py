@@ -1,6 +1,7 @@
 """``aha-services jobs ...`` and ``config check`` on a SQLite data folder."""
 
 import json
+import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -100,3 +101,25 @@ def test_config_check_names_a_missing_variable(environment, monkeypatch):
     result = run("config", "check")
     assert result.exit_code == 2
     assert "[integrations.hooks] secret: The environment variable HOOKS_SECRET" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("jobs", "retry", "--all-failed"),
+        ("jobs", "purge", "--older-than", "1s"),
+    ],
+)
+def test_a_locked_store_ends_a_job_command_with_its_error(environment, monkeypatch, args):
+    stored(environment, FAILED, age=10)
+    monkeypatch.setenv("AHA_SERVICES_SQLITE_TIMEOUT", "0.1")
+    holder = sqlite3.connect(environment.store.path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        result = run(*args)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 2
+    assert result.output == "Error: the state store is unavailable: database is locked\n"
+    assert result.exception is None or isinstance(result.exception, SystemExit)
