@@ -72,6 +72,19 @@ _INTEGRATIONS = """WITH RECURSIVE named(integration) AS (
 _QUEUED = f"state = '{QUEUED}' AND integration IN (SELECT integration FROM named)"
 # ``jobs_taken``'s own condition: SQLite uses the index for a query that states it.
 _TAKEN = f"state != '{QUEUED}'"
+# A purge's batch: the last seq of the next jobs stored, and the oldest time received.
+_PURGE_BATCH = 1000
+_PURGE_LOOK = (
+    "SELECT max(seq), min(received_at) FROM "
+    "(SELECT seq, received_at FROM jobs WHERE seq > ? ORDER BY seq LIMIT ?)"
+)
+# The batch's finished jobs received before the cut-off, found by their seq alone.
+_PURGED_ONES = (
+    f"FROM jobs NOT INDEXED WHERE seq > ? AND seq <= ? AND received_at < ? "
+    f"AND state IN ({_FINISHED})"
+)
+_PURGED_COUNTS = f"SELECT integration, count(*) {_PURGED_ONES} GROUP BY integration"
+_PURGE = f"DELETE {_PURGED_ONES}"
 _HEAD = (
     f"SELECT seq, record FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
     "ORDER BY seq LIMIT 1"
@@ -364,26 +377,21 @@ class SqliteStateStore(StateStore):
         """Delete old finished jobs; each stays counted as accepted (``counters``).
 
         No index orders the jobs by the time they were received: they are looked at in
-        the order stored, up to the first one received since ``before``. One stored
-        after it, yet received earlier (a moment earlier, in another process; or before
-        the clock was set back), is left to the next purge."""
-        (bound,) = self._read(
-            "SELECT coalesce((SELECT seq FROM jobs WHERE received_at >= ? ORDER BY seq LIMIT 1),"
-            " (SELECT max(seq) + 1 FROM jobs), 0)",
-            before,
-        )[0]
-        where = f"seq < ? AND received_at < ? AND state IN ({_FINISHED})"
-        with self._write() as db:
-            gone = db.execute(
-                f"SELECT integration, count(*) FROM jobs NOT INDEXED WHERE {where} "
-                "GROUP BY integration",
-                (bound, before),
-            ).fetchall()
-            for integration, count in gone:
-                _increment(db, f"{_PURGED}{integration}", count)
-            return db.execute(
-                f"DELETE FROM jobs NOT INDEXED WHERE {where}", (bound, before)
-            ).rowcount
+        the order stored, ``_PURGE_BATCH`` at a time, each batch in a short write of its
+        own, until a whole batch was received since ``before``. A job received in the
+        future (a clock set ahead, then back) does not stop the purge; one stored after
+        such a batch yet received before it is left to a later purge."""
+        purged, after = 0, -1
+        while True:
+            last, oldest = self._read(_PURGE_LOOK, after, _PURGE_BATCH)[0]
+            if last is None or oldest >= before:
+                return purged
+            with self._write() as db:
+                args = (after, last, before)
+                for integration, count in db.execute(_PURGED_COUNTS, args).fetchall():
+                    _increment(db, f"{_PURGED}{integration}", count)
+                purged += db.execute(_PURGE, args).rowcount
+            after = last
 
     def state_counts(self) -> dict[str, int]:
         return dict(

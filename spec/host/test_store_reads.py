@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from host import sqlite_state
 from host.jobs import DELIVERED, FAILED, QUEUED, RETRYING, RUNNING, Job
 from host.sqlite_state import SqliteStateStore
 
@@ -173,17 +174,23 @@ def test_reads_that_look_for_few_jobs_among_many_use_an_index(tmp_path, read):
         assert "SCAN jobs USING COVERING INDEX jobs_open" not in steps, plan
 
 
-def test_purge_reads_only_the_jobs_stored_before_the_first_recent_one(tmp_path):
+def test_purge_walks_the_jobs_in_stored_order_until_a_whole_batch_is_recent(tmp_path, monkeypatch):
+    monkeypatch.setattr(sqlite_state, "_PURGE_BATCH", 2)
     store = SqliteStateStore(tmp_path / "state.sqlite3")
-    now = time.time()
-    old = [_stored(store, "a", DELIVERED, now - 86400) for _ in range(3)]
-    recent = _stored(store, "a", DELIVERED, now)
-    late = _stored(store, "b", DELIVERED, now - 86400)  # stored after a recent one
+    now, day = time.time(), 86400
+    first = _stored(store, "a", DELIVERED, now - day)
+    future = _stored(store, "a", DELIVERED, now + 10 * day)  # a clock set ahead, then back
+    old = [_stored(store, "b", FAILED, now - day), _stored(store, "a", DELIVERED, now - day)]
+    recent = [_stored(store, "a", DELIVERED, now), _stored(store, "b", DELIVERED, now)]
+    late = _stored(store, "b", DELIVERED, now - day)  # stored after a recent batch
     plans = _plans(store, lambda: store.purge(now - 3600))
-    assert any("rowid<?" in plan for plan in plans), plans
-    assert store.get(old[0].id) is None
-    assert [job.id for job in store.jobs()] == [late.id, recent.id]
-    assert store.purge(now + 1) == 2
+    assert all("USING INTEGER PRIMARY KEY" in plan for plan in plans), plans
+    assert _ids(store.jobs()) == _ids(reversed([future, *recent, late]))
+    assert store.get(first.id) is None and all(store.get(job.id) is None for job in old)
+    counted = store.counters()
+    assert (counted["received|a|accepted"], counted["received|b|accepted"]) == (4, 3)
+    assert store.purge(now + 1) == 3
+    assert _ids(store.jobs()) == [future.id]
 
 
 def test_a_store_made_before_that_is_read_only_still_answers_reads(tmp_path, monkeypatch):
