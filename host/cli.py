@@ -90,6 +90,9 @@ def worker_command(threads: int) -> None:
     from host.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # The command line gave the services' loggers a handler of their own (``-v``, ``-q``):
+    # their lines are not printed a second time by the one above.
+    logging.getLogger("services").propagate = False
     run_worker(_config(), _engine(), threads)
 
 

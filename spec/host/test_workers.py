@@ -159,3 +159,19 @@ def test_two_workers_on_one_redis_share_jobs_and_keep_each_integrations_order(
         for worker in workers:
             worker.stop()
         sink.close()
+
+
+def test_a_worker_prints_a_service_failure_once(tmp_path):
+    sink = Sink()
+    environ = environment(tmp_path, sink)
+    sink.close()  # nothing listens there any more: each event fails
+    engine, client = intake(environ)
+    worker = WorkerProcess(environ, tmp_path / "worker.log")
+    try:
+        job_id = send(client, "alpha", 1)
+        wait_for(lambda: engine.store.get(job_id).state != "queued", what="the attempt")
+        wait_for(lambda: b"webhooks :create_feature failed" in worker.log.read_bytes())
+    finally:
+        worker.stop()
+    lines = worker.log.read_text().splitlines()
+    assert len([line for line in lines if "webhooks :create_feature failed" in line]) == 1
