@@ -141,27 +141,36 @@ def run_with_time_limit(function: Callable[[], Any], seconds: float, what: str) 
     the deadline has passed, so an abandoned handler stops at its next call out, and
     its thread returns to the pool only when it has.
     """
-    outcome: dict[str, Any] = {}
-    finished = threading.Event()
-    context = contextvars.copy_context()
-
-    def task() -> None:
-        try:
-            outcome["value"] = context.run(function)
-        except BaseException as error:  # handed back to the caller's thread
-            outcome["error"] = error
-
     watch = _watch.get()
     if watch is not None and watch.takes_event():
         return watch.run(function, seconds, what)
+    outcome, finished = _Outcome(), threading.Event()
+    context = contextvars.copy_context()
     thread = _handler_thread()
     thread.name = f"event:{what}"
-    thread.submit(task, finished.set)
+    thread.submit(lambda: outcome.capture(lambda: context.run(function)), finished.set)
     if not finished.wait(seconds):
         raise _overran(what, seconds)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
+    return outcome.result()
+
+
+class _Outcome:
+    """What a task on a helper thread returned or raised, handed back to its caller."""
+
+    def __init__(self) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+    def capture(self, function: Callable[[], Any]) -> None:
+        try:
+            self._value = function()
+        except BaseException as error:
+            self._error = error
+
+    def result(self) -> Any:
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _overran(what: str, seconds: float) -> TimeLimitExceeded:
@@ -241,24 +250,17 @@ def run_watched(sequence: Callable[[], R]) -> R:
     sequence is given up: the event is left to finish on its own, and the sequence
     ends with ``Abandoned`` when it does. The caller then records the overrun and
     runs the rest of its work in a new sequence."""
-    watch = _Watch()
-    outcome: dict[str, Any] = {}
+    watch, outcome = _Watch(), _Outcome()
     context = contextvars.copy_context()
 
     def task() -> None:
         _watch.set(watch)
         watch.runner = threading.current_thread()
-        try:
-            outcome["value"] = sequence()
-        except Abandoned:
-            return
-        except BaseException as error:  # handed back to the watching thread
-            outcome["error"] = error
+        outcome.capture(sequence)  # (``Abandoned`` too, which nobody reads)
 
     thread = _handler_thread()
     thread.name = "events"
     thread.submit(lambda: context.run(task), watch.end)
     watch.watch()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+    result: R = outcome.result()
+    return result
