@@ -85,6 +85,11 @@ _PURGED_ONES = (
 )
 _PURGED_COUNTS = f"SELECT integration, count(*) {_PURGED_ONES} GROUP BY integration"
 _PURGE = f"DELETE {_PURGED_ONES}"
+# The stored counters and, under the names of purged counts, each integration's jobs kept.
+_COUNTERS = (
+    "SELECT name, value FROM counters UNION ALL "
+    f"SELECT '{_PURGED}' || integration, count(*) FROM jobs GROUP BY integration"
+)
 _HEAD = (
     f"SELECT seq, record FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
     "ORDER BY seq LIMIT 1"
@@ -410,17 +415,15 @@ class SqliteStateStore(StateStore):
 
     def counters(self) -> dict[str, float]:
         """The stored counters, and each integration's accepted requests: its jobs, those
-        kept and those purged. A new job writes its row alone, not a counter too."""
+        kept and those purged. A new job writes its row alone, not a counter too. Both
+        are read in one statement, one snapshot: a purge that commits between two reads
+        would move its jobs out of the rows counted yet not into the purged count, and a
+        counter scraped then would go down."""
         counters: dict[str, float] = {}
-        for name, value in self._read("SELECT name, value FROM counters"):
+        for name, value in self._read(_COUNTERS):
             if name.startswith(_PURGED):
                 name = f"received|{name.removeprefix(_PURGED)}|accepted"
             counters[name] = counters.get(name, 0) + value
-        for integration, count in self._read(
-            "SELECT integration, count(*) FROM jobs GROUP BY integration"
-        ):
-            name = f"received|{integration}|accepted"
-            counters[name] = counters.get(name, 0) + count
         return counters
 
     def _count_accepted_by_rows(self) -> None:
