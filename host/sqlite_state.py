@@ -73,7 +73,6 @@ _QUEUED = f"state = '{QUEUED}' AND integration IN (SELECT integration FROM named
 # ``jobs_taken``'s own condition: SQLite uses the index for a query that states it.
 _TAKEN = f"state != '{QUEUED}'"
 # A purge's batch: the last seq of the next jobs stored, and the oldest time received.
-_PURGE_BATCH = 1000
 _PURGE_LOOK = (
     "SELECT max(seq), min(received_at) FROM "
     "(SELECT seq, received_at FROM jobs WHERE seq > ? ORDER BY seq LIMIT ?)"
@@ -382,13 +381,13 @@ class SqliteStateStore(StateStore):
         """Delete old finished jobs; each stays counted as accepted (``counters``).
 
         No index orders the jobs by the time they were received: they are looked at in
-        the order stored, ``_PURGE_BATCH`` at a time, each batch in a short write of its
+        the order stored, ``purge_batch`` at a time, each batch in a short write of its
         own, until a whole batch was received since ``before``. A job received in the
         future (a clock set ahead, then back) does not stop the purge; one stored after
         such a batch yet received before it is left to a later purge."""
         purged, after = 0, -1
         while True:
-            last, oldest = self._read(_PURGE_LOOK, after, _PURGE_BATCH)[0]
+            last, oldest = self._read(_PURGE_LOOK, after, self.purge_batch)[0]
             if last is None or oldest >= before:
                 return purged
             with self._write() as db:
