@@ -190,3 +190,20 @@ def test_a_worker_whose_store_is_down_at_start_ends_with_its_error(environment, 
     assert result.exit_code == 2
     assert result.output == "Error: the state store is unavailable: ConnectionError\n"
     assert "redis-pass-778899" not in result.output
+
+
+@pytest.mark.parametrize(("flag", "level"), [(None, "INFO"), ("-q", "CRITICAL"), ("-v", "INFO")])
+def test_a_quiet_worker_prints_no_lines_of_its_own(environment, monkeypatch, flag, level):
+    """``-q`` prints nothing but fatal lines: the worker's start and stop lines and the
+    queue's, too, not only the services'."""
+    import logging
+
+    from host import worker
+
+    levels = []
+    monkeypatch.setattr(logging, "basicConfig", lambda **kwargs: levels.append(kwargs["level"]))
+    monkeypatch.setattr(logging.getLogger("services"), "propagate", True)
+    monkeypatch.setattr(worker, "run_worker", lambda config, engine, threads: None)
+    result = run(*([flag] if flag else []), "worker")
+    assert result.exit_code == 0, result.output
+    assert [logging.getLevelName(value) for value in levels] == [level]
