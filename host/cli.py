@@ -87,13 +87,22 @@ def worker_command(threads: int) -> None:
     """Run stored jobs until stopped."""
     import logging
 
+    from host.state import StoreUnavailable
     from host.worker import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # The command line gave the services' loggers a handler of their own (``-v``, ``-q``):
-    # their lines are not printed a second time by the one above.
-    logging.getLogger("services").propagate = False
-    run_worker(_config(), _engine(), threads)
+    # their lines are not printed a second time by the one below, and ``-q`` quiets the
+    # worker's and the queue's own lines as well.
+    services = logging.getLogger("services")
+    services.propagate = False
+    quiet = services.level >= logging.CRITICAL
+    level = logging.CRITICAL if quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(message)s")
+    try:
+        run_worker(_config(), _engine(), threads)
+    except StoreUnavailable as error:  # at start, looking for the jobs to run again
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(exits.USAGE)
 
 
 @click.group("jobs", cls=_StoreCommands)

@@ -6,6 +6,8 @@ import random
 import time
 from typing import Any
 
+import requests
+
 from host.config import HostConfig, Integration, RetryPolicy
 from host.jobs import DELIVERED, FAILED, RETRYING, Job
 from services.core.errors import (
@@ -24,7 +26,19 @@ NEVER_RETRIED = (ConfigurationError, InvalidUrlError)
 
 
 def retryable(error: BaseException) -> bool:
+    if isinstance(error, ConfigurationError) and _unreachable(error):
+        return True
     return isinstance(error, RETRYABLE) and not isinstance(error, NEVER_RETRIED)
+
+
+def _unreachable(error: ConfigurationError) -> bool:
+    """A host that refused the connection or did not answer it: the HTTP client names
+    that a ConfigurationError (Aha! shows it against the URL the user gave), but the
+    third party may be down for a while. A TLS failure is not one of them."""
+    cause = error.original_exception
+    return isinstance(cause, requests.exceptions.ConnectionError) and not isinstance(
+        cause, requests.exceptions.SSLError
+    )
 
 
 def backoff_delay(policy: RetryPolicy, tries: int) -> float:

@@ -56,18 +56,26 @@ def build_engine(environ: Mapping[str, str] | None = None) -> Engine:
 
 
 def _sqlite_engine(data: Path, timeout: float) -> Engine:
+    """huey makes its tables in an exclusive transaction whenever it opens the queue: a
+    queue file that another process holds locked, or cannot be opened, is named as an
+    unavailable store is."""
+    import sqlite3
+
     from huey import SqliteHuey
 
     from host.sqlite_state import SqliteStateStore
 
     data.mkdir(parents=True, exist_ok=True)
-    huey = SqliteHuey(
-        QUEUE_NAME,
-        filename=str(data / "queue.sqlite3"),
-        results=False,
-        timeout=timeout,
-        fsync=True,
-    )
+    try:
+        huey = SqliteHuey(
+            QUEUE_NAME,
+            filename=str(data / "queue.sqlite3"),
+            results=False,
+            timeout=timeout,
+            fsync=True,
+        )
+    except sqlite3.Error as error:
+        raise StoreUnavailable(f"the queue is unavailable: {error}") from None
     store = SqliteStateStore(data / "state.sqlite3", busy_timeout=timeout)
     return Engine(huey, store, enqueuer(huey), str(data))
 

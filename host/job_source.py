@@ -4,6 +4,7 @@ the one way a failed job is queued again (the console's button, ``jobs retry``).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,10 +15,13 @@ from host.state import StoreUnavailable
 from services.core.jobs import JobAttempt, JobDetail, JobRow, JobsOverview, JobsUnavailable
 from services.core.redaction import Redactor
 
+_log = logging.getLogger("host.jobs")
+
 
 def requeue(engine: Engine, jobs: Iterable[Job]) -> int:
     """Queue ``jobs`` again with a fresh count of attempts, then wake their
-    integrations; how many jobs."""
+    integrations; how many jobs. A queue that fails to take the wake-up leaves the jobs
+    queued in the store, where a worker's sweep finds them (as the intake's new jobs)."""
     integrations: set[str] = set()
     count = 0
     for job in jobs:
@@ -26,7 +30,10 @@ def requeue(engine: Engine, jobs: Iterable[Job]) -> int:
         integrations.add(job.integration)
         count += 1
     for integration in sorted(integrations):
-        engine.enqueue(integration, None)
+        try:
+            engine.enqueue(integration, None)
+        except Exception as error:  # stored: a worker's sweep finds it
+            _log.warning("%s queued again, not woken yet: %s", integration, type(error).__name__)
     return count
 
 

@@ -80,27 +80,46 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-# ARGV: prefix, before (epoch seconds), finished states...
+# One batch of a purge, as SQLite's: the next jobs stored after seq ``after``, and of
+# those, when not all were received since ``before``, the finished ones received before
+# it deleted. A record is decoded only when it goes. Returns the jobs deleted, the last
+# seq looked at, and whether the batch was a whole one received partly before ``before``.
+# ARGV: prefix, before (epoch seconds), after, batch, finished states...
 _PURGE = """
 local p = ARGV[1]
-local finished = {}
-for i = 3, #ARGV do finished[ARGV[i]] = true end
+local before = tonumber(ARGV[2])
+local size = tonumber(ARGV[4])
+local batch = redis.call('ZRANGEBYSCORE', p .. 'jobs', '(' .. ARGV[3], '+inf',
+  'WITHSCORES', 'LIMIT', 0, size)
+if #batch == 0 then return {0, ARGV[3], 0} end
+local old, oldest = {}, math.huge
+for i = 1, #batch, 2 do
+  local received = tonumber(redis.call('ZSCORE', p .. 'received', batch[i]))
+  if not received then
+    local raw = redis.call('GET', p .. 'job:' .. batch[i])
+    received = raw and cjson.decode(raw)['received_at'] or -math.huge
+  end
+  if received < oldest then oldest = received end
+  if received < before then table.insert(old, batch[i]) end
+end
+local last = batch[#batch]
+if oldest >= before then return {0, last, 0} end
 local removed = 0
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'received', '-inf', '(' .. ARGV[2])) do
-  local raw = redis.call('GET', p .. 'job:' .. id)
-  local job = raw and cjson.decode(raw)
-  if not job then
-    redis.call('ZREM', p .. 'received', id)
-  elseif finished[job['state']] then
-    redis.call('DEL', p .. 'job:' .. id)
-    redis.call('ZREM', p .. 'received', id)
-    redis.call('ZREM', p .. 'jobs', id)
-    redis.call('ZREM', p .. 'state:' .. job['state'], id)
-    redis.call('ZREM', p .. 'of:' .. job['integration'], id)
-    removed = removed + 1
+for _, id in ipairs(old) do
+  for i = 5, #ARGV do
+    if redis.call('ZSCORE', p .. 'state:' .. ARGV[i], id) then
+      local raw = redis.call('GET', p .. 'job:' .. id)
+      redis.call('DEL', p .. 'job:' .. id)
+      redis.call('ZREM', p .. 'received', id)
+      redis.call('ZREM', p .. 'jobs', id)
+      redis.call('ZREM', p .. 'state:' .. ARGV[i], id)
+      if raw then redis.call('ZREM', p .. 'of:' .. cjson.decode(raw)['integration'], id) end
+      removed = removed + 1
+      break
+    end
   end
 end
-return removed
+return {removed, last, #batch == 2 * size and 1 or 0}
 """
 
 
@@ -244,7 +263,18 @@ class RedisStateStore(StateStore):
         return found
 
     def purge(self, before: float) -> int:
-        return int(self._call(self._purge, args=[self.prefix, before, *FINISHED_STATES]))
+        """``purge_batch`` jobs at a time, each batch one script: one script over every old
+        job would hold Redis, and every intake and worker with it, for as long as it runs."""
+        purged, after, more = 0, "0", True
+        while more:
+            removed, last, whole = self._call(
+                self._purge,
+                args=[self.prefix, before, after, self.purge_batch, *FINISHED_STATES],
+            )
+            purged += int(removed)
+            after = last.decode() if isinstance(last, bytes) else str(last)
+            more = bool(whole)
+        return purged
 
     def state_counts(self) -> dict[str, int]:
         pipe = self.redis.pipeline(transaction=False)

@@ -73,7 +73,6 @@ _QUEUED = f"state = '{QUEUED}' AND integration IN (SELECT integration FROM named
 # ``jobs_taken``'s own condition: SQLite uses the index for a query that states it.
 _TAKEN = f"state != '{QUEUED}'"
 # A purge's batch: the last seq of the next jobs stored, and the oldest time received.
-_PURGE_BATCH = 1000
 _PURGE_LOOK = (
     "SELECT max(seq), min(received_at) FROM "
     "(SELECT seq, received_at FROM jobs WHERE seq > ? ORDER BY seq LIMIT ?)"
@@ -85,6 +84,11 @@ _PURGED_ONES = (
 )
 _PURGED_COUNTS = f"SELECT integration, count(*) {_PURGED_ONES} GROUP BY integration"
 _PURGE = f"DELETE {_PURGED_ONES}"
+# The stored counters and, under the names of purged counts, each integration's jobs kept.
+_COUNTERS = (
+    "SELECT name, value FROM counters UNION ALL "
+    f"SELECT '{_PURGED}' || integration, count(*) FROM jobs GROUP BY integration"
+)
 _HEAD = (
     f"SELECT seq, record FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
     "ORDER BY seq LIMIT 1"
@@ -377,13 +381,13 @@ class SqliteStateStore(StateStore):
         """Delete old finished jobs; each stays counted as accepted (``counters``).
 
         No index orders the jobs by the time they were received: they are looked at in
-        the order stored, ``_PURGE_BATCH`` at a time, each batch in a short write of its
+        the order stored, ``purge_batch`` at a time, each batch in a short write of its
         own, until a whole batch was received since ``before``. A job received in the
         future (a clock set ahead, then back) does not stop the purge; one stored after
         such a batch yet received before it is left to a later purge."""
         purged, after = 0, -1
         while True:
-            last, oldest = self._read(_PURGE_LOOK, after, _PURGE_BATCH)[0]
+            last, oldest = self._read(_PURGE_LOOK, after, self.purge_batch)[0]
             if last is None or oldest >= before:
                 return purged
             with self._write() as db:
@@ -410,17 +414,15 @@ class SqliteStateStore(StateStore):
 
     def counters(self) -> dict[str, float]:
         """The stored counters, and each integration's accepted requests: its jobs, those
-        kept and those purged. A new job writes its row alone, not a counter too."""
+        kept and those purged. A new job writes its row alone, not a counter too. Both
+        are read in one statement, one snapshot: a purge that commits between two reads
+        would move its jobs out of the rows counted yet not into the purged count, and a
+        counter scraped then would go down."""
         counters: dict[str, float] = {}
-        for name, value in self._read("SELECT name, value FROM counters"):
+        for name, value in self._read(_COUNTERS):
             if name.startswith(_PURGED):
                 name = f"received|{name.removeprefix(_PURGED)}|accepted"
             counters[name] = counters.get(name, 0) + value
-        for integration, count in self._read(
-            "SELECT integration, count(*) FROM jobs GROUP BY integration"
-        ):
-            name = f"received|{integration}|accepted"
-            counters[name] = counters.get(name, 0) + count
         return counters
 
     def _count_accepted_by_rows(self) -> None:

@@ -47,6 +47,10 @@ def start_if_ready(job: Job | None, worker: str) -> Started | None:
 
 
 class StateStore(ABC):
+    # Jobs a purge looks at in one write: each write short, so that the intake and the
+    # workers wait for none of them long.
+    purge_batch = 1000
+
     @abstractmethod
     def add_job(self, job: Job) -> bool:
         """Store a new job durably, after every job stored before it; counts it received.
@@ -118,7 +122,9 @@ class StateStore(ABC):
 
     @abstractmethod
     def purge(self, before: float) -> int:
-        """Delete finished jobs received before ``before``; how many."""
+        """Delete finished jobs received before ``before``; how many. The jobs are looked
+        at in the order stored, ``purge_batch`` at a time, until a whole batch was
+        received since ``before``: no index by time received is written for it."""
 
     @abstractmethod
     def state_counts(self) -> dict[str, int]: ...

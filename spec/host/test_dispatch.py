@@ -81,6 +81,22 @@ def test_a_third_party_down_then_back_is_delivered_after_retries(engine, mocked_
     assert engine.store.meta_data("count") == {"count": 3}
 
 
+def test_a_third_party_that_refuses_connections_is_retried_not_failed(engine, mocked_http):
+    """The HTTP client names an unreachable host a ConfigurationError (so Aha! shows it
+    as the user's URL); under it lies the socket's error, which may pass."""
+    import requests
+
+    refused = requests.exceptions.ConnectionError(ConnectionRefusedError(111, "refused"))
+    mocked_http.add(responses.POST, URL, body=refused)
+    mocked_http.add(responses.POST, URL, status=200)
+    job = add(engine, 8)
+    dispatcher(engine).drain("count")
+    stored = engine.store.get(job.id)
+    assert [a.outcome for a in stored.attempts] == [RETRYING, DELIVERED]
+    assert "Could not connect to sink.example.com" in stored.attempts[0].error
+    assert [c.request.url for c in mocked_http.calls] == [URL, URL]
+
+
 def test_a_retry_waits_for_its_time_and_holds_back_later_jobs(engine, mocked_http):
     mocked_http.add(responses.POST, URL, status=500)
     first, second = add(engine, 1), add(engine, 2)

@@ -123,3 +123,87 @@ def test_a_locked_store_ends_a_job_command_with_its_error(environment, monkeypat
     assert result.exit_code == 2
     assert result.output == "Error: the state store is unavailable: database is locked\n"
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("jobs", "list"),
+        ("jobs", "show", "nope"),
+        ("jobs", "retry", "--all-failed"),
+        ("jobs", "purge", "--older-than", "1s"),
+    ],
+)
+def test_a_locked_queue_ends_a_job_command_with_its_error(environment, monkeypatch, args):
+    """The queue's file is opened with the store's: one locked by another process (a
+    backup, a sqlite3 shell) is named, as a locked state store is."""
+    stored(environment, FAILED, age=10)
+    monkeypatch.setenv("AHA_SERVICES_SQLITE_TIMEOUT", "0.1")
+    holder = sqlite3.connect(environment.store.path.with_name("queue.sqlite3"))
+    holder.isolation_level = None
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        result = run(*args)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 2
+    assert result.output == "Error: the queue is unavailable: database is locked\n"
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_retry_whose_queue_fails_after_the_jobs_were_saved_still_counts_them(
+    environment, monkeypatch
+):
+    """The jobs are queued in the store before their integration is woken: a queue that
+    fails then leaves them to a worker's sweep, as the intake does with a new job."""
+    from host import engine as engine_module
+
+    def failing_queue(huey):
+        def enqueue(integration, eta=None):
+            raise sqlite3.OperationalError("database is locked")
+
+        return enqueue
+
+    monkeypatch.setattr(engine_module, "enqueuer", failing_queue)
+    job = stored(environment, FAILED)
+    result = run("jobs", "retry", job.id)
+    assert result.exit_code == 0, result.output
+    assert result.output == "1 job(s) queued again\n"
+    assert environment.store.get(job.id).state == "queued"
+
+
+def test_a_worker_whose_store_is_down_at_start_ends_with_its_error(environment, monkeypatch):
+    """A Redis that does not answer when a worker starts: its error and exit 2, as the
+    job commands end, not a traceback, and not the URL's password."""
+    import logging
+
+    from spec.host.conftest import free_port
+
+    # The command sets the process's logging up; this process's is left as it was.
+    monkeypatch.setattr(logging, "basicConfig", lambda **kwargs: None)
+    monkeypatch.setattr(logging.getLogger("services"), "propagate", True)
+    monkeypatch.setenv(
+        "AHA_SERVICES_QUEUE", f"redis://:redis-pass-778899@127.0.0.1:{free_port()}/0"
+    )
+    result = run("worker", "--threads", "1")
+    assert result.exit_code == 2
+    assert result.output == "Error: the state store is unavailable: ConnectionError\n"
+    assert "redis-pass-778899" not in result.output
+
+
+@pytest.mark.parametrize(("flag", "level"), [(None, "INFO"), ("-q", "CRITICAL"), ("-v", "INFO")])
+def test_a_quiet_worker_prints_no_lines_of_its_own(environment, monkeypatch, flag, level):
+    """``-q`` prints nothing but fatal lines: the worker's start and stop lines and the
+    queue's, too, not only the services'."""
+    import logging
+
+    from host import worker
+
+    levels = []
+    monkeypatch.setattr(logging, "basicConfig", lambda **kwargs: levels.append(kwargs["level"]))
+    monkeypatch.setattr(logging.getLogger("services"), "propagate", True)
+    monkeypatch.setattr(worker, "run_worker", lambda config, engine, threads: None)
+    result = run(*([flag] if flag else []), "worker")
+    assert result.exit_code == 0, result.output
+    assert [logging.getLevelName(value) for value in levels] == [level]

@@ -175,8 +175,8 @@ def test_reads_that_look_for_few_jobs_among_many_use_an_index(tmp_path, read):
 
 
 def test_purge_walks_the_jobs_in_stored_order_until_a_whole_batch_is_recent(tmp_path, monkeypatch):
-    monkeypatch.setattr(sqlite_state, "_PURGE_BATCH", 2)
     store = SqliteStateStore(tmp_path / "state.sqlite3")
+    monkeypatch.setattr(store, "purge_batch", 2)
     now, day = time.time(), 86400
     first = _stored(store, "a", DELIVERED, now - day)
     future = _stored(store, "a", DELIVERED, now + 10 * day)  # a clock set ahead, then back
@@ -286,3 +286,45 @@ def test_redis_reads_an_integrations_jobs_in_a_state_a_page_at_a_time(redis_engi
     )
     assert store.jobs(state=QUEUED, integration="a") == []
     assert sum(loaded[:2]) < 150, loaded
+
+
+def test_both_engines_purge_the_same_jobs_a_batch_per_write(engine, monkeypatch):
+    """Redis walks its jobs as SQLite does: in the order stored, ``purge_batch`` at a
+    time, each batch one short script (never one script over every old job, which holds
+    Redis up for every other client), until a whole batch was received since the cut-off."""
+    store = engine.store
+    monkeypatch.setattr(store, "purge_batch", 2)
+    now, day = time.time(), 86400
+    first = _stored(store, "a", DELIVERED, now - day)
+    future = _stored(store, "a", DELIVERED, now + 10 * day)
+    waiting = [_stored(store, "b", QUEUED, now - day), _stored(store, "a", RETRYING, now - day)]
+    old = [_stored(store, "b", FAILED, now - day), _stored(store, "a", DELIVERED, now - day)]
+    recent = [_stored(store, "a", DELIVERED, now), _stored(store, "b", DELIVERED, now)]
+    late = _stored(store, "b", DELIVERED, now - day)  # stored after a recent batch
+    batches = _count_purge_batches(store, monkeypatch)
+    assert store.purge(now - 3600) == 3
+    assert len(batches) == 4  # the last one, all recent, stops it
+    assert _ids(store.jobs()) == _ids(reversed([future, *waiting, *recent, late]))
+    assert store.get(first.id) is None and all(store.get(job.id) is None for job in old)
+    counted = store.counters()
+    assert (counted["received|a|accepted"], counted["received|b|accepted"]) == (5, 4)
+    assert store.purge(now + 1) == 3
+    assert _ids(store.jobs()) == _ids(reversed([future, *waiting]))
+    assert store.state_counts() == {QUEUED: 1, RETRYING: 1, DELIVERED: 1}
+    assert _ids(store.jobs(integration="b")) == [waiting[0].id]
+
+
+def _count_purge_batches(store, monkeypatch) -> list[int]:
+    """One entry per batch a purge looks at: a read on SQLite (then a write when some of
+    it is old), a script on Redis."""
+    batches: list[int] = []
+    name = "_read" if isinstance(store, SqliteStateStore) else "_purge"
+    original = getattr(store, name)
+
+    def counted(*args, **kwargs):
+        if name == "_purge" or args[0] == sqlite_state._PURGE_LOOK:
+            batches.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(store, name, counted)
+    return batches

@@ -266,3 +266,26 @@ def test_new_jobs_stored_but_not_looked_at_are_taken_as_alone(tmp_path, monkeypa
     monkeypatch.setattr(store, "_adding_db", LookFails())
     assert store.add_job(Job("a", "webhook", {"n": 2})) is True
     assert [job.payload for job in store.jobs()] == [{"n": 2}, {}]
+
+
+def test_accepted_counts_never_go_down_while_a_purge_commits(tmp_path, monkeypatch):
+    """A scrape reads the counters and the jobs kept in one snapshot: a purge that commits
+    meanwhile is seen whole or not at all, so the counter a scrape reports never drops."""
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    for _ in range(2):
+        job = Job("a", "webhook", {})
+        store.add_job(job)
+        job.state = DELIVERED
+        store.save(job)
+    reads = store._read
+
+    def purge_after_each_read(sql, *args):
+        rows = reads(sql, *args)
+        SqliteStateStore(store.path).purge(time.time() + 1)  # another process's purge
+        return rows
+
+    monkeypatch.setattr(store, "_read", purge_after_each_read)
+    assert store.counters() == {"received|a|accepted": 2}
+    monkeypatch.undo()
+    assert store.counters() == {"received|a|accepted": 2}
+    assert store.jobs() == []
