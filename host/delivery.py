@@ -6,8 +6,6 @@ import random
 import time
 from typing import Any
 
-import requests
-
 from host.config import HostConfig, Integration, RetryPolicy
 from host.jobs import DELIVERED, FAILED, RETRYING, Job
 from services.core.errors import (
@@ -34,11 +32,12 @@ def retryable(error: BaseException) -> bool:
 def _unreachable(error: ConfigurationError) -> bool:
     """A host that refused the connection or did not answer it: the HTTP client names
     that a ConfigurationError (Aha! shows it against the URL the user gave), but the
-    third party may be down for a while. A TLS failure is not one of them."""
+    third party may be down for a while. A TLS failure is not one of them. (requests
+    is imported by then, without its charset guessers: ``services.core.http``.)"""
+    from requests.exceptions import ConnectionError, SSLError
+
     cause = error.original_exception
-    return isinstance(cause, requests.exceptions.ConnectionError) and not isinstance(
-        cause, requests.exceptions.SSLError
-    )
+    return isinstance(cause, ConnectionError) and not isinstance(cause, SSLError)
 
 
 def backoff_delay(policy: RetryPolicy, tries: int) -> float:

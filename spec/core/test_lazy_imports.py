@@ -50,3 +50,20 @@ def test_import_without_hands_back_a_module_already_loaded(monkeypatch):
     monkeypatch.setitem(sys.modules, "json_again", sys.modules["json"])
     assert import_without("json_again", ("anything",)) is sys.modules["json"]
     assert "anything" not in sys.modules
+
+
+HOST_PROBE = """
+import sys
+import host.intake
+print(sorted(name for name in ("requests", "charset_normalizer") if name in sys.modules))
+import host.worker
+from services.core.http import HttpClient
+print(sorted(name for name in ("requests", "charset_normalizer") if name in sys.modules))
+"""
+
+
+def test_the_host_imports_requests_only_for_its_worker_and_without_the_guessers():
+    result = subprocess.run(
+        [sys.executable, "-c", HOST_PROBE], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.splitlines() == ["[]", "['requests']"]
