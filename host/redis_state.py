@@ -2,7 +2,8 @@
 
 Keys, under ``aha-services:``: ``job:<id>`` (the record, JSON), ``jobs`` (every job
 by arrival), ``state:<state>`` and ``of:<integration>`` (the same, filtered),
-``open:<integration>`` (its unfinished jobs by arrival), ``meta:<integration>``,
+``received`` (every job by the time it was received), ``open:<integration>`` (its
+unfinished jobs by arrival), ``meta:<integration>``,
 ``lease:<integration>`` (an owner with an expiry), ``counters`` (a hash). Each change
 that touches several keys is one Lua script, so no reader sees half of it.
 """
