@@ -16,11 +16,16 @@ print(sorted(name for name in ("requests", "urllib3") if name in sys.modules))
 """
 
 
-def test_the_services_load_without_requests_until_a_client_is_made():
+def _printed(script: str) -> list[str]:
+    """The lines ``script`` prints in a fresh interpreter, where nothing is imported yet."""
     result = subprocess.run(
-        [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
-    assert result.stdout.splitlines() == ["[]", "['requests', 'urllib3']"]
+    return result.stdout.splitlines()
+
+
+def test_the_services_load_without_requests_until_a_client_is_made():
+    assert _printed(PROBE) == ["[]", "['requests', 'urllib3']"]
 
 
 CHARSET_PROBE = """
@@ -34,14 +39,7 @@ print(bool(charset_normalizer.detect))
 
 
 def test_requests_comes_without_its_charset_guessers_which_stay_importable():
-    result = subprocess.run(
-        [sys.executable, "-c", CHARSET_PROBE],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert result.stdout.splitlines() == ["False False", "True"]
+    assert _printed(CHARSET_PROBE) == ["False False", "True"]
 
 
 def test_import_without_hands_back_a_module_already_loaded(monkeypatch):
@@ -63,7 +61,4 @@ print(sorted(name for name in ("requests", "charset_normalizer") if name in sys.
 
 
 def test_the_host_imports_requests_only_for_its_worker_and_without_the_guessers():
-    result = subprocess.run(
-        [sys.executable, "-c", HOST_PROBE], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert result.stdout.splitlines() == ["[]", "['requests']"]
+    assert _printed(HOST_PROBE) == ["[]", "['requests']"]
