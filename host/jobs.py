@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -18,6 +18,14 @@ STATES = (QUEUED, RUNNING, RETRYING, DELIVERED, FAILED)
 # A job in one of these still waits for a worker, in its integration's arrival order.
 OPEN_STATES = (QUEUED, RUNNING, RETRYING)
 FINISHED_STATES = (DELIVERED, FAILED)
+
+
+def new_job_id() -> str:
+    """32 hex digits, as a UUID's: the time in milliseconds, then 80 random bits. Ids in
+    the order jobs arrive put each new one on the newest page of the store's index of
+    ids, where random ones changed a page anywhere in it (one more page to read and to
+    write at every new job: a tenth of the intake's rate)."""
+    return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
 
 
 @dataclass
@@ -38,7 +46,7 @@ class Job:
     payload: dict[str, Any]
     # The request headers the service may need (``host.headers``), lower-case names.
     headers: dict[str, str] = field(default_factory=dict)
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = field(default_factory=lambda: new_job_id())
     received_at: float = field(default_factory=time.time)
     state: str = QUEUED
     next_attempt_at: float = 0.0

@@ -133,7 +133,7 @@ def test_every_request_gets_the_answer_and_the_job_flask_gives(config, tmp_path,
         engine = build_engine({"AHA_SERVICES_DATA": str(tmp_path / way)})
         app = create_app(config, engine)
         assert isinstance(app.wsgi_app, IntakeFastPath)
-        monkeypatch.setattr(jobs.uuid, "uuid4", lambda: type("U", (), {"hex": "0" * 32}))
+        monkeypatch.setattr(jobs, "new_job_id", lambda: "0" * 32)
         outcomes.append(
             (answer(app if way == "fast" else app.wsgi_app.app, *REQUESTS[kind]), stored(engine))
         )

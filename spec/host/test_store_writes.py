@@ -9,8 +9,9 @@ import time
 
 import pytest
 
+from host import jobs
 from host.group_commit import GroupCommit
-from host.jobs import DELIVERED, Job
+from host.jobs import DELIVERED, Job, new_job_id
 from host.sqlite_state import SqliteStateStore
 from host.state import StoreUnavailable
 from host.writer_lock import WriterLock
@@ -41,6 +42,19 @@ def test_a_batch_is_one_insert_and_one_look_per_integration(tmp_path):
     assert batch[0].seq < batch[1].seq < batch[2].seq
     assert store.get(batch[2].id).payload == {"n": 2}
     assert store.counters()["received|b|accepted"] == 2
+
+
+def test_new_ids_follow_the_order_jobs_arrive_in_and_stay_unguessable(monkeypatch):
+    ids = [new_job_id() for _ in range(200)]
+    assert all(len(id_) == 32 and int(id_, 16) >= 0 for id_ in ids)
+    times = [id_[:12] for id_ in ids]  # the millisecond: in order; the rest, random
+    assert times == sorted(times) and len(set(ids)) == 200
+    assert abs(int(times[0], 16) - time.time() * 1000) < 60_000
+    # Within one millisecond, only the random part differs: 80 bits of it.
+    monkeypatch.setattr(jobs.time, "time_ns", lambda: 1_796_000_000_123_456_789)
+    same_moment = {new_job_id() for _ in range(200)}
+    assert len(same_moment) == 200 and len({id_[:12] for id_ in same_moment}) == 1
+    assert len({id_[12:] for id_ in same_moment}) == 200
 
 
 def test_a_batch_that_fails_stores_none_of_its_jobs(tmp_path):
