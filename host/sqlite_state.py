@@ -53,9 +53,6 @@ _EVERY = "state IN ({})".format(",".join(f"'{state}'" for state in STATES))
 _FINISHED = ",".join(f"'{state}'" for state in FINISHED_STATES)
 # Jobs of an integration that were purged: with those kept, the requests it accepted.
 _PURGED = "purged|"
-_EARLIER_OPEN = (
-    f"SELECT 1 FROM jobs WHERE integration = ? AND state IN ({_OPEN}) AND seq < ? LIMIT 1"
-)
 # A new job's row is five values; a statement binds at most SQLite's limit of values.
 _COLUMNS = 5
 _VALUE_LIMIT = sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
@@ -89,6 +86,21 @@ _COUNTERS = (
     "SELECT name, value FROM counters UNION ALL "
     f"SELECT '{_PURGED}' || integration, count(*) FROM jobs GROUP BY integration"
 )
+# A new job with no job of its integration open before it is "alone": its task must be
+# queued. The adding connection's own trigger notes it within the insert's transaction
+# (a drain that finishes the job before commits before it, or after it and finds the new
+# one), and the insert's count of changes says whether it did: no statement more.
+_ALONE = f"""
+PRAGMA temp_store = MEMORY;
+CREATE TEMP TABLE IF NOT EXISTS alone (integration TEXT PRIMARY KEY, seq INTEGER);
+CREATE TEMP TRIGGER IF NOT EXISTS job_alone AFTER INSERT ON main.jobs
+WHEN NOT EXISTS (SELECT 1 FROM main.jobs WHERE integration = NEW.integration
+                 AND state IN ({_OPEN}) AND seq < NEW.seq)
+BEGIN
+    INSERT OR REPLACE INTO alone VALUES (NEW.integration, NEW.seq);
+END;
+"""
+_NOTED_SINCE = "SELECT integration FROM temp.alone WHERE seq >= ?"
 _HEAD = (
     f"SELECT seq, record FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
     "ORDER BY seq LIMIT 1"
@@ -150,9 +162,15 @@ class SqliteStateStore(StateStore):
 
     def _adding_connection(self) -> sqlite3.Connection:
         """The connection that adds jobs, one batch at a time (``GroupCommit``); it does not
-        wait on SQLite's lock, whose sleeps last milliseconds (``_insert_patiently``)."""
+        wait on SQLite's lock, whose sleeps last milliseconds (``_insert_patiently``). Its
+        own trigger tells which new jobs are alone (``_ALONE``)."""
         if self._adding_db is None:
-            self._adding_db = self._connect(check_same_thread=False, timeout=0.0)
+            try:
+                db = self._connect(check_same_thread=False, timeout=0.0)
+                db.executescript(_ALONE)
+            except sqlite3.Error as error:
+                raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+            self._adding_db = db
         return self._adding_db
 
     def _connect(
@@ -235,9 +253,9 @@ class SqliteStateStore(StateStore):
         return self._adding.submit(job)
 
     def _add_jobs(self, jobs: Sequence[Job]) -> list[bool]:
-        """One ``INSERT`` for the batch, its own transaction; then, per integration, whether
-        a job before the batch's first is still open (read once the jobs are committed:
-        the drain that finishes such a job commits later, and finds them).
+        """One ``INSERT`` for the batch, its own transaction; whether each integration's
+        first job in it is alone, from the changes the insert made (``_ALONE``), read
+        from the trigger's table only for a batch of several integrations with one alone.
 
         The statement takes SQLite's write lock and gives it back within one call into
         SQLite, never held while this thread waits for the interpreter again, so it
@@ -246,16 +264,15 @@ class SqliteStateStore(StateStore):
         for job in jobs:
             values += (job.id, job.integration, job.state, job.received_at, _dump(job))
         db = self._adding_connection()
+        changes = db.total_changes
         last = self._insert_patiently(db, _insert(len(jobs)), values)
+        noted = db.total_changes - changes - len(jobs)
         first_seq: dict[str, int] = {}
         for number, job in enumerate(jobs):
             job.seq = last - len(jobs) + 1 + number
             first_seq.setdefault(job.integration, job.seq)
-        alone = {
-            integration: _nothing_open_before(db, integration, seq)
-            for integration, seq in first_seq.items()
-        }
-        return [alone[job.integration] and first_seq[job.integration] == job.seq for job in jobs]
+        alone = _alone(db, first_seq) if noted else set()
+        return [job.integration in alone and first_seq[job.integration] == job.seq for job in jobs]
 
     def _jobs_per_insert(self) -> int:
         """As many jobs as one ``INSERT`` may bind values for: SQLite's limit is 999 values
@@ -464,14 +481,17 @@ def _set_up(db: sqlite3.Connection) -> None:
             raise
 
 
-def _nothing_open_before(db: sqlite3.Connection, integration: str, seq: int) -> bool:
-    """Whether no job of ``integration`` before ``seq`` is still open. The jobs are stored
-    by now: a look that fails says yes, and the caller queues a task that may find
-    nothing to do, rather than refuse what it stored."""
+def _alone(db: sqlite3.Connection, first_seq: dict[str, int]) -> set[str]:
+    """The integrations of a batch whose first job the trigger noted alone. The jobs are
+    stored by now: a look that fails says all of them, and the caller queues tasks that
+    may find nothing to do, rather than refuse what it stored."""
+    if len(first_seq) == 1:
+        return set(first_seq)
     try:
-        return db.execute(_EARLIER_OPEN, (integration, seq)).fetchone() is None
+        rows = db.execute(_NOTED_SINCE, (min(first_seq.values()),)).fetchall()
     except sqlite3.Error:
-        return True
+        return set(first_seq)
+    return {row[0] for row in rows}
 
 
 def _log_path(db: sqlite3.Connection) -> Path:

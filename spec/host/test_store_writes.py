@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from host import jobs
+from host import jobs, sqlite_state
 from host.group_commit import GroupCommit
 from host.jobs import DELIVERED, Job, new_job_id
 from host.sqlite_state import SqliteStateStore
@@ -29,19 +29,40 @@ def test_a_job_is_alone_only_when_its_integration_has_nothing_open(engine):
     assert [job.seq for job in (first, second, other)] == sorted([first.seq, second.seq, other.seq])
 
 
-def test_a_batch_is_one_insert_and_one_look_per_integration(tmp_path):
+@pytest.mark.parametrize(
+    ("names", "alone", "statements"),
+    [
+        (["a", "a"], [False, False], ["INSERT"]),  # (an earlier "a" is open)
+        (["b", "b"], [True, False], ["INSERT"]),
+        (["a", "b", "b"], [False, True, False], ["INSERT", "SELECT"]),
+        (["b", "c"], [True, True], ["INSERT", "SELECT"]),
+    ],
+)
+def test_a_batch_is_one_insert_that_tells_which_jobs_are_alone(tmp_path, names, alone, statements):
     store = SqliteStateStore(tmp_path / "state.sqlite3")
     store.add_job(Job("a", "webhook", {}))
-    statements: list[str] = []
-    store._adding_connection().set_trace_callback(statements.append)
-    batch = [Job("a", "webhook", {}), Job("b", "x", {"n": 1}), Job("b", "x", {"n": 2})]
-    assert store._add_jobs(batch) == [False, True, False]
-    assert [s.split()[0] for s in statements] == ["INSERT", "SELECT", "SELECT"]
-    assert all(job.id in statements[0] for job in batch)
+    made: list[str] = []
+    store._adding_connection().set_trace_callback(made.append)
+    batch = [Job(name, "x", {"n": n}) for n, name in enumerate(names)]
+    assert store._add_jobs(batch) == alone
+    # (SQLite reports the insert again for each run of the trigger it fires.)
+    assert [s.split()[0] for s in dict.fromkeys(made)] == statements
+    assert all(job.id in made[0] for job in batch)
     assert [store.get(job.id).seq for job in batch] == [job.seq for job in batch]
-    assert batch[0].seq < batch[1].seq < batch[2].seq
-    assert store.get(batch[2].id).payload == {"n": 2}
-    assert store.counters()["received|b|accepted"] == 2
+    assert [job.seq for job in batch] == sorted(job.seq for job in batch)
+    assert store.get(batch[-1].id).payload == {"n": len(names) - 1}
+    assert store.counters().get("received|b|accepted", 0) == names.count("b")
+
+
+def test_a_job_whose_earlier_ones_were_all_finished_is_alone_again(tmp_path):
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    first = Job("a", "webhook", {})
+    assert store.add_job(first) is True
+    assert store.add_job(Job("a", "webhook", {})) is False
+    for job in store.jobs(integration="a"):
+        job.state = DELIVERED
+        store.save(job)
+    assert store._add_jobs([Job("b", "x", {}), Job("a", "x", {})]) == [True, True]
 
 
 def test_new_ids_follow_the_order_jobs_arrive_in_and_stay_unguessable(monkeypatch):
@@ -263,7 +284,6 @@ def test_a_failed_flush_answers_unavailable(tmp_path, monkeypatch):
 
 def test_new_jobs_stored_but_not_looked_at_are_taken_as_alone(tmp_path, monkeypatch):
     store = SqliteStateStore(tmp_path / "state.sqlite3")
-    store.add_job(Job("a", "webhook", {}))
     real = store._adding_connection()
 
     class LookFails:
@@ -278,8 +298,16 @@ def test_new_jobs_stored_but_not_looked_at_are_taken_as_alone(tmp_path, monkeypa
             return real.execute(sql, *args)
 
     monkeypatch.setattr(store, "_adding_db", LookFails())
-    assert store.add_job(Job("a", "webhook", {"n": 2})) is True
-    assert [job.payload for job in store.jobs()] == [{"n": 2}, {}]
+    assert store._add_jobs([Job("a", "webhook", {"n": 2}), Job("b", "x", {})]) == [True, True]
+    assert [job.payload for job in store.jobs()] == [{}, {"n": 2}]
+
+
+def test_a_store_whose_trigger_cannot_be_made_is_unavailable(tmp_path, monkeypatch):
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    monkeypatch.setattr(sqlite_state, "_ALONE", "CREATE TEMP TRIGGER broken")
+    with pytest.raises(StoreUnavailable, match="the state store is unavailable"):
+        store.add_job(Job("a", "webhook", {}))
+    assert store._adding_db is None
 
 
 def test_accepted_counts_never_go_down_while_a_purge_commits(tmp_path, monkeypatch):
