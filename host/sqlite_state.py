@@ -89,18 +89,20 @@ _COUNTERS = (
 # A new job with no job of its integration open before it is "alone": its task must be
 # queued. The adding connection's own trigger notes it within the insert's transaction
 # (a drain that finishes the job before commits before it, or after it and finds the new
-# one), and the insert's count of changes says whether it did: no statement more.
+# one), and the insert's count of changes says whether it did: no statement more. The
+# job is noted by its id: a seq is given again once the newest jobs were purged, and a
+# row noted under it before would name a job that is not this batch's.
 _ALONE = f"""
 PRAGMA temp_store = MEMORY;
-CREATE TEMP TABLE IF NOT EXISTS alone (integration TEXT PRIMARY KEY, seq INTEGER);
+CREATE TEMP TABLE IF NOT EXISTS alone (integration TEXT PRIMARY KEY, seq INTEGER, id TEXT);
 CREATE TEMP TRIGGER IF NOT EXISTS job_alone AFTER INSERT ON main.jobs
 WHEN NOT EXISTS (SELECT 1 FROM main.jobs WHERE integration = NEW.integration
                  AND state IN ({_OPEN}) AND seq < NEW.seq)
 BEGIN
-    INSERT OR REPLACE INTO alone VALUES (NEW.integration, NEW.seq);
+    INSERT OR REPLACE INTO alone VALUES (NEW.integration, NEW.seq, NEW.id);
 END;
 """
-_NOTED_SINCE = "SELECT integration FROM temp.alone WHERE seq >= ?"
+_NOTED_SINCE = "SELECT integration, id FROM temp.alone WHERE seq >= ?"
 _HEAD = (
     f"SELECT seq, record FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
     "ORDER BY seq LIMIT 1"
@@ -267,12 +269,12 @@ class SqliteStateStore(StateStore):
         changes = db.total_changes
         last = self._insert_patiently(db, _insert(len(jobs)), values)
         noted = db.total_changes - changes - len(jobs)
-        first_seq: dict[str, int] = {}
+        first: dict[str, Job] = {}
         for number, job in enumerate(jobs):
             job.seq = last - len(jobs) + 1 + number
-            first_seq.setdefault(job.integration, job.seq)
-        alone = _alone(db, first_seq) if noted else set()
-        return [job.integration in alone and first_seq[job.integration] == job.seq for job in jobs]
+            first.setdefault(job.integration, job)
+        alone = _alone(db, first) if noted else set()
+        return [job.integration in alone and first[job.integration] is job for job in jobs]
 
     def _jobs_per_insert(self) -> int:
         """As many jobs as one ``INSERT`` may bind values for: SQLite's limit is 999 values
@@ -481,17 +483,17 @@ def _set_up(db: sqlite3.Connection) -> None:
             raise
 
 
-def _alone(db: sqlite3.Connection, first_seq: dict[str, int]) -> set[str]:
+def _alone(db: sqlite3.Connection, first: dict[str, Job]) -> set[str]:
     """The integrations of a batch whose first job the trigger noted alone. The jobs are
     stored by now: a look that fails says all of them, and the caller queues tasks that
     may find nothing to do, rather than refuse what it stored."""
-    if len(first_seq) == 1:
-        return set(first_seq)
+    if len(first) == 1:
+        return set(first)
     try:
-        rows = db.execute(_NOTED_SINCE, (min(first_seq.values()),)).fetchall()
+        rows = db.execute(_NOTED_SINCE, (min(job.seq for job in first.values()),)).fetchall()
     except sqlite3.Error:
-        return set(first_seq)
-    return {row[0] for row in rows}
+        return set(first)
+    return {name for name, job_id in rows if name in first and first[name].id == job_id}
 
 
 def _log_path(db: sqlite3.Connection) -> Path:

@@ -65,6 +65,30 @@ def test_a_job_whose_earlier_ones_were_all_finished_is_alone_again(tmp_path):
     assert store._add_jobs([Job("b", "x", {}), Job("a", "x", {})]) == [True, True]
 
 
+@pytest.mark.parametrize("first", [True, False])
+def test_a_job_noted_alone_before_its_seq_was_used_again_is_not_alone_now(tmp_path, first):
+    # "a" was alone at the seq that the newest job had before it was purged; that seq,
+    # given again to a batch where "a" is not alone, must not make "a" alone.
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    failed = Job("a", "webhook", {})
+    assert store.add_job(failed) is True
+    failed.state = jobs.FAILED
+    store.save(failed)
+    if not first:
+        store.add_job(Job("c", "x", {}))
+    gone = Job("a", "webhook", {}, received_at=1.0)
+    assert store.add_job(gone) is True
+    gone.state = DELIVERED
+    store.save(gone)
+    assert store.purge(before=2.0) == 1
+    failed.state = jobs.QUEUED
+    store.save(failed)
+    names = ["a", "b"] if first else ["b", "a"]
+    batch = [Job(name, "x", {}) for name in names]
+    assert store._add_jobs(batch) == [name == "b" for name in names]
+    assert gone.seq in [job.seq for job in batch]
+
+
 def test_new_ids_follow_the_order_jobs_arrive_in_and_stay_unguessable(monkeypatch):
     ids = [new_job_id() for _ in range(200)]
     assert all(len(id_) == 32 and int(id_, 16) >= 0 for id_ in ids)
