@@ -169,8 +169,12 @@ class SqliteStateStore(StateStore):
         if self._adding_db is None:
             try:
                 db = self._connect(check_same_thread=False, timeout=0.0)
+            except sqlite3.Error as error:
+                raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+            try:
                 db.executescript(_ALONE)
             except sqlite3.Error as error:
+                db.close()
                 raise StoreUnavailable(f"the state store is unavailable: {error}") from None
             self._adding_db = db
         return self._adding_db

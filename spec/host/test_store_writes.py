@@ -329,9 +329,23 @@ def test_new_jobs_stored_but_not_looked_at_are_taken_as_alone(tmp_path, monkeypa
 def test_a_store_whose_trigger_cannot_be_made_is_unavailable(tmp_path, monkeypatch):
     store = SqliteStateStore(tmp_path / "state.sqlite3")
     monkeypatch.setattr(sqlite_state, "_ALONE", "CREATE TEMP TRIGGER broken")
-    with pytest.raises(StoreUnavailable, match="the state store is unavailable"):
-        store.add_job(Job("a", "webhook", {}))
+    made: list[sqlite3.Connection] = []
+    connect = store._connect
+
+    def connect_and_keep(check_same_thread: bool, timeout: float) -> sqlite3.Connection:
+        made.append(connect(check_same_thread=check_same_thread, timeout=timeout))
+        return made[-1]
+
+    monkeypatch.setattr(store, "_connect", connect_and_keep)
+    for _ in range(2):
+        with pytest.raises(StoreUnavailable, match="the state store is unavailable"):
+            store.add_job(Job("a", "webhook", {}))
     assert store._adding_db is None
+    # Each connection that could not be made ready was closed, not left open.
+    assert len(made) == 2
+    for db in made:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            db.execute("SELECT 1")
 
 
 def test_accepted_counts_never_go_down_while_a_purge_commits(tmp_path, monkeypatch):
