@@ -189,7 +189,7 @@ class SqliteStateStore(StateStore):
             isolation_level=None,
             check_same_thread=check_same_thread,
         )
-        db.execute("PRAGMA journal_mode=WAL")
+        _use_the_log(db, self.busy_timeout)
         db.execute("PRAGMA synchronous=NORMAL")
         return db
 
@@ -473,6 +473,22 @@ class SqliteStateStore(StateStore):
         with self._write() as db:
             db.execute("UPDATE counters SET value = value WHERE 0")
         self._flush_log(look_at_files=True)
+
+
+def _use_the_log(db: sqlite3.Connection, patience: float) -> None:
+    """Put the database in write-ahead log mode. A new store's first connections, in
+    several processes at once, each ask for it: SQLite answers busy to all but one at
+    once, without waiting its busy timeout (each would wait for the other), so this tries
+    again shortly until ``patience`` runs out."""
+    for _ in short_waits(patience):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if getattr(error, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            failure = error
+    raise failure
 
 
 def _set_up(db: sqlite3.Connection) -> None:

@@ -369,3 +369,42 @@ def test_accepted_counts_never_go_down_while_a_purge_commits(tmp_path, monkeypat
     monkeypatch.undo()
     assert store.counters() == {"received|a|accepted": 2}
     assert store.jobs() == []
+
+
+@pytest.mark.parametrize(("busy_answers", "opens"), [(3, True), (10_000, False)])
+def test_a_new_store_opened_by_several_processes_at_once_waits_for_its_log_mode(
+    tmp_path, monkeypatch, busy_answers, opens
+):
+    # SQLite answers busy at once, not after its timeout, to all but one of the first
+    # connections that put a new database in write-ahead log mode at the same time.
+    asked: list[str] = []
+    connect = sqlite3.connect
+
+    class Racing:
+        def __init__(self, db: sqlite3.Connection):
+            self.db = db
+
+        def execute(self, sql: str, *args):
+            if sql == "PRAGMA journal_mode=WAL" and len(asked) < busy_answers:
+                asked.append(sql)
+                busy = sqlite3.OperationalError("database is locked")
+                busy.sqlite_errorcode = sqlite3.SQLITE_BUSY
+                raise busy
+            return self.db.execute(sql, *args)
+
+        def __getattr__(self, name: str):
+            return getattr(self.db, name)
+
+    clock = [0.0]
+    monkeypatch.setattr(sqlite_state.sqlite3, "connect", lambda *a, **kw: Racing(connect(*a, **kw)))
+    monkeypatch.setattr("host.writer_lock.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("host.writer_lock.time.sleep", lambda s: clock.__setitem__(0, clock[0] + s))
+    if opens:
+        store = SqliteStateStore(tmp_path / "state.sqlite3", busy_timeout=1.0)
+        assert len(asked) == 3
+        assert store.add_job(Job("a", "webhook", {})) is True
+        assert store._connection().execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    else:
+        with pytest.raises(StoreUnavailable, match="database is locked"):
+            SqliteStateStore(tmp_path / "state.sqlite3", busy_timeout=1.0)
+        assert 1.0 <= clock[0] < 1.5
