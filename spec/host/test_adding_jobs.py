@@ -92,13 +92,17 @@ def test_processes_and_threads_adding_while_a_worker_delivers_lose_and_strand_no
         _fork.Process(target=_add_from_threads, args=(path, n, tasks, tmp_path / f"added{n}.json"))
         for n in range(PROCESSES)
     ]
-    for process in intakes:
-        process.start()
-    for process in intakes:
-        process.join(60)
-        assert process.exitcode == 0
-    tasks.put(None)
-    worker.join(60)
+    try:
+        for process in intakes:
+            process.start()
+        for process in intakes:
+            process.join(60)
+            assert process.exitcode == 0
+    finally:  # a failed intake must not leave the worker waiting for its tasks for ever
+        tasks.put(None)
+        worker.join(60)
+        if worker.is_alive():
+            worker.kill()
     assert worker.exitcode == 0
 
     added = [
