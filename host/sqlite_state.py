@@ -8,16 +8,18 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from host.group_commit import GroupCommit
 from host.jobs import FINISHED_STATES, OPEN_STATES, QUEUED, STATES, Job
 from host.state import Started, StateStore, StoreUnavailable, latency_bucket, start_if_ready
 from host.writer_lock import WriterLock, short_waits
+
+Result = TypeVar("Result")
 
 # seq orders the jobs kept; it is not AUTOINCREMENT, whose counter row would be one more
 # page written by every intake commit. (A number is used again only once its job, the
@@ -147,7 +149,7 @@ class SqliteStateStore(StateStore):
             self._wal = _log_path(self._connection())
             self._count_accepted_by_rows()
         except sqlite3.Error as error:
-            raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+            raise _unavailable(error) from None
 
     def _connection(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -170,12 +172,12 @@ class SqliteStateStore(StateStore):
             try:
                 db = self._connect(check_same_thread=False, timeout=0.0)
             except sqlite3.Error as error:
-                raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+                raise _unavailable(error) from None
             try:
                 db.executescript(_ALONE)
             except sqlite3.Error as error:
                 db.close()
-                raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+                raise _unavailable(error) from None
             self._adding_db = db
         return self._adding_db
 
@@ -189,7 +191,9 @@ class SqliteStateStore(StateStore):
             isolation_level=None,
             check_same_thread=check_same_thread,
         )
-        _use_the_log(db, self.busy_timeout)
+        # A new store's first connections, in several processes at once, each ask for the
+        # log: SQLite answers busy at once to all but one, without waiting its timeout.
+        _while_busy(lambda: db.execute("PRAGMA journal_mode=WAL"), self.busy_timeout)
         db.execute("PRAGMA synchronous=NORMAL")
         return db
 
@@ -208,10 +212,10 @@ class SqliteStateStore(StateStore):
             now = time.monotonic()
             if look_at_files or now >= self._files_looked_at + _FILES_LOOKED_AT_EVERY:
                 if not self._in_place(log):
-                    raise StoreUnavailable("the state store is unavailable: its files were removed")
+                    raise _unavailable("its files were removed")
                 self._files_looked_at = now
         except OSError as error:
-            raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+            raise _unavailable(error) from None
 
     def _wal_file(self) -> int:
         """The log's file, opened once, after the first batch's commit: SQLite removes it
@@ -238,13 +242,13 @@ class SqliteStateStore(StateStore):
                 db = self._writing_connection()
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as error:
-                raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+                raise _unavailable(error) from None
             try:
                 yield db
                 db.execute("COMMIT")
             except sqlite3.Error as error:
                 _rollback(db)
-                raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+                raise _unavailable(error) from None
             except BaseException:
                 _rollback(db)
                 raise
@@ -253,7 +257,7 @@ class SqliteStateStore(StateStore):
         try:
             return self._connection().execute(sql, args).fetchall()
         except sqlite3.Error as error:
-            raise StoreUnavailable(f"the state store is unavailable: {error}") from None
+            raise _unavailable(error) from None
 
     def add_job(self, job: Job) -> bool:
         return self._adding.submit(job)
@@ -290,15 +294,12 @@ class SqliteStateStore(StateStore):
     def _insert_patiently(self, db: sqlite3.Connection, sql: str, values: list[Any]) -> int:
         """Run ``sql`` until no other writer is in the way, within the busy timeout; the
         last row's seq."""
-        failure: sqlite3.Error | None = None
-        for _ in short_waits(self.busy_timeout):
-            try:
-                return int(db.execute(sql, values).lastrowid or 0)
-            except sqlite3.Error as error:
-                failure = error
-                if getattr(error, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
-                    break
-        raise StoreUnavailable(f"the state store is unavailable: {failure}")
+        try:
+            return int(
+                _while_busy(lambda: db.execute(sql, values).lastrowid or 0, self.busy_timeout)
+            )
+        except sqlite3.Error as error:
+            raise _unavailable(error) from None
 
     def count_received(self, integration: str, outcome: str) -> None:
         with self._write() as db:
@@ -475,20 +476,26 @@ class SqliteStateStore(StateStore):
         self._flush_log(look_at_files=True)
 
 
-def _use_the_log(db: sqlite3.Connection, patience: float) -> None:
-    """Put the database in write-ahead log mode. A new store's first connections, in
-    several processes at once, each ask for it: SQLite answers busy to all but one at
-    once, without waiting its busy timeout (each would wait for the other), so this tries
-    again shortly until ``patience`` runs out."""
+def _while_busy(operation: Callable[[], Result], patience: float) -> Result:
+    """``operation()``, made again after short waits while another writer makes SQLite
+    answer busy, until ``patience`` runs out; any other error at once."""
     for _ in short_waits(patience):
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            return
+            return operation()
         except sqlite3.OperationalError as error:
-            if getattr(error, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
+            if _error_code(error) != sqlite3.SQLITE_BUSY:
                 raise
             failure = error
     raise failure
+
+
+def _error_code(error: sqlite3.Error) -> int:
+    """SQLite's primary result code of an error (BUSY, READONLY...)."""
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF
+
+
+def _unavailable(error: object) -> StoreUnavailable:
+    return StoreUnavailable(f"the state store is unavailable: {error}")
 
 
 def _set_up(db: sqlite3.Connection) -> None:
@@ -498,8 +505,7 @@ def _set_up(db: sqlite3.Connection) -> None:
     try:
         db.executescript(_SCHEMA)
     except sqlite3.OperationalError as error:
-        read_only = getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_READONLY
-        if not read_only or not db.execute(_HAS_JOBS).fetchone():
+        if _error_code(error) != sqlite3.SQLITE_READONLY or not db.execute(_HAS_JOBS).fetchone():
             raise
 
 
