@@ -13,7 +13,7 @@ import re
 import sys
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -29,14 +29,20 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+def _usage_error(error: Exception) -> NoReturn:
+    """``Error: ...`` on standard error, and the exit code of a setting or a store that
+    is wrong or unavailable."""
+    click.echo(f"Error: {error}", err=True)
+    sys.exit(exits.USAGE)
+
+
 def _config() -> HostConfig:
     from host.config import ConfigError, load_config
 
     try:
         return load_config()
     except ConfigError as error:
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(exits.USAGE)
+        _usage_error(error)
 
 
 def _engine() -> Engine:
@@ -47,8 +53,7 @@ def _engine() -> Engine:
     try:
         return build_engine()
     except (ConfigError, StoreUnavailable) as error:
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(exits.USAGE)
+        _usage_error(error)
 
 
 class _StoreCommands(click.Group):
@@ -61,8 +66,7 @@ class _StoreCommands(click.Group):
         try:
             return super().invoke(ctx)
         except StoreUnavailable as error:
-            click.echo(f"Error: {error}", err=True)
-            sys.exit(exits.USAGE)
+            _usage_error(error)
 
 
 @click.command("host")
@@ -101,8 +105,7 @@ def worker_command(threads: int) -> None:
     try:
         run_worker(_config(), _engine(), threads)
     except StoreUnavailable as error:  # at start, looking for the jobs to run again
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(exits.USAGE)
+        _usage_error(error)
 
 
 @click.group("jobs", cls=_StoreCommands)
