@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from host.group_commit import GroupCommit
+from host.job_adder import JobAdder, dump, row_of
 from host.jobs import FINISHED_STATES, OPEN_STATES, QUEUED, STATES, Job
-from host.state import Started, StateStore, StoreUnavailable, latency_bucket, start_if_ready
-from host.writer_lock import WriterLock, short_waits
-
-Result = TypeVar("Result")
+from host.sqlite_files import connect, error_code, quoted, unavailable
+from host.state import Started, StateStore, latency_bucket, start_if_ready
+from host.writer_lock import WriterLock
 
 # seq orders the jobs kept; it is not AUTOINCREMENT, whose counter row would be one more
 # page written by every intake commit. (A number is used again only once its job, the
@@ -48,19 +45,13 @@ CREATE TABLE IF NOT EXISTS leases (
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value REAL NOT NULL);
 """
 _HAS_JOBS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'"
-_OPEN = ",".join(f"'{state}'" for state in OPEN_STATES)
+_OPEN = quoted(OPEN_STATES)
 # Every state, named: an integration's newest jobs are then read down ``jobs_open`` one
 # state after another, each in the order stored, not all of its jobs sorted.
-_EVERY = "state IN ({})".format(",".join(f"'{state}'" for state in STATES))
-_FINISHED = ",".join(f"'{state}'" for state in FINISHED_STATES)
+_EVERY = f"state IN ({quoted(STATES)})"
+_FINISHED = quoted(FINISHED_STATES)
 # Jobs of an integration that were purged: with those kept, the requests it accepted.
 _PURGED = "purged|"
-# A new job's row is five values; a statement binds at most SQLite's limit of values.
-_COLUMNS = 5
-_VALUE_LIMIT = sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
-_OLDEST_VALUE_LIMIT = 999
-# How often a flush looks whether the store's files are still at their paths.
-_FILES_LOOKED_AT_EVERY = 0.1
 # The integrations that have jobs, one step down ``jobs_open`` each, as ``named``.
 _INTEGRATIONS = """WITH RECURSIVE named(integration) AS (
     SELECT min(integration) FROM jobs
@@ -88,23 +79,6 @@ _COUNTERS = (
     "SELECT name, value FROM counters UNION ALL "
     f"SELECT '{_PURGED}' || integration, count(*) FROM jobs GROUP BY integration"
 )
-# A new job with no job of its integration open before it is "alone": its task must be
-# queued. The adding connection's own trigger notes it within the insert's transaction
-# (a drain that finishes the job before commits before it, or after it and finds the new
-# one), and the insert's count of changes says whether it did: no statement more. The
-# job is noted by its id: a seq is given again once the newest jobs were purged, and a
-# row noted under it before would name a job that is not this batch's.
-_ALONE = f"""
-PRAGMA temp_store = MEMORY;
-CREATE TEMP TABLE IF NOT EXISTS alone (integration TEXT PRIMARY KEY, seq INTEGER, id TEXT);
-CREATE TEMP TRIGGER IF NOT EXISTS job_alone AFTER INSERT ON main.jobs
-WHEN NOT EXISTS (SELECT 1 FROM main.jobs WHERE integration = NEW.integration
-                 AND state IN ({_OPEN}) AND seq < NEW.seq)
-BEGIN
-    INSERT OR REPLACE INTO alone VALUES (NEW.integration, NEW.seq, NEW.id);
-END;
-"""
-_NOTED_SINCE = "SELECT integration, id FROM temp.alone WHERE seq >= ?"
 _HEAD = (
     f"SELECT seq, record FROM jobs WHERE integration = ? AND state IN ({_OPEN}) "
     "ORDER BY seq LIMIT 1"
@@ -127,7 +101,7 @@ class SqliteStateStore(StateStore):
     its writer holding a lock file first (``WriterLock``): SQLite's own wait on a busy
     database sleeps in steps of milliseconds, which a writer would spend idle while
     another one commits. A new job's ``INSERT`` holds SQLite's lock within one call into
-    SQLite and waits for it in short steps of its own (``_insert_patiently``).
+    SQLite and waits for it in short steps of its own (``JobAdder``).
     """
 
     def __init__(self, path: Path, busy_timeout: float = 5.0):
@@ -135,21 +109,19 @@ class SqliteStateStore(StateStore):
         self.busy_timeout = busy_timeout
         self._local = threading.local()
         self._writing: sqlite3.Connection | None = None
-        self._adding_db: sqlite3.Connection | None = None
-        self._wal_fd: int | None = None
-        self._database_file: tuple[int, int] | None = None
-        self._files_looked_at = 0.0
-        self._opening_wal = threading.Lock()
+        self._adder = JobAdder(self.path, busy_timeout)
         self._adding: GroupCommit[Job, bool] = GroupCommit(
-            self._add_jobs, self._flush_log, self._jobs_per_insert
+            self._add_jobs, self._adder.flush, self._adder.most
         )
+        # Where a process's new jobs go first when another one adds them (``job_relay``):
+        # it answers whether the job is alone, or None to have them added here.
+        self.add_elsewhere: Callable[[Job], bool | None] | None = None
         self._writer = WriterLock(self.path.with_name(self.path.name + ".lock"))
         try:
             _set_up(self._connection())
-            self._wal = _log_path(self._connection())
             self._count_accepted_by_rows()
         except sqlite3.Error as error:
-            raise _unavailable(error) from None
+            raise unavailable(error) from None
 
     def _connection(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -164,75 +136,8 @@ class SqliteStateStore(StateStore):
             self._writing = self._connect(check_same_thread=False)
         return self._writing
 
-    def _adding_connection(self) -> sqlite3.Connection:
-        """The connection that adds jobs, one batch at a time (``GroupCommit``); it does not
-        wait on SQLite's lock, whose sleeps last milliseconds (``_insert_patiently``). Its
-        own trigger tells which new jobs are alone (``_ALONE``)."""
-        if self._adding_db is None:
-            try:
-                db = self._connect(check_same_thread=False, timeout=0.0)
-            except sqlite3.Error as error:
-                raise _unavailable(error) from None
-            try:
-                db.executescript(_ALONE)
-            except sqlite3.Error as error:
-                db.close()
-                raise _unavailable(error) from None
-            self._adding_db = db
-        return self._adding_db
-
-    def _connect(
-        self, check_same_thread: bool = True, timeout: float | None = None
-    ) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(
-            self.path,
-            timeout=self.busy_timeout if timeout is None else timeout,
-            isolation_level=None,
-            check_same_thread=check_same_thread,
-        )
-        # A new store's first connections, in several processes at once, each ask for the
-        # log: SQLite answers busy at once to all but one, without waiting its timeout.
-        _while_busy(lambda: db.execute("PRAGMA journal_mode=WAL"), self.busy_timeout)
-        db.execute("PRAGMA synchronous=NORMAL")
-        return db
-
-    def _flush_log(self, look_at_files: bool = False) -> None:
-        """Put the write-ahead log on the disk, and with it every commit before now (a
-        checkpoint that emptied it first has synced the database file itself).
-
-        A log or database no longer at its path (a data folder deleted under the intake)
-        takes SQLite's writes without keeping them: from then on every batch is refused.
-        The files are looked at once in ``_FILES_LOOKED_AT_EVERY`` (or when asked), not at
-        every flush: each look is three more calls that hand the interpreter to another
-        thread, and the jobs acknowledged just before a deletion are lost with it anyway."""
-        try:
-            log = self._wal_file()
-            os.fdatasync(log)
-            now = time.monotonic()
-            if look_at_files or now >= self._files_looked_at + _FILES_LOOKED_AT_EVERY:
-                if not self._in_place(log):
-                    raise _unavailable("its files were removed")
-                self._files_looked_at = now
-        except OSError as error:
-            raise _unavailable(error) from None
-
-    def _wal_file(self) -> int:
-        """The log's file, opened once, after the first batch's commit: SQLite removes it
-        only when its last connection to the database closes, and the adding connection
-        stays open."""
-        with self._opening_wal:
-            if self._wal_fd is None:
-                self._wal_fd = os.open(self._wal, os.O_RDONLY | os.O_CLOEXEC)
-                weakref.finalize(self, os.close, self._wal_fd)
-                self._database_file = _identity(os.stat(self.path))
-            return self._wal_fd
-
-    def _in_place(self, log: int) -> bool:
-        """Whether the log and the database are still the files at their paths."""
-        return _identity(os.fstat(log)) == _identity(os.stat(self._wal)) and (
-            self._database_file == _identity(os.stat(self.path))
-        )
+    def _connect(self, check_same_thread: bool = True) -> sqlite3.Connection:
+        return connect(self.path, self.busy_timeout, check_same_thread)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -242,13 +147,13 @@ class SqliteStateStore(StateStore):
                 db = self._writing_connection()
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as error:
-                raise _unavailable(error) from None
+                raise unavailable(error) from None
             try:
                 yield db
                 db.execute("COMMIT")
             except sqlite3.Error as error:
                 _rollback(db)
-                raise _unavailable(error) from None
+                raise unavailable(error) from None
             except BaseException:
                 _rollback(db)
                 raise
@@ -257,49 +162,20 @@ class SqliteStateStore(StateStore):
         try:
             return self._connection().execute(sql, args).fetchall()
         except sqlite3.Error as error:
-            raise _unavailable(error) from None
+            raise unavailable(error) from None
 
     def add_job(self, job: Job) -> bool:
+        if self.add_elsewhere is not None:
+            alone = self.add_elsewhere(job)
+            if alone is not None:
+                return alone
         return self._adding.submit(job)
 
     def _add_jobs(self, jobs: Sequence[Job]) -> list[bool]:
-        """One ``INSERT`` for the batch, its own transaction; whether each integration's
-        first job in it is alone, from the changes the insert made (``_ALONE``), read
-        from the trigger's table only for a batch of several integrations with one alone.
-
-        The statement takes SQLite's write lock and gives it back within one call into
-        SQLite, never held while this thread waits for the interpreter again, so it
-        takes no lock file: another process's transaction makes it try again shortly."""
-        values: list[Any] = []
-        for job in jobs:
-            values += (job.id, job.integration, job.state, job.received_at, _dump(job))
-        db = self._adding_connection()
-        changes = db.total_changes
-        last = self._insert_patiently(db, _insert(len(jobs)), values)
-        noted = db.total_changes - changes - len(jobs)
-        first: dict[str, Job] = {}
-        for number, job in enumerate(jobs):
-            job.seq = last - len(jobs) + 1 + number
-            first.setdefault(job.integration, job)
-        alone = _alone(db, first) if noted else set()
-        return [job.integration in alone and first[job.integration] is job for job in jobs]
-
-    def _jobs_per_insert(self) -> int:
-        """As many jobs as one ``INSERT`` may bind values for: SQLite's limit is 999 values
-        in builds before 3.32, 32,766 after, more in some."""
-        db = self._adding_db
-        values = _OLDEST_VALUE_LIMIT if db is None else db.getlimit(_VALUE_LIMIT)
-        return values // _COLUMNS
-
-    def _insert_patiently(self, db: sqlite3.Connection, sql: str, values: list[Any]) -> int:
-        """Run ``sql`` until no other writer is in the way, within the busy timeout; the
-        last row's seq."""
-        try:
-            return int(
-                _while_busy(lambda: db.execute(sql, values).lastrowid or 0, self.busy_timeout)
-            )
-        except sqlite3.Error as error:
-            raise _unavailable(error) from None
+        added = self._adder.add([row_of(job) for job in jobs])
+        for job, (seq, _) in zip(jobs, added, strict=True):
+            job.seq = seq
+        return [alone for _, alone in added]
 
     def count_received(self, integration: str, outcome: str) -> None:
         with self._write() as db:
@@ -473,29 +349,7 @@ class SqliteStateStore(StateStore):
         it."""
         with self._write() as db:
             db.execute("UPDATE counters SET value = value WHERE 0")
-        self._flush_log(look_at_files=True)
-
-
-def _while_busy(operation: Callable[[], Result], patience: float) -> Result:
-    """``operation()``, made again after short waits while another writer makes SQLite
-    answer busy, until ``patience`` runs out; any other error at once."""
-    for _ in short_waits(patience):
-        try:
-            return operation()
-        except sqlite3.OperationalError as error:
-            if _error_code(error) != sqlite3.SQLITE_BUSY:
-                raise
-            failure = error
-    raise failure
-
-
-def _error_code(error: sqlite3.Error) -> int:
-    """SQLite's primary result code of an error (BUSY, READONLY...)."""
-    return getattr(error, "sqlite_errorcode", 0) & 0xFF
-
-
-def _unavailable(error: object) -> StoreUnavailable:
-    return StoreUnavailable(f"the state store is unavailable: {error}")
+        self._adder.flush(look_at_files=True)
 
 
 def _set_up(db: sqlite3.Connection) -> None:
@@ -505,39 +359,8 @@ def _set_up(db: sqlite3.Connection) -> None:
     try:
         db.executescript(_SCHEMA)
     except sqlite3.OperationalError as error:
-        if _error_code(error) != sqlite3.SQLITE_READONLY or not db.execute(_HAS_JOBS).fetchone():
+        if error_code(error) != sqlite3.SQLITE_READONLY or not db.execute(_HAS_JOBS).fetchone():
             raise
-
-
-def _alone(db: sqlite3.Connection, first: dict[str, Job]) -> set[str]:
-    """The integrations of a batch whose first job the trigger noted alone. The jobs are
-    stored by now: a look that fails says all of them, and the caller queues tasks that
-    may find nothing to do, rather than refuse what it stored."""
-    if len(first) == 1:
-        return set(first)
-    try:
-        rows = db.execute(_NOTED_SINCE, (min(job.seq for job in first.values()),)).fetchall()
-    except sqlite3.Error:
-        return set(first)
-    return {name for name, job_id in rows if name in first and first[name].id == job_id}
-
-
-def _log_path(db: sqlite3.Connection) -> Path:
-    """The write-ahead log's path: SQLite keeps it beside the database's file once links
-    are resolved (a state file that is a link has its log beside the file it names)."""
-    return Path(db.execute("PRAGMA database_list").fetchone()[2] + "-wal")
-
-
-def _identity(status: os.stat_result) -> tuple[int, int]:
-    return status.st_dev, status.st_ino
-
-
-@cache
-def _insert(count: int) -> str:
-    """``count`` new jobs in one ``INSERT``: SQLite numbers them one after another, each
-    one more than the largest seq before it."""
-    rows = ", ".join([f"({', '.join('?' * _COLUMNS)})"] * count)
-    return f"INSERT INTO jobs (id, integration, state, received_at, record) VALUES {rows}"
 
 
 def _save(db: sqlite3.Connection, job: Job) -> None:
@@ -545,7 +368,7 @@ def _save(db: sqlite3.Connection, job: Job) -> None:
     or read from the store)."""
     db.execute(
         "UPDATE jobs SET state = ?, record = ? WHERE seq = ? AND id = ?",
-        (job.state, _dump(job), job.seq, job.id),
+        (job.state, dump(job), job.seq, job.id),
     )
 
 
@@ -578,13 +401,6 @@ def _increment(db: sqlite3.Connection, name: str, amount: float) -> None:
 def _rollback(db: sqlite3.Connection) -> None:
     with suppress(sqlite3.Error):
         db.execute("ROLLBACK")
-
-
-def _dump(job: Job) -> str:
-    """The record without ``seq``: the row's own column holds it, known once inserted."""
-    record = job.to_record()
-    del record["seq"]
-    return json.dumps(record)
 
 
 def _load(seq: int, record: str) -> Job:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from host import sqlite_state
+from host import job_adder
 from host.engine import build_engine
 from host.intake import create_app
 from host.jobs import DELIVERED, OPEN_STATES, Job
@@ -152,7 +152,7 @@ def test_a_data_folder_deleted_while_the_intake_runs_is_refused_not_acknowledged
     assert _post(client).status_code == 202
     shutil.rmtree(data)
     assert client.get("/healthz").status_code == 503
-    monkeypatch.setattr(sqlite_state, "_FILES_LOOKED_AT_EVERY", 0.0)
+    monkeypatch.setattr(job_adder, "_FILES_LOOKED_AT_EVERY", 0.0)
     answer = _post(client)
     assert answer.status_code == 503
     assert answer.json == {"error": "The event was not stored: the queue is unavailable"}
@@ -163,7 +163,7 @@ def test_a_data_folder_deleted_while_the_intake_runs_is_refused_not_acknowledged
 def test_a_log_or_database_file_removed_under_the_store_refuses_new_jobs(
     tmp_path, name, monkeypatch
 ):
-    monkeypatch.setattr(sqlite_state, "_FILES_LOOKED_AT_EVERY", 0.0)
+    monkeypatch.setattr(job_adder, "_FILES_LOOKED_AT_EVERY", 0.0)
     store = SqliteStateStore(tmp_path / "state.sqlite3")
     store.add_job(Job("a", "webhook", {}))
     os.remove(tmp_path / name)
@@ -175,8 +175,8 @@ def test_a_log_or_database_file_removed_under_the_store_refuses_new_jobs(
 def test_the_files_are_looked_at_once_in_a_while_not_at_every_flush(tmp_path, monkeypatch):
     store = SqliteStateStore(tmp_path / "state.sqlite3")
     looks: list[int] = []
-    real = store._in_place
-    monkeypatch.setattr(store, "_in_place", lambda log: looks.append(log) or real(log))
+    real = store._adder._in_place
+    monkeypatch.setattr(store._adder, "_in_place", lambda log: looks.append(log) or real(log))
     for _ in range(5):
         store.add_job(Job("a", "webhook", {}))
     assert len(looks) == 1
@@ -186,11 +186,11 @@ def test_the_files_are_looked_at_once_in_a_while_not_at_every_flush(tmp_path, mo
 
 def test_flushes_that_never_pause_still_look_at_the_files_again(tmp_path, monkeypatch):
     """A busy intake flushes more often than it looks; it must look all the same."""
-    monkeypatch.setattr(sqlite_state, "_FILES_LOOKED_AT_EVERY", 0.02)
+    monkeypatch.setattr(job_adder, "_FILES_LOOKED_AT_EVERY", 0.02)
     store = SqliteStateStore(tmp_path / "state.sqlite3")
     looks: list[int] = []
-    real = store._in_place
-    monkeypatch.setattr(store, "_in_place", lambda log: looks.append(log) or real(log))
+    real = store._adder._in_place
+    monkeypatch.setattr(store._adder, "_in_place", lambda log: looks.append(log) or real(log))
     flushes, until = 0, time.monotonic() + 0.1
     while time.monotonic() < until:
         store.add_job(Job("a", "webhook", {}))
@@ -211,7 +211,10 @@ def test_a_log_emptied_by_a_checkpoint_between_flushes_is_still_the_one_flushed(
     assert store.add_job(job) is False
     log = os.stat(f"{path}-wal")
     assert log.st_size > 0
-    assert (os.fstat(store._wal_file()).st_ino, os.fstat(store._wal_file()).st_dev) == (
+    assert (
+        os.fstat(store._adder._wal_file()).st_ino,
+        os.fstat(store._adder._wal_file()).st_dev,
+    ) == (
         log.st_ino,
         log.st_dev,
     )
@@ -309,7 +312,7 @@ def test_a_burst_larger_than_one_insert_may_carry_is_stored_in_several(tmp_path)
     3.32) cannot take a burst of many threads in one ``INSERT``."""
     store = SqliteStateStore(tmp_path / "state.sqlite3", busy_timeout=10.0)
     store.add_job(Job("first", "webhook", {}))
-    store._adding_connection().setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 50)
+    store._adder.connection().setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 50)
     jobs = [Job(("a", "b")[n % 2], "webhook", {"n": n}) for n in range(33)]
     answers = _add_all_at_once(store, jobs)
     for name in ("a", "b"):
@@ -367,11 +370,11 @@ def test_a_state_file_that_is_a_symlink_flushes_the_log_sqlite_writes(tmp_path):
     store = SqliteStateStore(tmp_path / "data" / "state.sqlite3")
     assert store.add_job(Job("a", "webhook", {})) is True
     log = os.stat(tmp_path / "disk" / "state.sqlite3-wal")
-    assert _identity(os.fstat(store._wal_file())) == (log.st_dev, log.st_ino)
+    assert _identity(os.fstat(store._adder._wal_file())) == (log.st_dev, log.st_ino)
     (tmp_path / "data" / "state.sqlite3-wal").write_bytes(b"")  # a stray file
     again = SqliteStateStore(tmp_path / "data" / "state.sqlite3")
     assert again.add_job(Job("a", "webhook", {})) is False
-    assert _identity(os.fstat(again._wal_file())) == (log.st_dev, log.st_ino)
+    assert _identity(os.fstat(again._adder._wal_file())) == (log.st_dev, log.st_ino)
 
 
 def _identity(status: os.stat_result) -> tuple[int, int]:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from host import jobs, sqlite_state
+from host import job_adder, jobs, sqlite_state
 from host.group_commit import GroupCommit
 from host.jobs import DELIVERED, Job, new_job_id
 from host.sqlite_state import SqliteStateStore
@@ -42,7 +42,7 @@ def test_a_batch_is_one_insert_that_tells_which_jobs_are_alone(tmp_path, names, 
     store = SqliteStateStore(tmp_path / "state.sqlite3")
     store.add_job(Job("a", "webhook", {}))
     made: list[str] = []
-    store._adding_connection().set_trace_callback(made.append)
+    store._adder.connection().set_trace_callback(made.append)
     batch = [Job(name, "x", {"n": n}) for n, name in enumerate(names)]
     assert store._add_jobs(batch) == alone
     # (SQLite reports the insert again for each run of the trigger it fires.)
@@ -308,7 +308,7 @@ def test_a_failed_flush_answers_unavailable(tmp_path, monkeypatch):
 
 def test_new_jobs_stored_but_not_looked_at_are_taken_as_alone(tmp_path, monkeypatch):
     store = SqliteStateStore(tmp_path / "state.sqlite3")
-    real = store._adding_connection()
+    real = store._adder.connection()
 
     class LookFails:
         """The adding connection, whose reads fail as a busy database's do."""
@@ -321,26 +321,26 @@ def test_new_jobs_stored_but_not_looked_at_are_taken_as_alone(tmp_path, monkeypa
                 raise sqlite3.OperationalError("database is locked")
             return real.execute(sql, *args)
 
-    monkeypatch.setattr(store, "_adding_db", LookFails())
+    monkeypatch.setattr(store._adder, "_db", LookFails())
     assert store._add_jobs([Job("a", "webhook", {"n": 2}), Job("b", "x", {})]) == [True, True]
     assert [job.payload for job in store.jobs()] == [{}, {"n": 2}]
 
 
 def test_a_store_whose_trigger_cannot_be_made_is_unavailable(tmp_path, monkeypatch):
     store = SqliteStateStore(tmp_path / "state.sqlite3")
-    monkeypatch.setattr(sqlite_state, "_ALONE", "CREATE TEMP TRIGGER broken")
+    monkeypatch.setattr(job_adder, "_ALONE", "CREATE TEMP TRIGGER broken")
     made: list[sqlite3.Connection] = []
-    connect = store._connect
+    connect = job_adder.connect
 
-    def connect_and_keep(check_same_thread: bool, timeout: float) -> sqlite3.Connection:
-        made.append(connect(check_same_thread=check_same_thread, timeout=timeout))
+    def connect_and_keep(*args: object, **kwargs: object) -> sqlite3.Connection:
+        made.append(connect(*args, **kwargs))
         return made[-1]
 
-    monkeypatch.setattr(store, "_connect", connect_and_keep)
+    monkeypatch.setattr(job_adder, "connect", connect_and_keep)
     for _ in range(2):
         with pytest.raises(StoreUnavailable, match="the state store is unavailable"):
             store.add_job(Job("a", "webhook", {}))
-    assert store._adding_db is None
+    assert store._adder._db is None
     # Each connection that could not be made ready was closed, not left open.
     assert len(made) == 2
     for db in made:
