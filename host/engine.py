@@ -18,6 +18,7 @@ from host.tasks import enqueuer
 DATA_VARIABLE = "AHA_SERVICES_DATA"
 QUEUE_VARIABLE = "AHA_SERVICES_QUEUE"
 DEFAULT_DATA = "var"
+STATE_FILE = "state.sqlite3"
 QUEUE_NAME = "aha-services"
 # Seconds a write waits for SQLite's lock before the intake answers 503.
 SQLITE_TIMEOUT_VARIABLE = "AHA_SERVICES_SQLITE_TIMEOUT"
@@ -42,9 +43,18 @@ class Engine:
 
 def build_engine(environ: Mapping[str, str] | None = None) -> Engine:
     environ = os.environ if environ is None else environ
+    settings = sqlite_settings(environ)
+    if settings is None:
+        return _redis_engine(environ[QUEUE_VARIABLE].strip())
+    return _sqlite_engine(*settings)
+
+
+def sqlite_settings(environ: Mapping[str, str]) -> tuple[Path, float] | None:
+    """The SQLite state file and how long a write waits for its lock; None when the
+    queue and the state are in Redis."""
     queue = environ.get(QUEUE_VARIABLE, "").strip()
     if queue.startswith(("redis://", "rediss://", "unix://")):
-        return _redis_engine(queue)
+        return None
     if queue not in ("", "sqlite"):
         raise ConfigError(f"{QUEUE_VARIABLE}: a redis:// URL, or unset for SQLite")
     data = Path(environ.get(DATA_VARIABLE) or DEFAULT_DATA)
@@ -52,10 +62,10 @@ def build_engine(environ: Mapping[str, str] | None = None) -> Engine:
         timeout = float(environ.get(SQLITE_TIMEOUT_VARIABLE) or 5.0)
     except ValueError:
         raise ConfigError(f"{SQLITE_TIMEOUT_VARIABLE}: a number of seconds") from None
-    return _sqlite_engine(data, timeout)
+    return data / STATE_FILE, timeout
 
 
-def _sqlite_engine(data: Path, timeout: float) -> Engine:
+def _sqlite_engine(state: Path, timeout: float) -> Engine:
     """huey makes its tables in an exclusive transaction whenever it opens the queue: a
     queue file that another process holds locked, or cannot be opened, is named as an
     unavailable store is."""
@@ -65,6 +75,7 @@ def _sqlite_engine(data: Path, timeout: float) -> Engine:
 
     from host.sqlite_state import SqliteStateStore
 
+    data = state.parent
     data.mkdir(parents=True, exist_ok=True)
     try:
         huey = SqliteHuey(
@@ -76,7 +87,7 @@ def _sqlite_engine(data: Path, timeout: float) -> Engine:
         )
     except sqlite3.Error as error:
         raise StoreUnavailable(f"the queue is unavailable: {error}") from None
-    store = SqliteStateStore(data / "state.sqlite3", busy_timeout=timeout)
+    store = SqliteStateStore(state, busy_timeout=timeout)
     return Engine(huey, store, enqueuer(huey), str(data))
 
 

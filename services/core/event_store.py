@@ -169,20 +169,20 @@ def _busy(error: Exception) -> bool:
     return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-def frame(rows: list[dict[str, Any]]) -> bytes:
-    """``rows`` as one frame for a relay."""
-    data = json.dumps(rows).encode()
+def frame(items: list[Any]) -> bytes:
+    """``items`` (the event log's rows, an intake's job) as one frame for a relay."""
+    data = json.dumps(items).encode()
     return _LENGTH.pack(len(data)) + data
 
 
 class FrameReader:
-    """Cuts the bytes read from a relay into the batches of rows they carry."""
+    """Cuts the bytes read from a relay into the lists they carry."""
 
     def __init__(self) -> None:
         self._buffer = bytearray()
 
-    def feed(self, data: bytes) -> Iterator[list[dict[str, Any]]]:
-        """The batches that ``data`` completes; ValueError for bytes that are no frame."""
+    def feed(self, data: bytes) -> Iterator[list[Any]]:
+        """The lists that ``data`` completes; ValueError for bytes that are no frame."""
         self._buffer += data
         while len(self._buffer) >= _LENGTH.size:
             (length,) = _LENGTH.unpack_from(self._buffer)
@@ -194,5 +194,5 @@ class FrameReader:
             rows = json.loads(self._buffer[_LENGTH.size : end])
             del self._buffer[:end]
             if not isinstance(rows, list):
-                raise ValueError("a relayed frame without a list of rows")
+                raise ValueError("a relayed frame without a list")
             yield rows

@@ -29,7 +29,7 @@ def test_a_frame_longer_than_any_batch_is_refused_before_it_is_read():
 
 def test_a_frame_without_rows_is_refused():
     data = json.dumps({"at": 1}).encode()
-    with pytest.raises(ValueError, match="without a list of rows"):
+    with pytest.raises(ValueError, match="without a list"):
         list(event_store.FrameReader().feed(len(data).to_bytes(4, "big") + data))
 
 

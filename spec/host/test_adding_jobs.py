@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from host import job_adder
+from host import job_adder, job_relay
 from host.engine import build_engine
 from host.intake import create_app
 from host.jobs import DELIVERED, OPEN_STATES, Job
@@ -30,10 +30,17 @@ PROCESSES, THREADS, JOBS = 3, 4, 40
 _fork = multiprocessing.get_context("fork")
 
 
-def _add_from_threads(path: Path, number: int, tasks: multiprocessing.Queue, out: Path) -> None:
+def _add_from_threads(
+    path: Path, number: int, tasks: multiprocessing.Queue, out: Path, worker: object = None
+) -> None:
     """One intake process: THREADS threads each adding JOBS jobs, queueing a task for
-    each job added alone, and writing down what each add answered and when."""
+    each job added alone, and writing down what each add answered and when. A process
+    forked as gunicorn's ``worker`` adds them through the arbiter (``job_relay``)."""
+    if worker is not None:
+        job_relay.post_fork(None, worker)
     store = SqliteStateStore(path, busy_timeout=10.0)
+    job_relay.attach(store)
+    assert (store.add_elsewhere is not None) == (worker is not None)
     added: list[dict] = []
 
     def add(thread: int) -> None:
@@ -83,27 +90,52 @@ def _deliver(path: Path, tasks: multiprocessing.Queue, out: Path) -> None:
     out.write_text(json.dumps(delivered))
 
 
-def test_processes_and_threads_adding_while_a_worker_delivers_lose_and_strand_nothing(tmp_path):
+class _Server:
+    """What gunicorn's hooks read of its arbiter."""
+
+    class cfg:
+        threads = THREADS
+
+
+@pytest.mark.parametrize("relayed", [False, True], ids=["each process", "through the arbiter"])
+def test_processes_and_threads_adding_while_a_worker_delivers_lose_and_strand_nothing(
+    tmp_path, monkeypatch, relayed
+):
+    """Through the arbiter, all processes but one add their jobs through this one's
+    relay, as gunicorn's workers do; the last one adds its own, beside them."""
     path = tmp_path / "state.sqlite3"
+    if relayed:
+        monkeypatch.setattr(job_relay, "_relay", None)
+        job_relay.start({"AHA_SERVICES_DATA": str(tmp_path)})
     tasks: multiprocessing.Queue = _fork.Queue()
     worker = _fork.Process(target=_deliver, args=(path, tasks, tmp_path / "delivered.json"))
     worker.start()
-    intakes = [
-        _fork.Process(target=_add_from_threads, args=(path, n, tasks, tmp_path / f"added{n}.json"))
-        for n in range(PROCESSES)
+    gunicorn_workers = [
+        object() if relayed and n < PROCESSES - 1 else None for n in range(PROCESSES)
     ]
+    intakes = []
     try:
-        for process in intakes:
-            process.start()
-        for process in intakes:
+        for n, gunicorn_worker in enumerate(gunicorn_workers):
+            if gunicorn_worker is not None:
+                job_relay.pre_fork(_Server, gunicorn_worker)
+            out = tmp_path / f"added{n}.json"
+            intakes.append(
+                _fork.Process(target=_add_from_threads, args=(path, n, tasks, out, gunicorn_worker))
+            )
+            intakes[-1].start()
+        for process, gunicorn_worker in zip(intakes, gunicorn_workers, strict=True):
             process.join(60)
             assert process.exitcode == 0
+            if gunicorn_worker is not None:
+                job_relay.child_exit(_Server, gunicorn_worker)
     finally:  # a failed intake must not leave the worker waiting for its tasks for ever
         tasks.put(None)
         worker.join(60)
         if worker.is_alive():
             worker.kill()
     assert worker.exitcode == 0
+    if relayed:  # the arbiter's relay did add jobs
+        assert job_relay._relay is not None and job_relay._relay._adder._db is not None
 
     added = [
         a for n in range(PROCESSES) for a in json.loads((tmp_path / f"added{n}.json").read_text())

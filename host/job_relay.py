@@ -1,0 +1,259 @@
+"""The intake's new jobs, added by gunicorn's arbiter for all of its workers.
+
+Two workers that each added their own jobs would each commit and flush the log for
+their own requests, and each read again the pages that the other one had just changed.
+Instead every worker thread sends its job through a channel of its own (one end of a
+socket pair the arbiter made before forking the worker) and waits for the answer; a
+thread of the arbiter adds the jobs that arrived together in one ``INSERT``, flushes
+the log once, and only then answers each one: a job is on the disk before its sender
+is told. A process with no channel (outside gunicorn, the specs) adds its jobs itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import selectors
+import socket
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from host.job_adder import JobAdder, row_of
+from host.jobs import Job
+from host.sqlite_files import unavailable
+from host.state import StoreUnavailable
+from services.core.event_store import FrameReader, frame
+
+_READ_SIZE = 1 << 16
+# The answers a worker may get: the job added (its seq, whether it is alone), the store
+# unavailable (why), or a failure of the arbiter's own.
+_ADDED, _UNAVAILABLE, _FAILED = "added", "unavailable", "failed"
+# How long a worker waits for its answer beyond what a batch may wait for SQLite's lock.
+_ANSWER_MARGIN = 10.0
+
+_log = logging.getLogger("host.intake")
+
+
+class JobRelay:
+    """The arbiter's side: every worker thread's channel, read by one thread that adds
+    the jobs."""
+
+    def __init__(self, path: Path, busy_timeout: float):
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self._adder = JobAdder(path, busy_timeout)
+        self._selector = selectors.DefaultSelector()
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._selector.register(self._wake_reader, selectors.EVENT_READ)
+        # Held while a batch is added, and across each fork (``pause``).
+        self._adding = threading.Lock()
+        self._lock = threading.Lock()
+        self._added: list[socket.socket] = []
+        self._ends: dict[int, list[socket.socket]] = {}  # each worker's, until it exits
+        self._reading: dict[socket.socket, FrameReader] = {}
+        self._thread: threading.Thread | None = None
+
+    def channels_for(self, worker_id: int, count: int) -> list[socket.socket]:
+        """``count`` channels for a worker about to be forked, one a thread: the worker's
+        ends (closed here when the worker exits)."""
+        pairs = [socket.socketpair() for _ in range(count)]
+        with self._lock:
+            self._added += [ours for ours, _ in pairs]
+            self._ends[worker_id] = [theirs for _, theirs in pairs]
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="job-relay", daemon=True)
+                self._thread.start()
+        self._wake_writer.send(b"\0")
+        return self._ends[worker_id]
+
+    def keep_only(self, worker_id: int) -> list[socket.socket]:
+        """In a newly forked worker: close what it inherited of the relay but its own
+        channels, and return them."""
+        own = self._ends[worker_id]
+        others = [end for ends in self._ends.values() if ends is not own for end in ends]
+        for end in [*others, *self._added, *self._reading]:
+            end.close()
+        self._wake_reader.close()
+        self._wake_writer.close()
+        self._selector.close()
+        return own
+
+    def worker_exited(self, worker_id: int) -> None:
+        """Close the arbiter's copies of the worker's ends: its channels then end."""
+        with self._lock:
+            ends = self._ends.pop(worker_id, [])
+        for end in ends:
+            end.close()
+
+    def pause(self) -> None:
+        """No batch until ``resume``, the store's files closed: a process about to fork,
+        whose child must inherit neither SQLite's files nor a batch half made."""
+        self._adding.acquire()
+        self._adder.close()
+
+    def resume(self) -> None:
+        self._adding.release()
+
+    def _run(self) -> None:
+        while True:
+            requests: list[tuple[socket.socket, list[Any]]] = []
+            for key, _ in self._selector.select():
+                end: socket.socket = key.fileobj  # type: ignore[assignment]
+                if end is self._wake_reader:
+                    end.recv(_READ_SIZE)
+                    self._register_added()
+                else:
+                    requests += ((end, values) for values in self._read(end))
+            most = self._adder.most()
+            for first in range(0, len(requests), most):
+                self._add(requests[first : first + most])
+
+    def _register_added(self) -> None:
+        with self._lock:
+            added, self._added = self._added, []
+        for end in added:
+            self._reading[end] = FrameReader()
+            self._selector.register(end, selectors.EVENT_READ)
+
+    def _read(self, end: socket.socket) -> list[list[Any]]:
+        """The jobs that ``end`` sent; none, and the channel closed, once its worker has
+        gone (or sent what no worker sends)."""
+        try:
+            data = end.recv(_READ_SIZE)
+            jobs = list(self._reading[end].feed(data)) if data else None
+        except (OSError, ValueError) as error:
+            _log.warning("Dropped a worker's channel for new jobs: %s", error)
+            jobs = None
+        if jobs is None or any(len(values) != 5 for values in jobs):
+            self._drop(end)
+            return []
+        return jobs
+
+    def _drop(self, end: socket.socket) -> None:
+        if end in self._reading:
+            self._selector.unregister(end)
+            del self._reading[end]
+        end.close()
+
+    def _add(self, requests: list[tuple[socket.socket, list[Any]]]) -> None:
+        with self._adding:
+            try:
+                added = self._adder.add([tuple(values) for _, values in requests])
+                self._adder.flush()
+                answers = [[_ADDED, seq, alone] for seq, alone in added]
+            except StoreUnavailable as error:
+                answers = [[_UNAVAILABLE, str(error)]] * len(requests)
+            except Exception:
+                _log.exception("Adding new jobs failed")
+                answers = [[_FAILED]] * len(requests)
+        for (end, _), answer in zip(requests, answers, strict=True):
+            try:
+                end.sendall(frame(answer))
+            except OSError:
+                self._drop(end)
+
+
+class Channels:
+    """A worker's side: its threads' channels, each taken by one request at a time."""
+
+    def __init__(self, ends: list[socket.socket], path: Path, busy_timeout: float):
+        self.path = path
+        self._free = list(ends)
+        self._limit = busy_timeout + _ANSWER_MARGIN
+
+    def add(self, job: Job) -> bool | None:
+        """Whether ``job``, added and on the disk, is alone; None when no channel is free
+        (the caller adds it itself)."""
+        try:
+            end = self._free.pop()
+        except IndexError:
+            return None
+        try:
+            end.settimeout(self._limit)
+            end.sendall(frame(list(row_of(job))))
+            answer = next(_answers(end))
+        except (OSError, ValueError, StopIteration):
+            end.close()  # an answer may still come: the channel is of no more use
+            raise unavailable("no answer from the arbiter") from None
+        self._free.append(end)
+        if answer[0] == _ADDED:
+            job.seq = answer[1]
+            return bool(answer[2])
+        if answer[0] == _UNAVAILABLE:
+            raise StoreUnavailable(answer[1])
+        raise RuntimeError("the arbiter failed to add a job")
+
+
+def _answers(end: socket.socket) -> Iterator[list[Any]]:
+    reader = FrameReader()
+    while data := end.recv(_READ_SIZE):
+        yield from reader.feed(data)
+
+
+# The arbiter's relay and, in a worker, its channels ---------------------------------
+
+_relay: JobRelay | None = None
+_channels: Channels | None = None
+
+
+def _before_fork() -> None:
+    if _relay is not None:
+        _relay.pause()
+
+
+def _after_fork() -> None:
+    if _relay is not None:
+        _relay.resume()
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork)
+
+
+def start(environ: Mapping[str, str]) -> None:
+    """In the arbiter: its workers add their jobs through it, when the state is in
+    SQLite. Settings that are wrong are left to the workers, which name them."""
+    global _relay
+    from host.config import ConfigError
+    from host.engine import sqlite_settings
+
+    try:
+        settings = sqlite_settings(environ)
+    except ConfigError:
+        return
+    if settings is not None:
+        _relay = JobRelay(*settings)
+
+
+def attach(store: Any) -> None:
+    """In a worker: ``store`` adds its new jobs through the arbiter, when this worker
+    has channels to the arbiter's relay for that store."""
+    if _channels is not None and getattr(store, "path", None) == _channels.path:
+        store.add_elsewhere = _channels.add
+
+
+# gunicorn's server hooks (host/gunicorn_conf.py) -------------------------------------
+
+
+def pre_fork(server: Any, worker: Any) -> None:
+    if _relay is not None:
+        _relay.channels_for(id(worker), server.cfg.threads)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    global _relay, _channels
+    if _relay is not None:
+        _channels = Channels(_relay.keep_only(id(worker)), _relay.path, _relay.busy_timeout)
+        _relay = None
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    if _relay is not None:
+        _relay.worker_exited(id(worker))
+
+
+def on_exit(server: Any) -> None:
+    """The arbiter, its workers gone: the batch being added finishes first."""
+    if _relay is not None:
+        _relay.pause()
