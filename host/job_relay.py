@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import selectors
 import socket
 import threading
 from collections.abc import Iterator, Mapping
@@ -24,7 +23,7 @@ from host.job_adder import JobAdder, row_of
 from host.jobs import Job
 from host.sqlite_files import unavailable
 from host.state import StoreUnavailable
-from services.core.event_store import FrameReader, frame
+from services.core.arbiter_channels import ArbiterChannels, FrameReader, Received, frame
 
 _READ_SIZE = 1 << 16
 # The answers a worker may get: the job added (its seq, whether it is alone), the store
@@ -36,56 +35,19 @@ _ANSWER_MARGIN = 10.0
 _log = logging.getLogger("host.intake")
 
 
-class JobRelay:
+class JobRelay(ArbiterChannels):
     """The arbiter's side: every worker thread's channel, read by one thread that adds
     the jobs."""
 
+    purpose = "channel for new jobs"
+
     def __init__(self, path: Path, busy_timeout: float):
+        super().__init__()
         self.path = path
         self.busy_timeout = busy_timeout
         self._adder = JobAdder(path, busy_timeout)
-        self._selector = selectors.DefaultSelector()
-        self._wake_reader, self._wake_writer = socket.socketpair()
-        self._selector.register(self._wake_reader, selectors.EVENT_READ)
         # Held while a batch is added, and across each fork (``pause``).
         self._adding = threading.Lock()
-        self._lock = threading.Lock()
-        self._added: list[socket.socket] = []
-        self._ends: dict[int, list[socket.socket]] = {}  # each worker's, until it exits
-        self._reading: dict[socket.socket, FrameReader] = {}
-        self._thread: threading.Thread | None = None
-
-    def channels_for(self, worker_id: int, count: int) -> list[socket.socket]:
-        """``count`` channels for a worker about to be forked, one a thread: the worker's
-        ends (closed here when the worker exits)."""
-        pairs = [socket.socketpair() for _ in range(count)]
-        with self._lock:
-            self._added += [ours for ours, _ in pairs]
-            self._ends[worker_id] = [theirs for _, theirs in pairs]
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="job-relay", daemon=True)
-                self._thread.start()
-        self._wake_writer.send(b"\0")
-        return self._ends[worker_id]
-
-    def keep_only(self, worker_id: int) -> list[socket.socket]:
-        """In a newly forked worker: close what it inherited of the relay but its own
-        channels, and return them."""
-        own = self._ends[worker_id]
-        others = [end for ends in self._ends.values() if ends is not own for end in ends]
-        for end in [*others, *self._added, *self._reading]:
-            end.close()
-        self._wake_reader.close()
-        self._wake_writer.close()
-        self._selector.close()
-        return own
-
-    def worker_exited(self, worker_id: int) -> None:
-        """Close the arbiter's copies of the worker's ends: its channels then end."""
-        with self._lock:
-            ends = self._ends.pop(worker_id, [])
-        for end in ends:
-            end.close()
 
     def pause(self) -> None:
         """No batch until ``resume``, the store's files closed: a process about to fork,
@@ -96,48 +58,20 @@ class JobRelay:
     def resume(self) -> None:
         self._adding.release()
 
-    def _run(self) -> None:
-        while True:
-            requests: list[tuple[socket.socket, list[Any]]] = []
-            for key, _ in self._selector.select():
-                end: socket.socket = key.fileobj  # type: ignore[assignment]
-                if end is self._wake_reader:
-                    end.recv(_READ_SIZE)
-                    self._register_added()
-                else:
-                    requests += ((end, values) for values in self._read(end))
-            most = self._adder.most()
-            for first in range(0, len(requests), most):
-                self._add(requests[first : first + most])
+    def received(self, items: Received) -> None:
+        """The jobs sent together, added together (as many as one ``INSERT`` takes); a
+        channel that sent something else is dropped."""
+        jobs = []
+        for end, values in items:
+            if len(values) == 5:
+                jobs.append((end, values))
+            else:
+                self.drop(end)
+        most = self._adder.most()
+        for first in range(0, len(jobs), most):
+            self._add(jobs[first : first + most])
 
-    def _register_added(self) -> None:
-        with self._lock:
-            added, self._added = self._added, []
-        for end in added:
-            self._reading[end] = FrameReader()
-            self._selector.register(end, selectors.EVENT_READ)
-
-    def _read(self, end: socket.socket) -> list[list[Any]]:
-        """The jobs that ``end`` sent; none, and the channel closed, once its worker has
-        gone (or sent what no worker sends)."""
-        try:
-            data = end.recv(_READ_SIZE)
-            jobs = list(self._reading[end].feed(data)) if data else None
-        except (OSError, ValueError) as error:
-            _log.warning("Dropped a worker's channel for new jobs: %s", error)
-            jobs = None
-        if jobs is None or any(len(values) != 5 for values in jobs):
-            self._drop(end)
-            return []
-        return jobs
-
-    def _drop(self, end: socket.socket) -> None:
-        if end in self._reading:
-            self._selector.unregister(end)
-            del self._reading[end]
-        end.close()
-
-    def _add(self, requests: list[tuple[socket.socket, list[Any]]]) -> None:
+    def _add(self, requests: Received) -> None:
         with self._adding:
             try:
                 added = self._adder.add([tuple(values) for _, values in requests])
@@ -152,7 +86,7 @@ class JobRelay:
             try:
                 end.sendall(frame(answer))
             except OSError:
-                self._drop(end)
+                self.drop(end)
 
 
 class Channels:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from services.core import event_store
+from services.core.arbiter_channels import frame
 from services.core.event_store import (
     DATA_SETTING,
     DEFAULT_DATA,
@@ -152,7 +153,7 @@ class _Relay:
         if self.broken:
             return
         try:
-            self.channel.sendall(event_store.frame(rows))
+            self.channel.sendall(frame(rows))
         except OSError as error:  # the arbiter is gone: its workers follow it shortly
             self.broken = True
             _log.warning("Could not relay events to the proxy's arbiter: %s", error)

@@ -1,4 +1,4 @@
-"""The event log's file: its settings, its SQLite table, and the frames entries travel in.
+"""The event log's file: its settings, its SQLite table, and the writer of its rows.
 
 Only the standard library, and ``sqlite3`` only where a connection opens: a proxy
 worker relays its entries to gunicorn's arbiter (``proxy/event_relay.py``) and never
@@ -8,13 +8,10 @@ package, whose code a reload replaces.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import struct
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,9 +28,6 @@ LOCK_WAIT = 0.5
 RETRY_LIMIT = 2.0
 # The writer's connection keeps few pages cached: it only appends.
 CACHE_KIB = 256
-# A frame's length, then that many bytes of JSON: a list of stored rows.
-_LENGTH = struct.Struct(">I")
-MAX_FRAME = 1 << 30
 
 _log = logging.getLogger("services.event_log")
 
@@ -167,32 +161,3 @@ def _busy(error: Exception) -> bool:
 
     code = getattr(error, "sqlite_errorcode", None)
     return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
-def frame(items: list[Any]) -> bytes:
-    """``items`` (the event log's rows, an intake's job) as one frame for a relay."""
-    data = json.dumps(items).encode()
-    return _LENGTH.pack(len(data)) + data
-
-
-class FrameReader:
-    """Cuts the bytes read from a relay into the lists they carry."""
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-
-    def feed(self, data: bytes) -> Iterator[list[Any]]:
-        """The lists that ``data`` completes; ValueError for bytes that are no frame."""
-        self._buffer += data
-        while len(self._buffer) >= _LENGTH.size:
-            (length,) = _LENGTH.unpack_from(self._buffer)
-            if length > MAX_FRAME:
-                raise ValueError(f"a relayed frame of {length} bytes")
-            end = _LENGTH.size + length
-            if len(self._buffer) < end:
-                return
-            rows = json.loads(self._buffer[_LENGTH.size : end])
-            del self._buffer[:end]
-            if not isinstance(rows, list):
-                raise ValueError("a relayed frame without a list")
-            yield rows

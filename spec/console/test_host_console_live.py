@@ -2,12 +2,9 @@
 the host's console beside it on HOST_CONSOLE_PORT, loopback only, never on the intake's
 port, and gone when the intake stops."""
 
-import os
 import shutil
-import subprocess
 
-from spec.conftest import project_variable
-from spec.proxy.live_server import BIN, ROOT, LiveServer, free_port, wait_until
+from spec.proxy.live_server import BIN, ROOT, LiveServer, free_port, start, wait_until
 
 SECRET = "live-intake-secret-31337"
 
@@ -22,27 +19,9 @@ def _started(root, intake_port, console_port):
         f'[integrations.hooks]\nservice = "webhooks"\nsecret = "{SECRET}"\n'
         'settings = { hook_url = "https://h.example.com/x" }\n'
     )
-    env = {name: value for name, value in os.environ.items() if not project_variable(name)}
-    env.update(
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        PORT=str(intake_port),
-        HOST_CONSOLE_PORT=str(console_port),
-        AHA_SERVICES_DATA=str(root / "data"),
-        PYTHONDONTWRITEBYTECODE="1",
-        XDG_RUNTIME_DIR=str(root),
-    )
-    log = root / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(BIN / "honcho"), "start", "host"],
-            cwd=root,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return LiveServer(root, intake_port, process, log), LiveServer(root, console_port, process, log)
+    settings = {"HOST_CONSOLE_PORT": str(console_port), "AHA_SERVICES_DATA": str(root / "data")}
+    intake = start([str(BIN / "honcho"), "start", "host"], root, intake_port, root, **settings)
+    return intake, LiveServer(root, console_port, intake.process, intake.log)
 
 
 def _answers(server, path):

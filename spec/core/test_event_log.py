@@ -8,7 +8,15 @@ import threading
 import pytest
 
 from proxy.app import create_app
-from services.core import ConfigurationError, Service, event_log, event_store, password, select
+from services.core import (
+    ConfigurationError,
+    Service,
+    arbiter_channels,
+    event_log,
+    event_store,
+    password,
+    select,
+)
 from services.core.event_log import Entry, EventLog
 from services.core.registry import load_registry
 from spec.conftest import AHA_USER_DATA
@@ -178,7 +186,7 @@ def test_a_remote_collection_is_recorded(log, fail, outcome):
 
 
 def read_frames(end, count):
-    reader, batches = event_store.FrameReader(), []
+    reader, batches = arbiter_channels.FrameReader(), []
     end.settimeout(5)
     while len(batches) < count:
         batches.extend(reader.feed(end.recv(65536)))

@@ -1,36 +1,12 @@
-"""The event log's file and the frames relayed entries travel in."""
+"""The event log's file."""
 
-import json
 import subprocess
 import sys
-
-import pytest
 
 from services.core import event_store
 from spec.conftest import without_coverage
 
 ROWS = [{"at": 1.0, "kind": "send_event", "detail": "{}"}, {"at": 2.0, "kind": "x", "detail": "é"}]
-
-
-def test_frames_come_out_as_they_went_in_whatever_the_reads_cut():
-    data = event_store.frame(ROWS) + event_store.frame(ROWS[:1])
-    reader = event_store.FrameReader()
-    batches = []
-    for start in range(0, len(data), 7):
-        batches.extend(reader.feed(data[start : start + 7]))
-    assert batches == [ROWS, ROWS[:1]]
-
-
-def test_a_frame_longer_than_any_batch_is_refused_before_it_is_read():
-    reader = event_store.FrameReader()
-    with pytest.raises(ValueError, match="relayed frame of"):
-        list(reader.feed(b"\xff\xff\xff\xff{"))
-
-
-def test_a_frame_without_rows_is_refused():
-    data = json.dumps({"at": 1}).encode()
-    with pytest.raises(ValueError, match="without a list"):
-        list(event_store.FrameReader().feed(len(data).to_bytes(4, "big") + data))
 
 
 def test_the_rows_writer_keeps_the_last_entries(tmp_path):

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from host.sqlite_state import SqliteStateStore
-from spec.conftest import project_variable
 from spec.host.conftest import SECRET
-from spec.proxy.live_server import BIN, ROOT, LiveServer, free_port, wait_until
+from spec.proxy.live_server import BIN, ROOT, LiveServer, free_port, start, wait_until
 
 
 def _intake(root: Path) -> LiveServer:
@@ -21,28 +19,16 @@ def _intake(root: Path) -> LiveServer:
         f'[integrations.hooks]\nservice = "webhooks"\nsecret = "{SECRET}"\n'
         'settings = { hook_url = "https://h.example.com/x" }\n'
     )
-    port = free_port()
-    env = {name: value for name, value in os.environ.items() if not project_variable(name)}
-    env.update(
-        PORT=str(port),
+    return start(
+        [str(BIN / "gunicorn"), "--config", "python:host.gunicorn_conf", "host.wsgi:app"],
+        root,
+        free_port(),
+        ROOT,
         WEB_CONCURRENCY="2",
         HOST_THREADS="4",
         AHA_SERVICES_CONFIG=str(root / "integrations.toml"),
         AHA_SERVICES_DATA=str(root / "data"),
-        PYTHONDONTWRITEBYTECODE="1",
     )
-    log = root / "intake.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--config", "python:host.gunicorn_conf", "host.wsgi:app"],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return LiveServer(root, port, process, log)
 
 
 def _workers(server: LiveServer) -> set[int]:

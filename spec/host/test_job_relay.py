@@ -19,7 +19,7 @@ from host.job_relay import Channels, JobRelay
 from host.jobs import Job
 from host.sqlite_state import SqliteStateStore
 from host.state import StoreUnavailable
-from services.core.event_store import frame
+from services.core.arbiter_channels import frame
 
 THREADS = 4
 

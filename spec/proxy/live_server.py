@@ -125,35 +125,46 @@ def _copy_project(root: Path) -> None:
     shutil.copy(ROOT / "Procfile", root / "Procfile")
 
 
-@contextmanager
-def live_server(root: Path, **settings: str) -> Iterator[LiveServer]:
-    """Serve a copy of the project from ``root`` with ``settings`` in its environment;
-    files already under ``root`` (a service of the spec's own) are kept."""
-    _copy_project(root)
-    port = free_port()
+def start(argv: list[str], root: Path, port: int, cwd: Path, **settings: str) -> LiveServer:
+    """``argv`` in a session of its own, on ``port``, with the project's variables of the
+    developer's shell left out and ``settings`` set; its output in ``root/server.log``."""
     env = {name: value for name, value in os.environ.items() if not project_variable(name)}
     env.update(
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         PORT=str(port),
         PYTHONDONTWRITEBYTECODE="1",
         XDG_RUNTIME_DIR=str(root),
-        # The console beside the proxy only where a spec asks for it.
-        **{"CONSOLE_PORT": "0", **settings},
+        **settings,
     )
     log = root / "server.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [str(BIN / "honcho"), "start", "web"],
-            cwd=root,
+            argv,
+            cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = LiveServer(root, port, process, log)
+    return LiveServer(root, port, process, log)
+
+
+@contextmanager
+def live_server(root: Path, **settings: str) -> Iterator[LiveServer]:
+    """Serve a copy of the project from ``root`` with ``settings`` in its environment;
+    files already under ``root`` (a service of the spec's own) are kept."""
+    _copy_project(root)
+    # The console beside the proxy only where a spec asks for it.
+    server = start(
+        [str(BIN / "honcho"), "start", "web"],
+        root,
+        free_port(),
+        root,
+        **{"CONSOLE_PORT": "0", **settings},
+    )
     try:
-        wait_until(lambda: _answers(server), _START_LIMIT, f"the proxy to start:\n{log}")
+        wait_until(lambda: _answers(server), _START_LIMIT, f"the proxy to start:\n{server.log}")
         yield server
     finally:
         server.stop()

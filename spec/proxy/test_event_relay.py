@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from proxy import event_relay
-from services.core import event_log, event_store
+from services.core import arbiter_channels, event_log, event_store
 from spec.conftest import without_coverage
 from spec.proxy.live_server import live_server, wait_until
 
@@ -42,15 +42,15 @@ def stored_events(path: Path) -> list[str]:
 
 def test_the_arbiter_stores_what_each_worker_relays(relay):
     first, second = relay.channel_for(1), relay.channel_for(2)
-    first.sendall(event_store.frame([{**ROW, "event": "one"}]))
-    second.sendall(event_store.frame([{**ROW, "event": "two"}, {**ROW, "event": "three"}]))
+    first.sendall(arbiter_channels.frame([{**ROW, "event": "one"}]))
+    second.sendall(arbiter_channels.frame([{**ROW, "event": "two"}, {**ROW, "event": "three"}]))
     wait_until(lambda: len(stored_events(relay.path)) == 3, 5, "three stored rows")
     assert sorted(stored_events(relay.path)) == ["one", "three", "two"]
 
 
 def test_a_worker_that_exits_leaves_its_last_batch_stored_and_its_channel_closed(relay):
     channel = relay.channel_for(1)
-    channel.sendall(event_store.frame([{**ROW, "event": "last"}]))
+    channel.sendall(arbiter_channels.frame([{**ROW, "event": "last"}]))
     channel.close()  # the worker's own copy, gone with the worker
     relay.worker_exited(1)
     wait_until(lambda: stored_events(relay.path) == ["last"], 5, "the last batch")
@@ -59,7 +59,7 @@ def test_a_worker_that_exits_leaves_its_last_batch_stored_and_its_channel_closed
 
 def test_the_arbiter_stopping_stores_what_its_exited_workers_sent_first(relay):
     channel = relay.channel_for(1)
-    channel.sendall(event_store.frame([{**ROW, "event": f"e{n}"} for n in range(8)]))
+    channel.sendall(arbiter_channels.frame([{**ROW, "event": f"e{n}"} for n in range(8)]))
     channel.close()
     relay.worker_exited(1)
     assert relay.drain(5)
@@ -82,7 +82,7 @@ def test_a_channel_that_sends_no_frame_is_dropped_and_the_others_go_on(relay, ca
     broken, good = relay.channel_for(1), relay.channel_for(2)
     broken.sendall(b"\xff\xff\xff\xffjunk")
     wait_until(lambda: "Dropped a worker's event log relay" in caplog.text, 5, "the warning")
-    good.sendall(event_store.frame([{**ROW, "event": "fine"}]))
+    good.sendall(arbiter_channels.frame([{**ROW, "event": "fine"}]))
     wait_until(lambda: stored_events(relay.path) == ["fine"], 5, "the good row")
 
 
@@ -91,9 +91,9 @@ def test_a_forked_worker_keeps_only_its_own_end_and_the_arbiter_all_of_its_own(r
     child = os.fork()
     if child == 0:  # the worker: only its own end left open
         kept = relay.keep_only(1)
-        os._exit(0 if kept is mine and mine.fileno() >= 0 and other.fileno() == -1 else 1)
+        os._exit(0 if kept == [mine] and mine.fileno() >= 0 and other.fileno() == -1 else 1)
     assert os.waitpid(child, 0)[1] == 0
-    other.sendall(event_store.frame([{**ROW, "event": "after the fork"}]))
+    other.sendall(arbiter_channels.frame([{**ROW, "event": "after the fork"}]))
     wait_until(lambda: stored_events(relay.path) == ["after the fork"], 5, "the row")
 
 
@@ -101,7 +101,7 @@ def test_a_forked_worker_keeps_only_its_own_end_and_the_arbiter_all_of_its_own(r
 def test_a_worker_forked_after_the_arbiter_wrote_inherits_no_open_log_file(relay, monkeypatch):
     monkeypatch.setattr(event_relay, "_relay", relay)
     channel = relay.channel_for(1)
-    channel.sendall(event_store.frame([{**ROW, "event": "before"}]))
+    channel.sendall(arbiter_channels.frame([{**ROW, "event": "before"}]))
     wait_until(lambda: stored_events(relay.path) == ["before"], 5, "the first row")
     child = os.fork()
     if child == 0:  # the new worker: none of the arbiter's files of the log
@@ -110,7 +110,7 @@ def test_a_worker_forked_after_the_arbiter_wrote_inherits_no_open_log_file(relay
         finally:
             os._exit(1 if inherited else 0)
     assert os.waitpid(child, 0)[1] == 0
-    channel.sendall(event_store.frame([{**ROW, "event": "after"}]))
+    channel.sendall(arbiter_channels.frame([{**ROW, "event": "after"}]))
     wait_until(lambda: stored_events(relay.path) == ["before", "after"], 5, "the next row")
 
 
@@ -222,7 +222,7 @@ def test_a_worker_on_its_way_out_relays_what_it_still_holds(relay, monkeypatch, 
         finally:
             os._exit(0)  # its threads end with it, as gunicorn's workers' do
     theirs.close()
-    reader, batches, data = event_store.FrameReader(), [], b"-"
+    reader, batches, data = arbiter_channels.FrameReader(), [], b"-"
     while data:
         data = ours.recv(1 << 16)
         batches.extend(reader.feed(data))
