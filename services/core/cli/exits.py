@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import NoReturn
 
@@ -41,11 +42,20 @@ def caused_by_network(error: BaseException) -> bool:
             continue
         seen.add(id(current))
         if isinstance(current, OSError):
-            return True
+            return _network(current)
         pending.extend(
             (getattr(current, "original_exception", None), current.__cause__, current.__context__)
         )
     return False
+
+
+def _network(error: OSError) -> bool:
+    """Every OSError is a failure of the network or the system, except requests' errors
+    that derive from it without being one: a header or a URL it refused to send."""
+    requests = sys.modules.get("requests")
+    if requests is None or not isinstance(error, requests.RequestException):
+        return True
+    return isinstance(error, requests.ConnectionError | requests.Timeout)
 
 
 def exit_code_for(error: BaseException) -> int:
