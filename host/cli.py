@@ -102,6 +102,10 @@ def worker_command(threads: int) -> None:
     quiet = services.level >= logging.CRITICAL
     level = logging.CRITICAL if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(message)s")
+    # The queue's own lines (its settings at start, each task it runs and how long that
+    # took) only with ``-v``; by default its warnings and errors, as the services'.
+    default = logging.DEBUG < services.level < logging.CRITICAL
+    logging.getLogger("huey").setLevel(logging.WARNING if default else logging.NOTSET)
     try:
         run_worker(_config(), _engine(), threads)
     except StoreUnavailable as error:  # at start, looking for the jobs to run again

@@ -183,15 +183,19 @@ def test_a_worker_whose_store_is_down_at_start_ends_with_its_error(environment, 
 @pytest.mark.parametrize(("flag", "level"), [(None, "INFO"), ("-q", "CRITICAL"), ("-v", "INFO")])
 def test_a_quiet_worker_prints_no_lines_of_its_own(environment, monkeypatch, flag, level):
     """``-q`` prints nothing but fatal lines: the worker's start and stop lines and the
-    queue's, too, not only the services'."""
+    queue's, too, not only the services'. The queue's line for every task it runs, by
+    default, would be as many lines as bursts of events."""
     import logging
 
     from host import worker
 
     levels = []
     monkeypatch.setattr(logging, "basicConfig", lambda **kwargs: levels.append(kwargs["level"]))
+    monkeypatch.setattr(logging.getLogger("huey"), "level", logging.getLogger("huey").level)
     monkeypatch.setattr(logging.getLogger("services"), "propagate", True)
     monkeypatch.setattr(worker, "run_worker", lambda config, engine, threads: None)
     result = run(*([flag] if flag else []), "worker")
     assert result.exit_code == 0, result.output
     assert [logging.getLevelName(value) for value in levels] == [level]
+    # The queue's own lines at the worker's level with -v and -q, its warnings by default.
+    assert logging.getLogger("huey").level == (logging.WARNING if flag is None else logging.NOTSET)
