@@ -92,10 +92,11 @@ class JobAdder:
                 self._db = db
             return self._db
 
-    def add(self, rows: Sequence[Row]) -> list[tuple[int, bool]]:
+    def add(self, rows: Sequence[Row], patience: float | None = None) -> list[tuple[int, bool]]:
         """Insert ``rows`` (at most ``most()``) in one transaction: each one's seq, and
         whether it is its integration's first in the batch and alone. The alone ones
-        are read from the trigger's table only for a batch of several integrations."""
+        are read from the trigger's table only for a batch of several integrations.
+        SQLite's lock is waited for ``patience`` seconds (the busy timeout when not given)."""
         values: list[Any] = []
         for row in rows:
             values += row
@@ -105,7 +106,7 @@ class JobAdder:
             last = int(
                 while_busy(
                     lambda: db.execute(_insert(len(rows)), values).lastrowid or 0,
-                    self.busy_timeout,
+                    self.busy_timeout if patience is None else patience,
                 )
             )
         except sqlite3.Error as error:
