@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from host.jobs import OPEN_STATES, Job
-from host.sqlite_files import connect, identity, log_path, quoted, unavailable, while_busy
+from host.sqlite_files import (
+    connect,
+    error_code,
+    identity,
+    log_path,
+    quoted,
+    unavailable,
+    while_busy,
+)
 
 # What a new job's row holds: id, integration, state, received_at and its record.
 Row = tuple[str, str, str, float, str]
@@ -110,6 +118,10 @@ class JobAdder:
                 )
             )
         except sqlite3.Error as error:
+            if error_code(error) == sqlite3.SQLITE_READONLY:
+                # SQLite opens a file it may not write read-only, and the connection stays
+                # so: the next batch opens it again, once the store may be written.
+                self.close()
             raise unavailable(error) from None
         noted = db.total_changes - changes - len(rows)
         first: dict[str, tuple[int, str]] = {}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from host import job_relay
+from host import job_adder, job_relay
 from host.job_relay import Channels, JobRelay
 from host.jobs import Job
 from host.sqlite_state import SqliteStateStore
@@ -156,6 +156,23 @@ def test_a_frame_without_the_end_of_its_wait_is_dropped(path):
     end.sendall(frame(["id", "a", "queued", 1.0, "{}", "soon"]))
     assert end.recv(16) == b""
     assert relay._adder._db is None
+
+
+def test_a_store_read_only_when_the_relay_opened_it_is_written_once_it_may_be(path, monkeypatch):
+    """SQLite opens a file that may not be written read-only (permissions, a read-only
+    mount) and the connection stays so: once the fault is gone the relay adds again."""
+    store, _ = _relayed(path)
+    real = job_adder.connect
+
+    def read_only(path: Path, *args: object, **kwargs: object) -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+
+    monkeypatch.setattr(job_adder, "connect", read_only)
+    with pytest.raises(StoreUnavailable, match="attempt to write a readonly database"):
+        store.add_job(Job("a", "webhook", {"n": 1}))
+    monkeypatch.setattr(job_adder, "connect", real)
+    assert store.add_job(Job("a", "webhook", {"n": 2})) is True
+    assert [job.payload for job in store.jobs()] == [{"n": 2}]
 
 
 def test_a_failure_of_the_arbiter_is_answered_as_one(path, monkeypatch, caplog):
