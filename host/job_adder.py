@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from host.jobs import OPEN_STATES, Job
-from host.sqlite_files import connect, identity, log_path, quoted, unavailable, while_busy
+from host.sqlite_files import (
+    connect,
+    error_code,
+    identity,
+    log_path,
+    quoted,
+    unavailable,
+    while_busy,
+)
 
 # What a new job's row holds: id, integration, state, received_at and its record.
 Row = tuple[str, str, str, float, str]
@@ -92,10 +100,11 @@ class JobAdder:
                 self._db = db
             return self._db
 
-    def add(self, rows: Sequence[Row]) -> list[tuple[int, bool]]:
+    def add(self, rows: Sequence[Row], patience: float | None = None) -> list[tuple[int, bool]]:
         """Insert ``rows`` (at most ``most()``) in one transaction: each one's seq, and
         whether it is its integration's first in the batch and alone. The alone ones
-        are read from the trigger's table only for a batch of several integrations."""
+        are read from the trigger's table only for a batch of several integrations.
+        SQLite's lock is waited for ``patience`` seconds (the busy timeout when not given)."""
         values: list[Any] = []
         for row in rows:
             values += row
@@ -105,10 +114,14 @@ class JobAdder:
             last = int(
                 while_busy(
                     lambda: db.execute(_insert(len(rows)), values).lastrowid or 0,
-                    self.busy_timeout,
+                    self.busy_timeout if patience is None else patience,
                 )
             )
         except sqlite3.Error as error:
+            if error_code(error) == sqlite3.SQLITE_READONLY:
+                # SQLite opens a file it may not write read-only, and the connection stays
+                # so: the next batch opens it again, once the store may be written.
+                self.close()
             raise unavailable(error) from None
         noted = db.total_changes - changes - len(rows)
         first: dict[str, tuple[int, str]] = {}

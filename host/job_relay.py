@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ _READ_SIZE = 1 << 16
 _ADDED, _UNAVAILABLE, _FAILED = "added", "unavailable", "failed"
 # How long a worker waits for its answer beyond what a batch may wait for SQLite's lock.
 _ANSWER_MARGIN = 10.0
+# A worker's frame: the job's row, then the moment (``time.monotonic()``, one clock for
+# every process of the machine) by which its wait for SQLite's lock must end.
+_FRAME_ITEMS = 6
 
 _log = logging.getLogger("host.intake")
 
@@ -63,7 +67,7 @@ class JobRelay(ArbiterChannels):
         channel that sent something else is dropped."""
         jobs = []
         for end, values in items:
-            if len(values) == 5:
+            if _is_request(values):
                 jobs.append((end, values))
             else:
                 self.drop(end)
@@ -72,9 +76,17 @@ class JobRelay(ArbiterChannels):
             self._add(jobs[first : first + most])
 
     def _add(self, requests: Received) -> None:
+        """One batch, waiting for SQLite's lock only until the first of its senders' own
+        waits ends: a job that came while the batch before it waited has waited already,
+        and its sender would stop waiting for the answer while this batch may still add
+        it (answered 503, yet kept)."""
         with self._adding:
             try:
-                added = self._adder.add([tuple(values) for _, values in requests])
+                ends_at = min(values[-1] for _, values in requests)
+                added = self._adder.add(
+                    [tuple(values[:-1]) for _, values in requests],
+                    patience=max(0.0, ends_at - time.monotonic()),
+                )
                 self._adder.flush()
                 answers = [[_ADDED, seq, alone] for seq, alone in added]
             except StoreUnavailable as error:
@@ -95,7 +107,7 @@ class Channels:
     def __init__(self, ends: list[socket.socket], path: Path, busy_timeout: float):
         self.path = path
         self._free = list(ends)
-        self._limit = busy_timeout + _ANSWER_MARGIN
+        self.busy_timeout = busy_timeout
 
     def add(self, job: Job) -> bool | None:
         """Whether ``job``, added and on the disk, is alone; None when no channel is free
@@ -105,8 +117,8 @@ class Channels:
         except IndexError:
             return None
         try:
-            end.settimeout(self._limit)
-            end.sendall(frame(list(row_of(job))))
+            end.settimeout(self.busy_timeout + _ANSWER_MARGIN)
+            end.sendall(frame([*row_of(job), time.monotonic() + self.busy_timeout]))
             answer = next(_answers(end))
         except (OSError, ValueError, StopIteration):
             end.close()  # an answer may still come: the channel is of no more use
@@ -118,6 +130,12 @@ class Channels:
         if answer[0] == _UNAVAILABLE:
             raise StoreUnavailable(answer[1])
         raise RuntimeError("the arbiter failed to add a job")
+
+
+def _is_request(values: list[Any]) -> bool:
+    """Whether ``values`` is a worker's frame: a job's row and when its wait ends."""
+    ends_at = values[-1] if len(values) == _FRAME_ITEMS else None
+    return isinstance(ends_at, int | float) and not isinstance(ends_at, bool)
 
 
 def _answers(end: socket.socket) -> Iterator[list[Any]]:

@@ -15,7 +15,7 @@ from host.group_commit import GroupCommit
 from host.job_adder import JobAdder, dump, row_of
 from host.jobs import FINISHED_STATES, OPEN_STATES, QUEUED, STATES, Job
 from host.sqlite_files import connect, error_code, quoted, unavailable
-from host.state import Started, StateStore, latency_bucket, start_if_ready
+from host.state import Started, StateStore, StoreUnavailable, latency_bucket, start_if_ready
 from host.writer_lock import WriterLock
 
 # seq orders the jobs kept; it is not AUTOINCREMENT, whose counter row would be one more
@@ -147,16 +147,25 @@ class SqliteStateStore(StateStore):
                 db = self._writing_connection()
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as error:
-                raise unavailable(error) from None
+                raise self._unavailable(error) from None
             try:
                 yield db
                 db.execute("COMMIT")
             except sqlite3.Error as error:
                 _rollback(db)
-                raise unavailable(error) from None
+                raise self._unavailable(error) from None
             except BaseException:
                 _rollback(db)
                 raise
+
+    def _unavailable(self, error: sqlite3.Error) -> StoreUnavailable:
+        """``error`` named; SQLite opens a file it may not write read-only, and the
+        connection stays so: the next write opens another, once the store may be written."""
+        if error_code(error) == sqlite3.SQLITE_READONLY and self._writing is not None:
+            with suppress(sqlite3.Error):
+                self._writing.close()
+            self._writing = None
+        return unavailable(error)
 
     def _read(self, sql: str, *args: Any) -> list[tuple]:
         try:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from host import job_relay
+from host import job_adder, job_relay
 from host.job_relay import Channels, JobRelay
 from host.jobs import Job
 from host.sqlite_state import SqliteStateStore
@@ -110,6 +110,67 @@ def test_a_locked_store_is_answered_unavailable_and_keeps_nothing(path):
         holder.close()
     assert store.jobs() == []
     # The channel answers the next job as before.
+    assert store.add_job(Job("a", "webhook", {"n": 2})) is True
+    assert [job.payload for job in store.jobs()] == [{"n": 2}]
+
+
+def test_a_job_sent_while_a_batch_waits_for_the_lock_waits_no_longer_than_its_own_wait(
+    path, monkeypatch
+):
+    """The second job reaches the relay only once the first one's batch has waited its
+    whole timeout: its own batch waits for what is left of the second job's timeout, so
+    that it is refused before its sender stops waiting, never kept after a 503."""
+    monkeypatch.setattr(job_relay, "_ANSWER_MARGIN", 0.5)
+    store, relay = _relayed(path, busy_timeout=1.0)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    errors: list[Exception] = []
+
+    def add_first() -> None:
+        try:
+            store.add_job(Job("a", "webhook", {"n": 1}))
+        except StoreUnavailable as error:
+            errors.append(error)
+
+    first = threading.Thread(target=add_first)
+    first.start()
+    try:
+        assert _eventually(relay._adding.locked)  # the first batch waits for the lock
+        with pytest.raises(StoreUnavailable) as refused:
+            store.add_job(Job("a", "webhook", {"n": 2}))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        first.join()
+    assert "database is locked" in str(refused.value)
+    assert [str(error) for error in errors] == [
+        "the state store is unavailable: database is locked"
+    ]
+    with relay._adding:  # no batch left half way
+        assert store.jobs() == []
+
+
+def test_a_frame_without_the_end_of_its_wait_is_dropped(path):
+    relay = JobRelay(path, 5.0)
+    (end,) = relay.channels_for(3, 1)
+    end.sendall(frame(["id", "a", "queued", 1.0, "{}", "soon"]))
+    assert end.recv(16) == b""
+    assert relay._adder._db is None
+
+
+def test_a_store_read_only_when_the_relay_opened_it_is_written_once_it_may_be(path, monkeypatch):
+    """SQLite opens a file that may not be written read-only (permissions, a read-only
+    mount) and the connection stays so: once the fault is gone the relay adds again."""
+    store, _ = _relayed(path)
+    real = job_adder.connect
+
+    def read_only(path: Path, *args: object, **kwargs: object) -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+
+    monkeypatch.setattr(job_adder, "connect", read_only)
+    with pytest.raises(StoreUnavailable, match="attempt to write a readonly database"):
+        store.add_job(Job("a", "webhook", {"n": 1}))
+    monkeypatch.setattr(job_adder, "connect", real)
     assert store.add_job(Job("a", "webhook", {"n": 2})) is True
     assert [job.payload for job in store.jobs()] == [{"n": 2}]
 

@@ -408,3 +408,29 @@ def test_a_new_store_opened_by_several_processes_at_once_waits_for_its_log_mode(
         with pytest.raises(StoreUnavailable, match="database is locked"):
             SqliteStateStore(tmp_path / "state.sqlite3", busy_timeout=1.0)
         assert 1.0 <= clock[0] < 1.5
+
+
+def test_a_store_read_only_when_its_writer_opened_it_is_written_once_it_may_be(
+    tmp_path, monkeypatch
+):
+    """SQLite opens a file that may not be written read-only, and the connection stays
+    so: a write after the fault opens another (the worker's outcomes, the health check)."""
+    path = tmp_path / "state.sqlite3"
+    store = SqliteStateStore(path, busy_timeout=0.1)
+    job = Job("a", "webhook", {})
+    store.add_job(job)
+    real = sqlite_state.connect
+
+    def read_only(path, *args, **kwargs):
+        return sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
+
+    monkeypatch.setattr(sqlite_state, "connect", read_only)
+    job.state = DELIVERED
+    with pytest.raises(StoreUnavailable, match="attempt to write a readonly database"):
+        store.save(job)
+    monkeypatch.setattr(sqlite_state, "connect", real)
+    store.save(job)
+    store.ping()
+    assert store.get(job.id).state == DELIVERED
