@@ -171,6 +171,8 @@ class ArbiterChannels:
             data = end.recv(_READ_SIZE)
             if data:
                 return list(self._reading[end].feed(data))
+        except ConnectionResetError:
+            pass  # the worker closed its end with an answer unread: it has gone
         except (OSError, ValueError) as error:
             _log.warning("Dropped a worker's %s: %s", self.purpose, error)
         self.drop(end)

@@ -4,6 +4,7 @@ the disk before each answer, and every failure answered, never waited for in vai
 from __future__ import annotations
 
 import os
+import select
 import socket
 import sqlite3
 import threading
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from host import job_adder, job_relay
+from host.job_adder import row_of
 from host.job_relay import Channels, JobRelay
 from host.jobs import Job
 from host.sqlite_state import SqliteStateStore
@@ -269,3 +271,15 @@ def test_the_arbiter_relays_only_for_a_sqlite_state(tmp_path, monkeypatch):
         tmp_path / "state.sqlite3",
         2.0,
     )
+
+
+def test_a_worker_end_closed_with_an_answer_unread_is_dropped_quietly(path, caplog):
+    """A worker that stopped waiting (or was killed) before its answer came: its channel
+    ends without a warning in the arbiter's log."""
+    _, relay = _relayed(path)
+    (end,) = relay.channels_for(3, 1)
+    end.sendall(frame([*row_of(Job("a", "webhook", {})), time.monotonic() + 5]))
+    assert select.select([end], [], [], 5)[0]  # the answer waits, unread
+    end.close()
+    assert _eventually(lambda: relay.open_channels == THREADS)
+    assert "Dropped" not in caplog.text
