@@ -6,7 +6,6 @@ Every answer is JSON.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Iterable
 from typing import Any, NoReturn
@@ -23,6 +22,7 @@ from host.engine import Engine
 from host.fast_intake import IntakeFastPath
 from host.headers import kept_headers
 from host.metrics import render
+from host.refusals import RefusalCounter
 from host.state import StoreUnavailable
 from services.core import strict_json
 
@@ -41,6 +41,7 @@ class Refused(HTTPException):
 def create_app(config: HostConfig, engine: Engine) -> Flask:
     app = Flask("host")
     app.extensions["aha_services_host"] = (config, engine)
+    refusals = RefusalCounter(engine.store)
 
     @app.errorhandler(HTTPException)
     def json_error(error: HTTPException) -> tuple[Response, int]:
@@ -85,14 +86,14 @@ def create_app(config: HostConfig, engine: Engine) -> Flask:
 
     @app.get("/metrics")
     def metrics() -> Response:
+        refusals.flush()
         return Response(render(engine.store), mimetype=CONTENT_TYPE_LATEST)
 
     @app.after_request
     def count_refusals(response: Response) -> Response:
         outcome = getattr(request, "refusal", None)
         if outcome:
-            with contextlib.suppress(StoreUnavailable):
-                engine.store.count_received(*outcome)
+            refusals.add(*outcome)
         return response
 
     app.wsgi_app = IntakeFastPath(app.wsgi_app, config, engine)  # type: ignore[method-assign]

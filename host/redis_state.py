@@ -11,6 +11,7 @@ that touches several keys is one Lua script, so no reader sees half of it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from redis import ConnectionPool, Redis
@@ -161,8 +162,11 @@ class RedisStateStore(StateStore):
         job.seq = int(seq)
         return int(open_jobs) == 1
 
-    def count_received(self, integration: str, outcome: str) -> None:
-        self._call(self.redis.hincrby, self._key("counters"), f"received|{integration}|{outcome}")
+    def count_received(self, counts: Mapping[tuple[str, str], int]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for (integration, outcome), count in counts.items():
+            pipe.hincrby(self._key("counters"), f"received|{integration}|{outcome}", count)
+        self._call(pipe.execute)
 
     def get(self, job_id: str) -> Job | None:
         raw = self._call(self.redis.get, self._key("job", job_id))

@@ -6,7 +6,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -186,9 +186,10 @@ class SqliteStateStore(StateStore):
             job.seq = seq
         return [alone for _, alone in added]
 
-    def count_received(self, integration: str, outcome: str) -> None:
+    def count_received(self, counts: Mapping[tuple[str, str], int]) -> None:
         with self._write() as db:
-            _increment(db, f"received|{integration}|{outcome}", 1)
+            for (integration, outcome), count in counts.items():
+                _increment(db, f"received|{integration}|{outcome}", count)
 
     def get(self, job_id: str) -> Job | None:
         rows = self._read("SELECT seq, record FROM jobs WHERE id = ?", job_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from host.jobs import Job
@@ -60,8 +61,9 @@ class StateStore(ABC):
         earlier job, or the drain running now, comes to this one in its turn."""
 
     @abstractmethod
-    def count_received(self, integration: str, outcome: str) -> None:
-        """Count a request that was refused (accepted ones are counted by ``add_job``)."""
+    def count_received(self, counts: Mapping[tuple[str, str], int]) -> None:
+        """Add requests that were refused, by integration and outcome, in one write
+        (accepted ones are counted by ``add_job``)."""
 
     @abstractmethod
     def get(self, job_id: str) -> Job | None: ...

@@ -120,7 +120,7 @@ def test_purged_jobs_stay_counted_as_accepted(engine):
     for job in jobs[:2]:
         job.state = DELIVERED
         engine.store.save(job)
-    engine.store.count_received("a", "unauthorized")
+    engine.store.count_received({("a", "unauthorized"): 1})
     before = engine.store.counters()
     assert engine.store.purge(time.time() + 1) == 2
     assert engine.store.counters() == before
