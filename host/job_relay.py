@@ -70,7 +70,7 @@ class JobRelay(ArbiterChannels):
             if _is_request(values):
                 jobs.append((end, values))
             else:
-                self.drop(end)
+                self.refuse(end, "a frame that is no job")
         most = self._adder.most()
         for first in range(0, len(jobs), most):
             self._add(jobs[first : first + most])

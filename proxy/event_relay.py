@@ -64,6 +64,7 @@ class EventRelay(ArbiterChannels):
     def __init__(self, store: ModuleType, path: Path, keep: int):
         super().__init__()
         self.path = path
+        self._store = store
         self._rows = store.RowWriter(path, keep)
         self._closing = threading.Event()
 
@@ -86,8 +87,12 @@ class EventRelay(ArbiterChannels):
         self._rows.resume()
 
     def received(self, items: Received) -> None:
-        for _, rows in items:
-            self._rows.store(rows)
+        """Each worker's rows stored; a channel that sent anything else is dropped."""
+        for end, rows in items:
+            if rows and all(self._store.is_row(row) for row in rows):
+                self._rows.store(rows)
+            else:
+                self.refuse(end, "a relayed frame without rows of the event log")
 
     def finished(self) -> bool:
         return self._closing.is_set() and not self.open_channels

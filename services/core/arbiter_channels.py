@@ -50,7 +50,10 @@ class FrameReader:
             end = _LENGTH.size + length
             if len(self._buffer) < end:
                 return
-            items = json.loads(self._buffer[_LENGTH.size : end])
+            try:
+                items = json.loads(self._buffer[_LENGTH.size : end])
+            except RecursionError:
+                raise ValueError("a relayed frame nested too deeply") from None
             del self._buffer[:end]
             if not isinstance(items, list):
                 raise ValueError("a relayed frame without a list")
@@ -117,6 +120,14 @@ class ArbiterChannels:
             del self._reading[end]
         end.close()
 
+    def refuse(self, end: socket.socket, why: object) -> None:
+        """Drop ``end``, whose worker sent what no worker sends, with one warning (none
+        for the frames after the first that came with it)."""
+        if end.fileno() == -1:
+            return
+        _log.warning("Dropped a worker's %s: %s", self.purpose, why)
+        self.drop(end)
+
     def joined(self, timeout: float) -> bool:
         """Wait for the thread, once ``finished``; False when it still runs."""
         with self._lock:
@@ -154,8 +165,15 @@ class ArbiterChannels:
                 else:
                     items += ((end, sent) for sent in self._read(end))
             if items:
-                self.received(items)
+                self._hand_over(items)
         self.stopped()
+
+    def _hand_over(self, items: Received) -> None:
+        """``received``, which never ends the thread: every later frame would be lost."""
+        try:
+            self.received(items)
+        except Exception:
+            _log.exception("The %s could not take what its workers sent", self.purpose)
 
     def _register_added(self) -> None:
         with self._lock:
@@ -174,6 +192,7 @@ class ArbiterChannels:
         except ConnectionResetError:
             pass  # the worker closed its end with an answer unread: it has gone
         except (OSError, ValueError) as error:
-            _log.warning("Dropped a worker's %s: %s", self.purpose, error)
+            self.refuse(end, error)
+            return []
         self.drop(end)
         return []

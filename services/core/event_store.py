@@ -45,6 +45,8 @@ CREATE TABLE IF NOT EXISTS events (
 )
 """
 SUMMARY = "id, at, kind, service, event, outcome, duration, replay_of"
+_TEXTS = ("kind", "service", "event", "outcome", "detail")
+_LARGEST_ID = (1 << 63) - 1
 
 
 class SettingError(ValueError):
@@ -82,6 +84,28 @@ def connect(path: Path) -> sqlite3.Connection:
         connection.close()
         raise
     return connection
+
+
+def is_row(value: object) -> bool:
+    """Whether ``value`` is a row of the table as the event log makes them: what a worker
+    relays is checked, since SQLite refuses other values only half way through a batch."""
+    if not isinstance(value, dict):
+        return False
+    replay_of = value.get("replay_of")
+    return (
+        all(isinstance(value.get(name), str) for name in _TEXTS)
+        and all(_is_number(value.get(name)) for name in ("at", "duration"))
+        and "replay_of" in value
+        and (replay_of is None or (_is_id(replay_of)))
+    )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, float) or _is_id(value)
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _LARGEST_ID
 
 
 def insert(connection: sqlite3.Connection, rows: list[dict[str, Any]], keep: int) -> int:

@@ -9,6 +9,7 @@ import pytest
 from services.core import arbiter_channels
 from services.core.arbiter_channels import ArbiterChannels
 from spec.conftest import without_coverage
+from spec.proxy.live_server import wait_until
 
 ROWS = [{"at": 1.0, "kind": "send_event", "detail": "{}"}, {"at": 2.0, "kind": "x", "detail": "é"}]
 
@@ -32,6 +33,36 @@ def test_a_frame_without_a_list_is_refused():
     data = json.dumps({"at": 1}).encode()
     with pytest.raises(ValueError, match="without a list"):
         list(arbiter_channels.FrameReader().feed(len(data).to_bytes(4, "big") + data))
+
+
+def test_a_frame_nested_deeper_than_python_reads_is_refused_as_no_frame():
+    data = b"[" * 200_000
+    with pytest.raises(ValueError, match="nested too deeply"):
+        list(arbiter_channels.FrameReader().feed(len(data).to_bytes(4, "big") + data))
+
+
+class _Failing(ArbiterChannels):
+    """Fails to take the first frame that arrives, keeps the others."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept: list[list[object]] = []
+
+    def received(self, items: arbiter_channels.Received) -> None:
+        if not self.kept:
+            self.kept.append([])
+            raise RuntimeError("a fault of the subclass")
+        self.kept += [sent for _, sent in items]
+
+
+def test_a_failure_to_take_what_arrived_is_logged_and_the_thread_reads_on(caplog):
+    channels = _Failing()
+    (end,) = channels.channels_for(1)
+    end.sendall(arbiter_channels.frame(["lost"]))
+    wait_until(lambda: "could not take what its workers sent" in caplog.text, 5, "the error")
+    end.sendall(arbiter_channels.frame(["kept"]))
+    wait_until(lambda: channels.kept == [[], ["kept"]], 5, "the next frame")
+    assert "a fault of the subclass" in caplog.text
 
 
 def test_the_base_has_no_default_for_what_arrived():

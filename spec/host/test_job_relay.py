@@ -152,12 +152,13 @@ def test_a_job_sent_while_a_batch_waits_for_the_lock_waits_no_longer_than_its_ow
         assert store.jobs() == []
 
 
-def test_a_frame_without_the_end_of_its_wait_is_dropped(path):
+def test_a_frame_without_the_end_of_its_wait_is_dropped_with_a_warning(path, caplog):
     relay = JobRelay(path, 5.0)
     (end,) = relay.channels_for(3, 1)
-    end.sendall(frame(["id", "a", "queued", 1.0, "{}", "soon"]))
+    end.sendall(frame(["id", "a", "queued", 1.0, "{}", "soon"]) * 2)
     assert end.recv(16) == b""
     assert relay._adder._db is None
+    assert caplog.text.count("Dropped a worker's channel for new jobs") == 1
 
 
 def test_a_store_read_only_when_the_relay_opened_it_is_written_once_it_may_be(path, monkeypatch):

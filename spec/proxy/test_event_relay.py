@@ -86,6 +86,28 @@ def test_a_channel_that_sends_no_frame_is_dropped_and_the_others_go_on(relay, ca
     wait_until(lambda: stored_events(relay.path) == ["fine"], 5, "the good row")
 
 
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        len(b"[" * 100_000).to_bytes(4, "big") + b"[" * 100_000,  # deeper than Python reads
+        arbiter_channels.frame([]),  # no row: once crashed on an empty table
+        arbiter_channels.frame([{**ROW, "duration": 10**30}]),  # too large for SQLite
+        arbiter_channels.frame([{**ROW, "replay_of": "one"}, ROW]),
+        arbiter_channels.frame([["a", "row", "as", "a", "list"]]) * 3,
+    ],
+    ids=["deep", "empty", "huge-number", "wrong-type", "list-rows-thrice"],
+)
+def test_a_worker_that_relays_garbage_is_dropped_with_one_warning(relay, caplog, garbage):
+    broken, good = relay.channel_for(1), relay.channel_for(2)
+    broken.sendall(garbage)
+    wait_until(lambda: "Dropped a worker's event log relay" in caplog.text, 5, "the warning")
+    good.sendall(arbiter_channels.frame([{**ROW, "event": "fine"}]))
+    wait_until(lambda: stored_events(relay.path) == ["fine"], 5, "the good row")
+    assert caplog.text.count("Dropped") == 1
+    assert "Traceback" not in caplog.text
+    assert broken.recv(16) == b""  # the arbiter's end closed
+
+
 def test_a_forked_worker_keeps_only_its_own_end_and_the_arbiter_all_of_its_own(relay):
     mine, other = relay.channel_for(1), relay.channel_for(2)
     child = os.fork()
