@@ -9,12 +9,15 @@ writes. ``/metrics`` stores what its own process counted before it answers.
 from __future__ import annotations
 
 import atexit
+import logging
 import threading
 from collections import Counter
 
 from host.state import StateStore, StoreUnavailable
 
 FLUSH_EVERY = 1.0
+
+_log = logging.getLogger("host.intake")
 
 
 class RefusalCounter:
@@ -39,16 +42,18 @@ class RefusalCounter:
 
     def flush(self) -> None:
         """Store what was counted since the last flush; kept for the next one when the
-        store does not answer."""
+        store does not answer (or fails in any way: the flushing thread goes on)."""
         with self._lock:
             counts, self._counts = self._counts, Counter()
         if not counts:
             return
         try:
             self.store.count_received(counts)
-        except StoreUnavailable:
+        except Exception as error:
             with self._lock:
                 self._counts.update(counts)
+            if not isinstance(error, StoreUnavailable):
+                _log.exception("Storing the counts of refused requests failed")
 
     def _run(self) -> None:
         pause = threading.Event()

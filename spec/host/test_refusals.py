@@ -80,3 +80,24 @@ def test_the_flushing_thread_ends_once_nothing_is_left_to_store(engine):
     assert counter._thread is not None
     counter.flush()
     assert engine.store.counters()["received|hooks|bad_request"] == 2
+
+
+def test_a_flush_that_fails_otherwise_keeps_the_counts_and_the_thread(engine, monkeypatch, caplog):
+    counter = RefusalCounter(engine.store, every=0.01)
+    real = engine.store.count_received
+    failures = iter([RuntimeError("a fault of the store's own")])
+
+    def fails_once(counts: dict) -> None:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        real(counts)
+
+    monkeypatch.setattr(engine.store, "count_received", fails_once)
+    counter.add("hooks", "unauthorized")
+    deadline = time.monotonic() + 5
+    while "received|hooks|unauthorized" not in engine.store.counters():
+        assert time.monotonic() < deadline, "never stored"
+        time.sleep(0.01)
+    assert engine.store.counters()["received|hooks|unauthorized"] == 1
+    assert "Storing the counts of refused requests failed" in caplog.text
