@@ -40,18 +40,30 @@ def test_refusals_write_nothing_until_the_metrics_or_the_next_flush(client, engi
     )
 
 
-def test_counts_the_store_did_not_take_are_kept_for_the_next_flush(engine, monkeypatch):
-    counter = RefusalCounter(engine.store)
-    real = engine.store.count_received
-    answers = iter([StoreUnavailable("the state store is unavailable: database is locked")])
+def _failing_once(store, monkeypatch, failure: Exception) -> None:
+    """The store's ``count_received`` raises ``failure`` once, then counts."""
+    real, failures = store.count_received, iter([failure])
 
-    def locked_once(counts: dict) -> None:
-        failure = next(answers, None)
-        if failure is not None:
-            raise failure
+    def count_received(counts: dict) -> None:
+        first = next(failures, None)
+        if first is not None:
+            raise first
         real(counts)
 
-    monkeypatch.setattr(engine.store, "count_received", locked_once)
+    monkeypatch.setattr(store, "count_received", count_received)
+
+
+def _stored_within_seconds(store, name: str) -> float:
+    deadline = time.monotonic() + 5
+    while name not in store.counters():
+        assert time.monotonic() < deadline, "never stored"
+        time.sleep(0.01)
+    return store.counters()[name]
+
+
+def test_counts_the_store_did_not_take_are_kept_for_the_next_flush(engine, monkeypatch):
+    counter = RefusalCounter(engine.store)
+    _failing_once(engine.store, monkeypatch, StoreUnavailable("the state store is unavailable"))
     counter.add("hooks", "unauthorized")
     counter.flush()
     counter.add("hooks", "unauthorized")
@@ -62,11 +74,7 @@ def test_counts_the_store_did_not_take_are_kept_for_the_next_flush(engine, monke
 def test_what_was_counted_is_stored_within_the_flush_interval(engine):
     counter = RefusalCounter(engine.store, every=0.01)
     counter.add("hooks", "bad_request")
-    deadline = time.monotonic() + 5
-    while "received|hooks|bad_request" not in engine.store.counters():
-        assert time.monotonic() < deadline, "never stored"
-        time.sleep(0.01)
-    assert engine.store.counters()["received|hooks|bad_request"] == 1
+    assert _stored_within_seconds(engine.store, "received|hooks|bad_request") == 1
 
 
 def test_the_flushing_thread_ends_once_nothing_is_left_to_store(engine):
@@ -84,20 +92,7 @@ def test_the_flushing_thread_ends_once_nothing_is_left_to_store(engine):
 
 def test_a_flush_that_fails_otherwise_keeps_the_counts_and_the_thread(engine, monkeypatch, caplog):
     counter = RefusalCounter(engine.store, every=0.01)
-    real = engine.store.count_received
-    failures = iter([RuntimeError("a fault of the store's own")])
-
-    def fails_once(counts: dict) -> None:
-        failure = next(failures, None)
-        if failure is not None:
-            raise failure
-        real(counts)
-
-    monkeypatch.setattr(engine.store, "count_received", fails_once)
+    _failing_once(engine.store, monkeypatch, RuntimeError("a fault of the store's own"))
     counter.add("hooks", "unauthorized")
-    deadline = time.monotonic() + 5
-    while "received|hooks|unauthorized" not in engine.store.counters():
-        assert time.monotonic() < deadline, "never stored"
-        time.sleep(0.01)
-    assert engine.store.counters()["received|hooks|unauthorized"] == 1
+    assert _stored_within_seconds(engine.store, "received|hooks|unauthorized") == 1
     assert "Storing the counts of refused requests failed" in caplog.text
