@@ -16,7 +16,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,8 @@ from host.job_adder import JobAdder, row_of
 from host.jobs import Job
 from host.sqlite_files import unavailable
 from host.state import StoreUnavailable
-from services.core.arbiter_channels import ArbiterChannels, FrameReader, Received, frame
+from services.core.arbiter_channels import ArbiterChannels, Received, frame, next_frame
 
-_READ_SIZE = 1 << 16
 # The answers a worker may get: the job added (its seq, whether it is alone), the store
 # unavailable (why), or a failure of the arbiter's own.
 _ADDED, _UNAVAILABLE, _FAILED = "added", "unavailable", "failed"
@@ -119,8 +118,8 @@ class Channels:
         try:
             end.settimeout(self.busy_timeout + _ANSWER_MARGIN)
             end.sendall(frame([*row_of(job), time.monotonic() + self.busy_timeout]))
-            answer = next(_answers(end))
-        except (OSError, ValueError, StopIteration):
+            answer = next_frame(end)
+        except (OSError, ValueError, EOFError):
             end.close()  # an answer may still come: the channel is of no more use
             raise unavailable("no answer from the arbiter") from None
         self._free.append(end)
@@ -136,12 +135,6 @@ def _is_request(values: list[Any]) -> bool:
     """Whether ``values`` is a worker's frame: a job's row and when its wait ends."""
     ends_at = values[-1] if len(values) == _FRAME_ITEMS else None
     return isinstance(ends_at, int | float) and not isinstance(ends_at, bool)
-
-
-def _answers(end: socket.socket) -> Iterator[list[Any]]:
-    reader = FrameReader()
-    while data := end.recv(_READ_SIZE):
-        yield from reader.feed(data)
 
 
 # The arbiter's relay and, in a worker, its channels ---------------------------------

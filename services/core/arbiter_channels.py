@@ -60,6 +60,16 @@ class FrameReader:
             yield items
 
 
+def next_frame(end: socket.socket) -> list[Any]:
+    """The next frame read from ``end`` (a worker waiting for the arbiter's answer);
+    EOFError when the channel ends first."""
+    reader = FrameReader()
+    while data := end.recv(_READ_SIZE):
+        for items in reader.feed(data):
+            return items
+    raise EOFError("the channel ended")
+
+
 class ArbiterChannels:
     """The arbiter's side: each worker's channels, read by one thread that hands what
     arrived together to ``received``, until ``finished`` says so."""

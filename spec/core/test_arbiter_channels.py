@@ -82,3 +82,17 @@ def test_loading_the_file_alone_loads_only_the_standard_library():
         [sys.executable, "-c", code], capture_output=True, text=True, env=without_coverage()
     )
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_a_waiting_worker_reads_the_next_frame_or_learns_the_channel_ended():
+    import socket
+
+    ours, theirs = socket.socketpair()
+    data = arbiter_channels.frame(["added", 7, True])
+    theirs.sendall(data[:3])
+    theirs.sendall(data[3:])
+    assert arbiter_channels.next_frame(ours) == ["added", 7, True]
+    theirs.close()
+    with pytest.raises(EOFError):
+        arbiter_channels.next_frame(ours)
+    ours.close()
