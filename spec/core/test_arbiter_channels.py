@@ -1,6 +1,7 @@
 """The channels between gunicorn's arbiter and its workers, and their frames."""
 
 import json
+import socket
 import subprocess
 import sys
 
@@ -85,8 +86,6 @@ def test_loading_the_file_alone_loads_only_the_standard_library():
 
 
 def test_a_waiting_worker_reads_the_next_frame_or_learns_the_channel_ended():
-    import socket
-
     ours, theirs = socket.socketpair()
     data = arbiter_channels.frame(["added", 7, True])
     theirs.sendall(data[:3])
