@@ -12,7 +12,6 @@ is told. A process with no channel (outside gunicorn, the specs) adds its jobs i
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import threading
 import time
@@ -24,7 +23,13 @@ from host.job_adder import JobAdder, row_of
 from host.jobs import Job
 from host.sqlite_files import unavailable
 from host.state import StoreUnavailable
-from services.core.arbiter_channels import ArbiterChannels, Received, frame, next_frame
+from services.core.arbiter_channels import (
+    ArbiterChannels,
+    Received,
+    frame,
+    next_frame,
+    pause_around_forks,
+)
 
 # The answers a worker may get: the job added (its seq, whether it is alone), the store
 # unavailable (why), or a failure of the arbiter's own.
@@ -143,17 +148,7 @@ _relay: JobRelay | None = None
 _channels: Channels | None = None
 
 
-def _before_fork() -> None:
-    if _relay is not None:
-        _relay.pause()
-
-
-def _after_fork() -> None:
-    if _relay is not None:
-        _relay.resume()
-
-
-os.register_at_fork(before=_before_fork, after_in_parent=_after_fork)
+pause_around_forks(lambda: _relay)
 
 
 def start(environ: Mapping[str, str]) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import socket
 import threading
 from functools import cache
@@ -51,9 +50,10 @@ def _load_store() -> ModuleType:
 
 
 if TYPE_CHECKING:
-    from services.core.arbiter_channels import ArbiterChannels, Received
+    from services.core.arbiter_channels import ArbiterChannels, Received, pause_around_forks
 else:
     ArbiterChannels = _load("arbiter_channels").ArbiterChannels
+    pause_around_forks = _load("arbiter_channels").pause_around_forks
 
 
 class EventRelay(ArbiterChannels):
@@ -104,21 +104,9 @@ class EventRelay(ArbiterChannels):
 _relay: EventRelay | None = None
 
 
-def _before_fork() -> None:
-    """The arbiter closes its connection to the log before any fork and writes nothing
-    until the fork is done: a worker inherits no open file, no SQLite page cache. (The
-    relay is made on the arbiter's main thread, the one that forks, so it is the same
-    relay after the fork.)"""
-    if _relay is not None:
-        _relay.pause()
-
-
-def _after_fork() -> None:
-    if _relay is not None:
-        _relay.resume()
-
-
-os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)
+# The arbiter closes its connection to the log around each fork and writes nothing until
+# the fork is done: a worker inherits no open file, no SQLite page cache.
+pause_around_forks(lambda: _relay)
 
 
 def relay() -> EventRelay | None:

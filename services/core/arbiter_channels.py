@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import selectors
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 _LENGTH = struct.Struct(">I")
@@ -58,6 +59,22 @@ class FrameReader:
             if not isinstance(items, list):
                 raise ValueError("a relayed frame without a list")
             yield items
+
+
+def pause_around_forks(current: Callable[[], ArbiterChannels | None]) -> None:
+    """Pause what ``current()`` gives (the arbiter's relay, once it has one) before each
+    fork of this process, and resume it after, in both processes. The relay is made on
+    the arbiter's main thread, the one that forks: the same relay after the fork."""
+
+    def pause() -> None:
+        if (channels := current()) is not None:
+            channels.pause()
+
+    def resume() -> None:
+        if (channels := current()) is not None:
+            channels.resume()
+
+    os.register_at_fork(before=pause, after_in_parent=resume, after_in_child=resume)
 
 
 def next_frame(end: socket.socket) -> list[Any]:
@@ -151,6 +168,13 @@ class ArbiterChannels:
     def received(self, items: Received) -> None:
         """What the channels sent, in the order read."""
         raise NotImplementedError
+
+    def pause(self) -> None:
+        """Hold still while the arbiter forks: a worker must inherit none of the files
+        the channels' owner writes, nor a write half made (``pause_around_forks``)."""
+
+    def resume(self) -> None:
+        """After the fork, in both processes."""
 
     def finished(self) -> bool:
         """Whether the thread stops, looked at after each wake-up."""
