@@ -22,7 +22,7 @@ from typing import Any
 from host.job_adder import JobAdder, row_of
 from host.jobs import Job
 from host.sqlite_files import unavailable
-from host.state import StoreUnavailable
+from host.state import StateStore, StoreUnavailable
 from services.core.arbiter_channels import (
     ArbiterChannels,
     Received,
@@ -166,10 +166,16 @@ def start(environ: Mapping[str, str]) -> None:
         _relay = JobRelay(*settings)
 
 
-def attach(store: Any) -> None:
+def attach(store: StateStore) -> None:
     """In a worker: ``store`` adds its new jobs through the arbiter, when this worker
     has channels to the arbiter's relay for that store."""
-    if _channels is not None and getattr(store, "path", None) == _channels.path:
+    from host.sqlite_state import SqliteStateStore
+
+    if (
+        _channels is not None
+        and isinstance(store, SqliteStateStore)
+        and store.path == _channels.path
+    ):
         store.add_elsewhere = _channels.add
 
 

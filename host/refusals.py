@@ -28,7 +28,7 @@ class RefusalCounter:
         self._counts: Counter[tuple[str, str]] = Counter()
         # Runs while there is something to store, and is started again by the next add.
         self._thread: threading.Thread | None = None
-        self._flushed_at_exit = False
+        atexit.register(self.flush)
 
     def add(self, integration: str, outcome: str) -> None:
         with self._lock:
@@ -36,9 +36,6 @@ class RefusalCounter:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="refusals", daemon=True)
                 self._thread.start()
-            if not self._flushed_at_exit:
-                atexit.register(self.flush)
-                self._flushed_at_exit = True
 
     def flush(self) -> None:
         """Store what was counted since the last flush; kept for the next one when the
